@@ -1,0 +1,345 @@
+package agreements
+
+import (
+	"net/mail"
+	"regexp"
+	"strings"
+)
+
+// ProposalInput is an agreement as its initiator wrote it (design F1): the
+// body of an email, whose subject is the title and whose From, To and Cc are
+// the parties, or a file that gives those as lines ("Title:", "From:",
+// "To:"). Fields set here take the place of the lines.
+type ProposalInput struct {
+	Text            string
+	Title           string
+	From            *mail.Address
+	Others          []*mail.Address
+	DefaultTimeZone string // for parties the text gives no time zone
+}
+
+// ParseProposal reads the forgiving plain-text format of design F1:
+//
+//	Title: Evenings and phone calls
+//	From: Alice Example <alice@example.test>
+//	To: Bob Example <bob@example.test>
+//	Time zones: Alice Europe/Lisbon, Bob America/Chicago
+//
+//	What went wrong:
+//	…
+//
+//	I will:
+//	1. …
+//
+//	Bob will:            ("You will:" works with two parties)
+//	- …
+//
+//	Check in: every Sunday at 19:00
+//	Reminders: every 2 weeks on Monday at 08:00   (optional)
+//
+// Headings are matched without regard to case. An error is EINVALID and
+// names the line and what was expected there, or everything that is
+// missing.
+func ParseProposal(in ProposalInput) (Terms, error) {
+	p := proposalParser{in: in, title: in.Title, from: in.From, others: in.Others}
+	text := strings.ReplaceAll(strings.ReplaceAll(in.Text, "\r\n", "\n"), "\r", "\n")
+	text = strings.TrimPrefix(text, "\uFEFF")
+	for i, line := range strings.Split(text, "\n") {
+		if err := p.line(i+1, line); err != nil {
+			return Terms{}, err
+		}
+	}
+	return p.terms()
+}
+
+var (
+	headingRE    = regexp.MustCompile(`^\s*([\p{L}][\p{L}\p{M}\p{N}@+_'’ .\-]*?)\s*:\s*(.*)$`)
+	willRE       = regexp.MustCompile(`^(?i)(.+?)\s+(?:will|wil|shall|will do|agrees? to)$`)
+	listMarkerRE = regexp.MustCompile(`^\s*(?:\(?\d{1,2}[.)]|[-*•–·])\s+`)
+)
+
+type commitmentBlock struct {
+	who   string // as written: "I", "you", "Bob"
+	line  int
+	items []string
+}
+
+type proposalParser struct {
+	in        ProposalInput
+	title     string
+	from      *mail.Address
+	others    []*mail.Address
+	zones     string
+	zonesLine int
+	wrong     []string
+	checkIn   *Schedule
+	reminder  *Schedule
+	blocks    []*commitmentBlock
+	section   string // "", "wrong", "commit"
+}
+
+func (p *proposalParser) line(n int, raw string) error {
+	trimmed := strings.TrimSpace(raw)
+	if trimmed == "" {
+		if p.section == "wrong" {
+			p.wrong = append(p.wrong, "")
+		}
+		return nil
+	}
+	if m := headingRE.FindStringSubmatch(raw); m != nil {
+		known, err := p.heading(n, strings.Join(strings.Fields(m[1]), " "), strings.TrimSpace(m[2]))
+		if known || err != nil {
+			return err
+		}
+	}
+	switch p.section {
+	case "wrong":
+		p.wrong = append(p.wrong, strings.TrimRight(raw, " \t"))
+	case "commit":
+		b := p.blocks[len(p.blocks)-1]
+		marker := listMarkerRE.FindString(raw)
+		item := strings.TrimSpace(raw[len(marker):])
+		indented := raw[0] == ' ' || raw[0] == '\t'
+		if marker == "" && indented && len(b.items) > 0 {
+			b.items[len(b.items)-1] += "\n" + item
+		} else {
+			b.items = append(b.items, item)
+		}
+	default:
+		return Errorf(EINVALID, `line %d: %q: expected a heading here, such as "Title:", "From:", "To:", "What went wrong:", "I will:", "<Name> will:" or "Check in:"`, n, clip(trimmed))
+	}
+	return nil
+}
+
+// heading handles a "Key: value" line and reports whether key is a heading.
+func (p *proposalParser) heading(n int, written, value string) (bool, error) {
+	switch key := strings.ToLower(written); key {
+	case "title", "subject":
+		if p.title != "" && p.in.Title == "" {
+			return true, Errorf(EINVALID, "line %d: a second title; an agreement has one", n)
+		}
+		if p.in.Title == "" {
+			p.title = value
+		}
+		p.section = ""
+	case "from", "initiator":
+		if p.in.From != nil {
+			break
+		}
+		if p.from != nil {
+			return true, Errorf(EINVALID, "line %d: a second From: line; one party proposes the agreement", n)
+		}
+		a, err := mail.ParseAddress(value)
+		if err != nil {
+			return true, Errorf(EINVALID, "line %d: %q is not an address like \"Alice Example <alice@example.test>\"", n, clip(value))
+		}
+		p.from = a
+		p.section = ""
+	case "to", "cc", "with", "other party", "other parties", "parties":
+		if p.in.Others != nil {
+			break
+		}
+		as, err := mail.ParseAddressList(value)
+		if err != nil {
+			return true, Errorf(EINVALID, "line %d: %q is not a list of addresses like \"Bob Example <bob@example.test>\"", n, clip(value))
+		}
+		p.others = append(p.others, as...)
+		p.section = ""
+	case "time zone", "time zones", "timezone", "timezones", "tz":
+		p.zones, p.zonesLine = value, n
+		p.section = ""
+	case "what went wrong", "what happened":
+		p.section = "wrong"
+		if value != "" {
+			p.wrong = append(p.wrong, value)
+		}
+	case "check in", "check-in", "check ins", "check-ins", "checkin", "checkins", "check in schedule":
+		s, err := ParseSchedule(value)
+		if err != nil {
+			return true, Errorf(EINVALID, "line %d: %s", n, ErrorMessage(err))
+		}
+		p.checkIn = &s
+		p.section = ""
+	case "reminder", "reminders", "remind", "remind us", "remind me", "remind us of the terms":
+		p.section = ""
+		if v := strings.ToLower(strings.TrimRight(value, ".")); v == "none" || v == "no" || v == "never" {
+			p.reminder = nil
+			break
+		}
+		s, err := ParseSchedule(value)
+		if err != nil {
+			return true, Errorf(EINVALID, "line %d: %s", n, ErrorMessage(err))
+		}
+		p.reminder = &s
+	default:
+		m := willRE.FindStringSubmatch(written)
+		if m == nil {
+			return false, nil
+		}
+		b := &commitmentBlock{who: m[1], line: n}
+		if value != "" {
+			b.items = append(b.items, strings.TrimSpace(value[len(listMarkerRE.FindString(value)):]))
+		}
+		p.blocks = append(p.blocks, b)
+		p.section = "commit"
+	}
+	return true, nil
+}
+
+func (p *proposalParser) terms() (Terms, error) {
+	var missing []string
+	if strings.TrimSpace(p.title) == "" {
+		missing = append(missing, `a title ("Title: …")`)
+	}
+	if p.from == nil {
+		missing = append(missing, `who proposes it ("From: Name <address>")`)
+	}
+	if len(p.others) == 0 {
+		missing = append(missing, `the other party ("To: Name <address>")`)
+	}
+	if strings.TrimSpace(strings.Join(p.wrong, "\n")) == "" {
+		missing = append(missing, `what went wrong ("What went wrong:" and a few lines)`)
+	}
+	if len(p.blocks) == 0 {
+		missing = append(missing, `what each person will do ("I will:", "Bob will:" and a list)`)
+	}
+	if p.checkIn == nil {
+		missing = append(missing, `how often to check in ("Check in: every Sunday at 19:00")`)
+	}
+	if len(missing) > 0 {
+		return Terms{}, Errorf(EINVALID, "end of text: the agreement is missing %s", joinAnd(missing))
+	}
+
+	t := Terms{Title: p.title, WhatWentWrong: strings.Join(p.wrong, "\n"), CheckIn: *p.checkIn, Reminder: p.reminder}
+	seen := map[string]bool{}
+	for _, a := range append([]*mail.Address{p.from}, p.others...) {
+		key := strings.ToLower(a.Address)
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		t.Parties = append(t.Parties, Party{Name: a.Name, Address: a.Address, TimeZone: p.in.DefaultTimeZone})
+	}
+	if len(t.Parties) < 2 {
+		return Terms{}, Errorf(EINVALID, "end of text: an agreement needs two people; From and To name the same address")
+	}
+	if err := p.assignZones(&t); err != nil {
+		return Terms{}, err
+	}
+	for _, b := range p.blocks {
+		i, err := p.resolve(b, t.Parties)
+		if err != nil {
+			return Terms{}, err
+		}
+		if len(b.items) == 0 {
+			return Terms{}, Errorf(EINVALID, "line %d: %q has no list under it; write one commitment a line", b.line, b.who+" will:")
+		}
+		t.Parties[i].Commitments = append(t.Parties[i].Commitments, b.items...)
+	}
+	for _, party := range t.Parties {
+		if len(party.Commitments) == 0 {
+			return Terms{}, Errorf(EINVALID, "end of text: expected %q and a list: each person says what they will do", party.FirstName()+" will:")
+		}
+	}
+	t.Normalize()
+	if err := t.Validate(); err != nil {
+		return Terms{}, err
+	}
+	return t, nil
+}
+
+// resolve returns the index of the party a "… will:" block is about.
+func (p *proposalParser) resolve(b *commitmentBlock, parties []Party) (int, error) {
+	who := strings.ToLower(strings.TrimSpace(b.who))
+	switch who {
+	case "i", "me", "myself":
+		return 0, nil
+	case "you":
+		if len(parties) != 2 {
+			return 0, Errorf(EINVALID, "line %d: \"You will:\" is unclear with %d parties; use a name", b.line, len(parties))
+		}
+		return 1, nil
+	}
+	found := -1
+	for i, party := range parties {
+		local, _, _ := strings.Cut(party.Address, "@")
+		if who == strings.ToLower(party.Name) || who == strings.ToLower(party.FirstName()) ||
+			who == strings.ToLower(party.Address) || who == strings.ToLower(local) {
+			if found >= 0 && found != i {
+				return 0, Errorf(EINVALID, "line %d: %q could be more than one party; use the full name or the address", b.line, b.who)
+			}
+			found = i
+		}
+	}
+	if found < 0 {
+		return 0, Errorf(EINVALID, "line %d: %q is not one of the parties (%s)", b.line, b.who, partyNames(parties))
+	}
+	return found, nil
+}
+
+// assignZones applies a "Time zone(s):" line: one zone for everyone, or
+// "Alice Europe/Lisbon, Bob America/Chicago".
+func (p *proposalParser) assignZones(t *Terms) error {
+	if p.zones == "" {
+		for _, party := range t.Parties {
+			if party.TimeZone == "" {
+				return Errorf(EINVALID, "end of text: the time zone of %s is missing; add a line like \"Time zone: Europe/Lisbon\"", party.FirstName())
+			}
+		}
+		return nil
+	}
+	items := strings.Split(p.zones, ",")
+	if len(items) == 1 && len(strings.Fields(items[0])) == 1 {
+		if _, err := LoadLocation(strings.TrimSpace(items[0])); err != nil {
+			return Errorf(EINVALID, "line %d: %s", p.zonesLine, ErrorMessage(err))
+		}
+		for i := range t.Parties {
+			t.Parties[i].TimeZone = strings.TrimSpace(items[0])
+		}
+		return nil
+	}
+	for _, item := range items {
+		f := strings.Fields(strings.ReplaceAll(item, ":", " "))
+		if len(f) < 2 {
+			return Errorf(EINVALID, "line %d: %q: expected a name and a time zone, like \"Alice Europe/Lisbon, Bob America/Chicago\"", p.zonesLine, strings.TrimSpace(item))
+		}
+		zone := f[len(f)-1]
+		if _, err := LoadLocation(zone); err != nil {
+			return Errorf(EINVALID, "line %d: %s", p.zonesLine, ErrorMessage(err))
+		}
+		i, err := p.resolve(&commitmentBlock{who: strings.Join(f[:len(f)-1], " "), line: p.zonesLine}, t.Parties)
+		if err != nil {
+			return err
+		}
+		t.Parties[i].TimeZone = zone
+	}
+	for _, party := range t.Parties {
+		if party.TimeZone == "" {
+			return Errorf(EINVALID, "line %d: the time zone of %s is missing", p.zonesLine, party.FirstName())
+		}
+	}
+	return nil
+}
+
+func partyNames(ps []Party) string {
+	names := make([]string, len(ps))
+	for i, p := range ps {
+		names[i] = p.FirstName()
+	}
+	return strings.Join(names, ", ")
+}
+
+func joinAnd(items []string) string {
+	if len(items) == 1 {
+		return items[0]
+	}
+	return strings.Join(items[:len(items)-1], ", ") + " and " + items[len(items)-1]
+}
+
+// clip shortens s for an error message.
+func clip(s string) string {
+	if r := []rune(s); len(r) > 60 {
+		return string(r[:57]) + "..."
+	}
+	return s
+}

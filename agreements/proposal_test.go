@@ -1,0 +1,131 @@
+package agreements_test
+
+import (
+	"errors"
+	"net/mail"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/inwriting/inwriting/agreements"
+)
+
+func TestParseProposal(t *testing.T) {
+	t.Run("Example", func(t *testing.T) {
+		text, err := os.ReadFile("../deploy/example-agreement.txt")
+		if err != nil {
+			t.Fatal(err)
+		}
+		terms, err := agreements.ParseProposal(agreements.ProposalInput{Text: string(text)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if terms.Title != "Evenings and phone calls" {
+			t.Fatalf("Title = %q", terms.Title)
+		}
+		if len(terms.Parties) != 2 {
+			t.Fatalf("parties = %d, want 2", len(terms.Parties))
+		}
+		alice, bob := terms.Parties[0], terms.Parties[1]
+		if alice.Address != "alice@example.test" || alice.Name != "Alice Example" || alice.TimeZone != "Europe/Lisbon" {
+			t.Fatalf("alice = %+v", alice)
+		}
+		if bob.Address != "bob@example.test" || bob.TimeZone != "America/Chicago" {
+			t.Fatalf("bob = %+v", bob)
+		}
+		if len(alice.Commitments) != 2 || !strings.HasPrefix(alice.Commitments[0], "Call or text before 18:00") {
+			t.Fatalf("alice commitments = %q", alice.Commitments)
+		}
+		if len(bob.Commitments) != 2 || !strings.HasPrefix(bob.Commitments[1], "Say so the same day") {
+			t.Fatalf("bob commitments = %q", bob.Commitments)
+		}
+		if !strings.Contains(terms.WhatWentWrong, "felt lied to.") || strings.HasSuffix(terms.WhatWentWrong, "\n") {
+			t.Fatalf("WhatWentWrong = %q", terms.WhatWentWrong)
+		}
+		if got := terms.CheckIn.String(); got != "every Sunday at 19:00" {
+			t.Fatalf("CheckIn = %q", got)
+		}
+		if terms.Reminder != nil {
+			t.Fatalf("Reminder = %v, want none", terms.Reminder)
+		}
+	})
+
+	t.Run("Email", func(t *testing.T) {
+		// By email the headers give the title and parties; "You will:"
+		// is the other party.
+		body := "what went wrong: I forgot the school run.\n\nI will:\n- Set an alarm\n  on both phones.\n- Text when I leave.\n\nYou will:\n* Remind me on Sunday evening.\n\ncheck-in: daily at 8pm\nReminders: every month on the 1st at 09:00\n"
+		terms, err := agreements.ParseProposal(agreements.ProposalInput{
+			Text:            body,
+			Title:           "School runs",
+			From:            &mail.Address{Name: "Sam", Address: "sam@example.test"},
+			Others:          []*mail.Address{{Address: "kim@example.test"}},
+			DefaultTimeZone: "Europe/Berlin",
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if terms.Title != "School runs" || terms.WhatWentWrong != "I forgot the school run." {
+			t.Fatalf("terms = %+v", terms)
+		}
+		if got := terms.Parties[0].Commitments; len(got) != 2 || got[0] != "Set an alarm\non both phones." {
+			t.Fatalf("sam commitments = %q", got)
+		}
+		if got := terms.Parties[1].Commitments; len(got) != 1 || got[0] != "Remind me on Sunday evening." {
+			t.Fatalf("kim commitments = %q", got)
+		}
+		if terms.Parties[1].TimeZone != "Europe/Berlin" {
+			t.Fatalf("default time zone = %q", terms.Parties[1].TimeZone)
+		}
+		if terms.Reminder == nil || terms.Reminder.DayOfMonth != 1 || terms.CheckIn.Hour != 20 || terms.CheckIn.Weekdays != nil {
+			t.Fatalf("schedules = %v / %v", terms.CheckIn, terms.Reminder)
+		}
+	})
+
+	t.Run("ThreeParties", func(t *testing.T) {
+		text := "Title: Chores\nFrom: Ann <ann@example.test>\nTo: Ben <ben@example.test>, Cy <cy@example.test>\nTime zone: UTC\nWhat went wrong: dishes\nAnn will: cook\nBen will: wash\ncy@example.test will: dry\nCheck in: every Saturday at 10:00\n"
+		terms, err := agreements.ParseProposal(agreements.ProposalInput{Text: text})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(terms.Parties) != 3 || terms.Parties[2].Commitments[0] != "dry" || terms.CheckIn.Weekdays[0] != time.Saturday {
+			t.Fatalf("terms = %+v", terms)
+		}
+	})
+}
+
+func TestParseProposal_ErrInvalid(t *testing.T) {
+	const good = "Title: T\nFrom: Alice <alice@example.test>\nTo: Bob <bob@example.test>\nTime zone: Europe/Lisbon\nWhat went wrong:\nIt went wrong.\nI will:\n1. a\nBob will:\n1. b\nCheck in: every Sunday at 19:00\n"
+	for _, tt := range []struct {
+		name string
+		text string
+		want string // a part of the message
+	}{
+		{"Stray", "Hello Bob,\n" + good, `line 1: "Hello Bob,": expected a heading`},
+		{"UnknownHeading", "Colour: blue\n" + good, "line 1"},
+		{"BadFrom", strings.Replace(good, "Alice <alice@example.test>", "Alice at home", 1), "line 2: \"Alice at home\" is not an address"},
+		{"BadSchedule", strings.Replace(good, "every Sunday at 19:00", "every Funday at 19:00", 1), "line 11:"},
+		{"BadZone", strings.Replace(good, "Europe/Lisbon", "Lisbon", 1), "line 4:"},
+		{"UnknownParty", strings.Replace(good, "Bob will:", "Carol will:", 1), `line 9: "Carol" is not one of the parties (Alice, Bob)`},
+		{"EmptyList", strings.Replace(good, "Bob will:\n1. b\n", "Bob will:\n", 1), `line 9`},
+		{"NoCommitmentsForBob", strings.Replace(good, "Bob will:\n1. b\n", "", 1), `"Bob will:"`},
+		{"Missing", "Title: T\n", "end of text: the agreement is missing who proposes it"},
+		{"MissingSchedule", strings.Replace(good, "Check in: every Sunday at 19:00\n", "", 1), "how often to check in"},
+		{"NoTimeZone", strings.Replace(good, "Time zone: Europe/Lisbon\n", "", 1), "time zone of Alice is missing"},
+		{"SameAddress", strings.Replace(good, "bob@example.test", "ALICE@example.test", 1), "two people"},
+		{"TwoTitles", "Title: A\n" + good, "line 2: a second title"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := agreements.ParseProposal(agreements.ProposalInput{Text: tt.text})
+			if !errors.Is(err, agreements.ErrInvalid) {
+				t.Fatalf("ParseProposal = %v, want ErrInvalid", err)
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error = %q, want it to contain %q", err, tt.want)
+			}
+		})
+	}
+	if _, err := agreements.ParseProposal(agreements.ProposalInput{Text: good}); err != nil {
+		t.Fatalf("the good text fails: %v", err)
+	}
+}

@@ -1,0 +1,221 @@
+package agreements
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/mattn/go-sqlite3"
+)
+
+//go:embed migrations/*.sql
+var migrationFS embed.FS
+
+// ErrNewerDatabase is returned by Open when the database was migrated by a
+// newer inwriting than this one.
+var ErrNewerDatabase = errors.New("the database was written by a newer inwriting; upgrade the binary")
+
+// DB is the SQLite store. Create it with NewDB, then Open it.
+type DB struct {
+	// Path is the database file, or ":memory:" for a private in-memory
+	// database.
+	Path string
+
+	// Now is the one clock of the store; it is read once per transaction.
+	Now func() time.Time
+
+	// Logger receives the store's log lines.
+	Logger *slog.Logger
+
+	db *sql.DB
+}
+
+// NewDB returns a DB for the file at path, with a real clock and the
+// default logger.
+func NewDB(path string) *DB {
+	return &DB{Path: path, Now: time.Now, Logger: slog.Default()}
+}
+
+// Open opens the database, creating it if needed, and applies the embedded
+// migrations that it lacks.
+func (db *DB) Open(ctx context.Context) error {
+	if db.Path == "" {
+		return fmt.Errorf("open db: no path given")
+	}
+	q := url.Values{}
+	q.Set("_foreign_keys", "on")
+	q.Set("_busy_timeout", "10000")
+	q.Set("_txlock", "immediate")
+	var dsn string
+	if db.Path == ":memory:" {
+		// One shared in-memory database for the pool's one connection.
+		q.Set("mode", "memory")
+		q.Set("cache", "shared")
+		dsn = fmt.Sprintf("file:inwriting-%d?%s", memSeq.Add(1), q.Encode())
+	} else {
+		q.Set("_journal_mode", "WAL")
+		q.Set("_synchronous", "NORMAL")
+		dsn = "file:" + (&url.URL{Path: db.Path}).EscapedPath() + "?" + q.Encode()
+	}
+	sdb, err := sql.Open("sqlite3", dsn)
+	if err != nil {
+		return fmt.Errorf("open db: %w", err)
+	}
+	// One connection: SQLite has one writer, and one connection serializes
+	// our transactions without SQLITE_BUSY inside the process.
+	sdb.SetMaxOpenConns(1)
+	sdb.SetConnMaxIdleTime(0)
+	db.db = sdb
+	if err := sdb.PingContext(ctx); err != nil {
+		return fmt.Errorf("open db %s: %w", db.Path, err)
+	}
+	if err := db.migrate(ctx); err != nil {
+		return fmt.Errorf("migrate db %s: %w", db.Path, err)
+	}
+	return nil
+}
+
+// Close closes the database. It is safe to call on a DB that did not open.
+func (db *DB) Close() error {
+	if db.db == nil {
+		return nil
+	}
+	return db.db.Close()
+}
+
+// SQL returns the underlying *sql.DB, for the store's own packages' tests
+// and the benchmarks.
+func (db *DB) SQL() *sql.DB { return db.db }
+
+// migrations returns the embedded migrations, sorted by number.
+func migrations() ([]migration, error) {
+	names, err := fs.Glob(migrationFS, "migrations/*.sql")
+	if err != nil {
+		return nil, err
+	}
+	var ms []migration
+	for _, name := range names {
+		base := strings.TrimPrefix(name, "migrations/")
+		num, _, ok := strings.Cut(base, "_")
+		n, err := strconv.Atoi(num)
+		if !ok || err != nil {
+			return nil, fmt.Errorf("migration %s: name is not NNNN_name.sql", base)
+		}
+		body, err := migrationFS.ReadFile(name)
+		if err != nil {
+			return nil, err
+		}
+		ms = append(ms, migration{num: n, name: base, sql: string(body)})
+	}
+	sort.Slice(ms, func(i, j int) bool { return ms[i].num < ms[j].num })
+	for i, m := range ms {
+		if m.num != i+1 {
+			return nil, fmt.Errorf("migration %s: expected number %04d", m.name, i+1)
+		}
+	}
+	return ms, nil
+}
+
+type migration struct {
+	num  int
+	name string
+	sql  string
+}
+
+// migrate applies each embedded migration the database lacks, each in its
+// own transaction, and refuses a database that has migrations this binary
+// does not know.
+func (db *DB) migrate(ctx context.Context) error {
+	if _, err := db.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS migrations (
+		number INTEGER PRIMARY KEY,
+		name TEXT NOT NULL,
+		applied_at TEXT NOT NULL
+	)`); err != nil {
+		return err
+	}
+	ms, err := migrations()
+	if err != nil {
+		return err
+	}
+	var applied int
+	if err := db.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(number), 0) FROM migrations`).Scan(&applied); err != nil {
+		return err
+	}
+	if applied > len(ms) {
+		return fmt.Errorf("%w (database at migration %d, this binary knows %d)", ErrNewerDatabase, applied, len(ms))
+	}
+	for _, m := range ms[applied:] {
+		if err := db.applyMigration(ctx, m); err != nil {
+			return fmt.Errorf("%s: %w", m.name, err)
+		}
+		db.Logger.Debug("migration applied", "migration", m.name)
+	}
+	return nil
+}
+
+func (db *DB) applyMigration(ctx context.Context, m migration) error {
+	tx, err := db.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO migrations (number, name, applied_at) VALUES (?, ?, ?)`,
+		m.num, m.name, formatTime(db.Now())); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// Tx is a transaction with the time it started, read once from the clock.
+type Tx struct {
+	*sql.Tx
+	db  *DB
+	now time.Time
+}
+
+// begin starts a write transaction (BEGIN IMMEDIATE, from the DSN).
+func (db *DB) begin(ctx context.Context) (*Tx, error) {
+	if db.db == nil {
+		return nil, fmt.Errorf("db is not open")
+	}
+	tx, err := db.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("begin: %w", err)
+	}
+	return &Tx{Tx: tx, db: db, now: db.Now().UTC().Truncate(time.Second)}, nil
+}
+
+// formatTime renders t as stored: UTC RFC 3339.
+func formatTime(t time.Time) string {
+	return t.UTC().Format(time.RFC3339)
+}
+
+// parseTime reads a time stored by formatTime.
+func parseTime(s string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("stored time %q: %w", s, err)
+	}
+	return t.UTC(), nil
+}
+
+// isUniqueViolation reports whether err is a UNIQUE or PRIMARY KEY failure.
+func isUniqueViolation(err error) bool {
+	var se sqlite3.Error
+	return errors.As(err, &se) && (se.ExtendedCode == sqlite3.ErrConstraintUnique || se.ExtendedCode == sqlite3.ErrConstraintPrimaryKey)
+}
+
+var memSeq atomic.Int64

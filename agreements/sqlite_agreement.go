@@ -1,0 +1,536 @@
+package agreements
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// CreateAgreement stores terms as version 1 of a new agreement that waits for
+// every party's confirmation.
+func (db *DB) CreateAgreement(ctx context.Context, t Terms) (*Agreement, error) {
+	return db.createAgreement(ctx, t, StatusPending)
+}
+
+// CreateDraft stores terms as version 1 of a new draft agreement, which
+// ProposeAgreement later sends for confirmation.
+func (db *DB) CreateDraft(ctx context.Context, t Terms) (*Agreement, error) {
+	return db.createAgreement(ctx, t, StatusDraft)
+}
+
+func (db *DB) createAgreement(ctx context.Context, t Terms, status Status) (*Agreement, error) {
+	t.Normalize()
+	if err := t.Validate(); err != nil {
+		return nil, err
+	}
+	tx, err := db.begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+
+	res, err := tx.ExecContext(ctx, `INSERT INTO agreements (status, version, created_at, updated_at) VALUES (?, 1, ?, ?)`,
+		status, formatTime(tx.now), formatTime(tx.now))
+	if err != nil {
+		return nil, fmt.Errorf("insert agreement: %w", err)
+	}
+	id, _ := res.LastInsertId()
+	for i := range t.Parties {
+		p := &t.Parties[i]
+		res, err := tx.ExecContext(ctx, `INSERT INTO parties (agreement_id, position, address, address_key, name, time_zone) VALUES (?, ?, ?, ?, ?, ?)`,
+			id, i+1, p.Address, strings.ToLower(p.Address), p.Name, p.TimeZone)
+		if err != nil {
+			return nil, fmt.Errorf("insert party: %w", err)
+		}
+		p.ID, _ = res.LastInsertId()
+	}
+	addrs := make([]string, len(t.Parties))
+	for i, p := range t.Parties {
+		addrs[i] = p.Address
+	}
+	if err := appendEvent(ctx, tx, id, EventCreated, map[string]any{"title": t.Title, "parties": addrs, "status": status}); err != nil {
+		return nil, err
+	}
+	if err := insertVersion(ctx, tx, id, 1, t); err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("commit: %w", err)
+	}
+	return db.FindAgreementByID(ctx, id)
+}
+
+// insertVersion stores version n of agreement id and logs it.
+func insertVersion(ctx context.Context, tx *Tx, id int64, n int, t Terms) error {
+	terms, err := json.Marshal(t)
+	if err != nil {
+		return err
+	}
+	text := CanonicalText(id, n, t)
+	fp := Fingerprint(text)
+	if _, err := tx.ExecContext(ctx, `INSERT INTO versions (agreement_id, number, terms, canonical_text, fingerprint, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+		id, n, terms, text, fp, formatTime(tx.now)); err != nil {
+		return fmt.Errorf("insert version: %w", err)
+	}
+	return appendEvent(ctx, tx, id, EventVersionAdded, map[string]any{"version": n, "fingerprint": fp})
+}
+
+// ProposeAgreement sends a draft for confirmation: its status becomes
+// pending.
+func (db *DB) ProposeAgreement(ctx context.Context, id int64) (*Agreement, error) {
+	return db.transition(ctx, id, StatusPending, EventMailed, nil, StatusDraft)
+}
+
+// FindAgreementByID returns the agreement with its current terms, or
+// ErrNotFound.
+func (db *DB) FindAgreementByID(ctx context.Context, id int64) (*Agreement, error) {
+	tx, err := db.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback()
+	return findAgreementByID(ctx, tx, id)
+}
+
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+func findAgreementByID(ctx context.Context, q querier, id int64) (*Agreement, error) {
+	as, err := findAgreements(ctx, q, `WHERE a.id = ?`, id)
+	if err != nil {
+		return nil, err
+	}
+	if len(as) == 0 {
+		return nil, Errorf(ENOTFOUND, "there is no agreement %d", id)
+	}
+	return as[0], nil
+}
+
+// FindAgreements returns the agreements that match f, newest first.
+func (db *DB) FindAgreements(ctx context.Context, f AgreementFilter) ([]*Agreement, error) {
+	var where []string
+	var args []any
+	if f.Status != "" {
+		where = append(where, `a.status = ?`)
+		args = append(args, f.Status)
+	}
+	if f.Address != "" {
+		where = append(where, `a.id IN (SELECT agreement_id FROM parties WHERE address_key = ?)`)
+		args = append(args, strings.ToLower(f.Address))
+	}
+	clause := ""
+	if len(where) > 0 {
+		clause = "WHERE " + strings.Join(where, " AND ")
+	}
+	clause += ` ORDER BY a.id DESC`
+	if f.Limit > 0 {
+		clause += fmt.Sprintf(` LIMIT %d`, f.Limit)
+	}
+	tx, err := db.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback()
+	return findAgreements(ctx, tx, clause, args...)
+}
+
+func findAgreements(ctx context.Context, q querier, clause string, args ...any) ([]*Agreement, error) {
+	rows, err := q.QueryContext(ctx, `
+		SELECT a.id, a.status, a.version, a.created_at, a.updated_at, v.terms, v.fingerprint
+		FROM agreements a JOIN versions v ON v.agreement_id = a.id AND v.number = a.version
+		`+clause, args...)
+	if err != nil {
+		return nil, fmt.Errorf("find agreements: %w", err)
+	}
+	defer rows.Close()
+	var as []*Agreement
+	for rows.Next() {
+		var a Agreement
+		var created, updated, terms string
+		if err := rows.Scan(&a.ID, &a.Status, &a.Version, &created, &updated, &terms, &a.Fingerprint); err != nil {
+			return nil, fmt.Errorf("find agreements: %w", err)
+		}
+		if a.CreatedAt, err = parseTime(created); err != nil {
+			return nil, err
+		}
+		if a.UpdatedAt, err = parseTime(updated); err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal([]byte(terms), &a.Terms); err != nil {
+			return nil, fmt.Errorf("agreement %d: stored terms: %w", a.ID, err)
+		}
+		as = append(as, &a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("find agreements: %w", err)
+	}
+	for _, a := range as {
+		if err := attachPartyIDs(ctx, q, a); err != nil {
+			return nil, err
+		}
+	}
+	return as, nil
+}
+
+// attachPartyIDs fills in the store's party IDs, which versions' terms do not
+// carry, by position.
+func attachPartyIDs(ctx context.Context, q querier, a *Agreement) error {
+	rows, err := q.QueryContext(ctx, `SELECT id, position FROM parties WHERE agreement_id = ? ORDER BY position`, a.ID)
+	if err != nil {
+		return fmt.Errorf("find parties: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var pos int
+		if err := rows.Scan(&id, &pos); err != nil {
+			return fmt.Errorf("find parties: %w", err)
+		}
+		if pos < 1 || pos > len(a.Terms.Parties) {
+			return fmt.Errorf("agreement %d: party %d at position %d is not in the terms", a.ID, id, pos)
+		}
+		a.Terms.Parties[pos-1].ID = id
+	}
+	return rows.Err()
+}
+
+// AmendAgreement stores t as the next version of agreement id. Every party
+// confirms again: a pending, active or paused agreement becomes pending; a
+// draft stays a draft. The parties' addresses cannot change (names, time
+// zones and commitments can). Amending a declined, expired or ended
+// agreement is an ECONFLICT error, and an amendment that changes nothing is
+// EINVALID.
+func (db *DB) AmendAgreement(ctx context.Context, id int64, t Terms) (*Agreement, error) {
+	t.Normalize()
+	if err := t.Validate(); err != nil {
+		return nil, err
+	}
+	tx, err := db.begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	a, err := findAgreementByID(ctx, tx, id)
+	if err != nil {
+		return nil, err
+	}
+	if a.Status.Final() {
+		return nil, Errorf(ECONFLICT, "agreement %d is %s; it cannot be amended (start a new one)", id, a.Status)
+	}
+	if len(t.Parties) != len(a.Terms.Parties) {
+		return nil, Errorf(EINVALID, "an amendment keeps the same parties; start a new agreement to change who is on it")
+	}
+	for i, p := range t.Parties {
+		if !strings.EqualFold(p.Address, a.Terms.Parties[i].Address) {
+			return nil, Errorf(EINVALID, "an amendment keeps the same parties in the same order; %s is not party %d", p.Address, i+1)
+		}
+		t.Parties[i].Address = a.Terms.Parties[i].Address
+	}
+	if CanonicalText(id, a.Version, t) == CanonicalText(id, a.Version, a.Terms) {
+		return nil, Errorf(EINVALID, "the amendment changes nothing in version %d", a.Version)
+	}
+	next := a.Version + 1
+	for i, p := range t.Parties {
+		if _, err := tx.ExecContext(ctx, `UPDATE parties SET name = ?, time_zone = ? WHERE agreement_id = ? AND position = ?`,
+			p.Name, p.TimeZone, id, i+1); err != nil {
+			return nil, fmt.Errorf("update party: %w", err)
+		}
+	}
+	status := StatusPending
+	if a.Status == StatusDraft {
+		status = StatusDraft
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE agreements SET version = ?, status = ?, updated_at = ? WHERE id = ?`,
+		next, status, formatTime(tx.now), id); err != nil {
+		return nil, fmt.Errorf("update agreement: %w", err)
+	}
+	if err := insertVersion(ctx, tx, id, next, t); err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("commit: %w", err)
+	}
+	return db.FindAgreementByID(ctx, id)
+}
+
+// FindVersions returns every version of agreement id, oldest first.
+func (db *DB) FindVersions(ctx context.Context, id int64) ([]*Version, error) {
+	return db.findVersions(ctx, `WHERE agreement_id = ? ORDER BY number`, id)
+}
+
+// FindVersionByFingerprint returns the version whose canonical text has the
+// fingerprint fp, or ErrNotFound.
+func (db *DB) FindVersionByFingerprint(ctx context.Context, fp string) (*Version, error) {
+	vs, err := db.findVersions(ctx, `WHERE fingerprint = ? ORDER BY agreement_id, number LIMIT 1`, strings.ToLower(fp))
+	if err != nil {
+		return nil, err
+	}
+	if len(vs) == 0 {
+		return nil, Errorf(ENOTFOUND, "no agreement version has the fingerprint %s", fp)
+	}
+	return vs[0], nil
+}
+
+func (db *DB) findVersions(ctx context.Context, clause string, args ...any) ([]*Version, error) {
+	rows, err := db.db.QueryContext(ctx, `SELECT agreement_id, number, terms, canonical_text, fingerprint, created_at FROM versions `+clause, args...)
+	if err != nil {
+		return nil, fmt.Errorf("find versions: %w", err)
+	}
+	defer rows.Close()
+	var vs []*Version
+	for rows.Next() {
+		var v Version
+		var terms, created string
+		if err := rows.Scan(&v.AgreementID, &v.Number, &terms, &v.CanonicalText, &v.Fingerprint, &created); err != nil {
+			return nil, fmt.Errorf("find versions: %w", err)
+		}
+		if err := json.Unmarshal([]byte(terms), &v.Terms); err != nil {
+			return nil, fmt.Errorf("version %d/%d: stored terms: %w", v.AgreementID, v.Number, err)
+		}
+		if v.CreatedAt, err = parseTime(created); err != nil {
+			return nil, err
+		}
+		vs = append(vs, &v)
+	}
+	return vs, rows.Err()
+}
+
+// requireParty returns the party partyID of a, or an EINVALID error.
+func requireParty(a *Agreement, partyID int64) (*Party, error) {
+	p := a.Party(partyID)
+	if p == nil {
+		return nil, Errorf(EINVALID, "party %d is not on agreement %d", partyID, a.ID)
+	}
+	return p, nil
+}
+
+// requireCurrentPending checks that a waits for confirmation of version.
+func requireCurrentPending(a *Agreement, version int) error {
+	switch {
+	case version < a.Version:
+		return Errorf(ECONFLICT, "version %d of agreement %d has been replaced by version %d; please reply to the mail about version %d", version, a.ID, a.Version, a.Version)
+	case version > a.Version:
+		return Errorf(ENOTFOUND, "agreement %d has no version %d", a.ID, version)
+	case a.Status != StatusPending:
+		return Errorf(ECONFLICT, "agreement %d is %s, not waiting for confirmation", a.ID, a.Status)
+	}
+	return nil
+}
+
+// ConfirmVersion records c: party c.PartyID confirms version c.Version.
+// When every party has confirmed the current version, the agreement becomes
+// active. Confirming a replaced version, an agreement that does not wait for
+// confirmation, or twice, is an ECONFLICT error; a party not on the
+// agreement is EINVALID. ConfirmedAt is set from the store's clock.
+func (db *DB) ConfirmVersion(ctx context.Context, c Confirmation) (*Agreement, error) {
+	if c.MessageID == "" {
+		return nil, Errorf(EINVALID, "a confirmation needs the Message-ID it came from")
+	}
+	if c.AuthResult == "" {
+		c.AuthResult = "none"
+	}
+	tx, err := db.begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	a, err := findAgreementByID(ctx, tx, c.AgreementID)
+	if err != nil {
+		return nil, err
+	}
+	p, err := requireParty(a, c.PartyID)
+	if err != nil {
+		return nil, err
+	}
+	if err := requireCurrentPending(a, c.Version); err != nil {
+		return nil, err
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO confirmations (agreement_id, version, party_id, confirmed_at, message_id, auth_result) VALUES (?, ?, ?, ?, ?, ?)`,
+		a.ID, c.Version, c.PartyID, formatTime(tx.now), c.MessageID, c.AuthResult)
+	if isUniqueViolation(err) {
+		return nil, Errorf(ECONFLICT, "%s has already confirmed version %d of agreement %d", p.Address, c.Version, a.ID)
+	} else if err != nil {
+		return nil, fmt.Errorf("insert confirmation: %w", err)
+	}
+	if err := appendEvent(ctx, tx, a.ID, EventConfirmed, map[string]any{
+		"version": c.Version, "fingerprint": a.Fingerprint, "party": p.Address,
+		"message_id": c.MessageID, "auth_result": c.AuthResult,
+	}); err != nil {
+		return nil, err
+	}
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM confirmations WHERE agreement_id = ? AND version = ?`, a.ID, c.Version).Scan(&n); err != nil {
+		return nil, fmt.Errorf("count confirmations: %w", err)
+	}
+	if n == len(a.Terms.Parties) {
+		if err := setStatus(ctx, tx, a.ID, StatusActive); err != nil {
+			return nil, err
+		}
+		if err := appendEvent(ctx, tx, a.ID, EventActivated, map[string]any{"version": c.Version, "fingerprint": a.Fingerprint}); err != nil {
+			return nil, err
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("commit: %w", err)
+	}
+	return db.FindAgreementByID(ctx, a.ID)
+}
+
+// DeclineVersion records that party partyID declines the current version:
+// the agreement is declined for everyone. The errors are ConfirmVersion's.
+func (db *DB) DeclineVersion(ctx context.Context, agreementID int64, version int, partyID int64, messageID string) (*Agreement, error) {
+	tx, err := db.begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	a, err := findAgreementByID(ctx, tx, agreementID)
+	if err != nil {
+		return nil, err
+	}
+	p, err := requireParty(a, partyID)
+	if err != nil {
+		return nil, err
+	}
+	if err := requireCurrentPending(a, version); err != nil {
+		return nil, err
+	}
+	if err := setStatus(ctx, tx, a.ID, StatusDeclined); err != nil {
+		return nil, err
+	}
+	if err := appendEvent(ctx, tx, a.ID, EventDeclined, map[string]any{"version": version, "party": p.Address, "message_id": messageID}); err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("commit: %w", err)
+	}
+	return db.FindAgreementByID(ctx, a.ID)
+}
+
+// RecordComment logs what party partyID wrote about version that was not a
+// confirmation. It is allowed in any status but a final one.
+func (db *DB) RecordComment(ctx context.Context, agreementID int64, version int, partyID int64, text, messageID string) error {
+	tx, err := db.begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	a, err := findAgreementByID(ctx, tx, agreementID)
+	if err != nil {
+		return err
+	}
+	p, err := requireParty(a, partyID)
+	if err != nil {
+		return err
+	}
+	if a.Status.Final() {
+		return Errorf(ECONFLICT, "agreement %d is %s", a.ID, a.Status)
+	}
+	if err := appendEvent(ctx, tx, a.ID, EventCommented, map[string]any{
+		"version": version, "party": p.Address, "message_id": messageID, "text": cleanText(text),
+	}); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// PauseAgreement pauses an active agreement.
+func (db *DB) PauseAgreement(ctx context.Context, id int64, by string) (*Agreement, error) {
+	return db.transition(ctx, id, StatusPaused, EventPaused, map[string]any{"by": by}, StatusActive)
+}
+
+// ResumeAgreement resumes a paused agreement.
+func (db *DB) ResumeAgreement(ctx context.Context, id int64, by string) (*Agreement, error) {
+	return db.transition(ctx, id, StatusActive, EventResumed, map[string]any{"by": by}, StatusPaused)
+}
+
+// EndAgreement ends an agreement that has not already ended, expired or been
+// declined.
+func (db *DB) EndAgreement(ctx context.Context, id int64, by string) (*Agreement, error) {
+	return db.transition(ctx, id, StatusEnded, EventEnded, map[string]any{"by": by}, StatusDraft, StatusPending, StatusActive, StatusPaused)
+}
+
+// ExpireAgreement expires an agreement whose current version was not
+// confirmed in time.
+func (db *DB) ExpireAgreement(ctx context.Context, id int64) (*Agreement, error) {
+	return db.transition(ctx, id, StatusExpired, EventExpired, nil, StatusPending)
+}
+
+// transition moves agreement id to status to, from one of the statuses
+// from, and logs ev; any other starting status is an ECONFLICT error.
+func (db *DB) transition(ctx context.Context, id int64, to Status, ev EventType, data map[string]any, from ...Status) (*Agreement, error) {
+	tx, err := db.begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	a, err := findAgreementByID(ctx, tx, id)
+	if err != nil {
+		return nil, err
+	}
+	allowed := false
+	for _, s := range from {
+		allowed = allowed || a.Status == s
+	}
+	if !allowed {
+		return nil, Errorf(ECONFLICT, "agreement %d is %s; it cannot become %s", id, a.Status, to)
+	}
+	if err := setStatus(ctx, tx, id, to); err != nil {
+		return nil, err
+	}
+	if data == nil {
+		data = map[string]any{}
+	}
+	data["version"] = a.Version
+	if err := appendEvent(ctx, tx, id, ev, data); err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("commit: %w", err)
+	}
+	return db.FindAgreementByID(ctx, id)
+}
+
+func setStatus(ctx context.Context, tx *Tx, id int64, s Status) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE agreements SET status = ?, updated_at = ? WHERE id = ?`, s, formatTime(tx.now), id); err != nil {
+		return fmt.Errorf("update status: %w", err)
+	}
+	return nil
+}
+
+// FindConfirmations returns the confirmations of every version of agreement
+// id, in the order they were made.
+func (db *DB) FindConfirmations(ctx context.Context, id int64) ([]*Confirmation, error) {
+	rows, err := db.db.QueryContext(ctx, `SELECT agreement_id, version, party_id, confirmed_at, message_id, auth_result
+		FROM confirmations WHERE agreement_id = ? ORDER BY version, confirmed_at, rowid`, id)
+	if err != nil {
+		return nil, fmt.Errorf("find confirmations: %w", err)
+	}
+	defer rows.Close()
+	var cs []*Confirmation
+	for rows.Next() {
+		var c Confirmation
+		var at string
+		if err := rows.Scan(&c.AgreementID, &c.Version, &c.PartyID, &at, &c.MessageID, &c.AuthResult); err != nil {
+			return nil, fmt.Errorf("find confirmations: %w", err)
+		}
+		if c.ConfirmedAt, err = parseTime(at); err != nil {
+			return nil, err
+		}
+		cs = append(cs, &c)
+	}
+	return cs, rows.Err()
+}
+
+// errNoRows turns sql.ErrNoRows into an ENOTFOUND error with msg.
+func errNoRows(err error, msg string) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return Errorf(ENOTFOUND, "%s", msg)
+	}
+	return err
+}

@@ -1,0 +1,116 @@
+package agreements_test
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/inwriting/inwriting/agreements"
+)
+
+// Now is the fixed time of the test clock.
+var Now = time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
+
+// MustOpenDB returns an open store on a new file in a temporary folder, with
+// the test clock, closed when the test ends.
+func MustOpenDB(tb testing.TB) *agreements.DB {
+	tb.Helper()
+	db := agreements.NewDB(filepath.Join(tb.TempDir(), "inwriting.db"))
+	db.Now = func() time.Time { return Now }
+	if err := db.Open(context.Background()); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	return db
+}
+
+// testTerms returns valid terms between Alice (Lisbon) and Bob (Chicago).
+func testTerms() agreements.Terms {
+	return agreements.Terms{
+		Title:         "Evenings and phone calls",
+		WhatWentWrong: "I said I would call when late, and twice I did not.",
+		Parties: []agreements.Party{
+			{Name: "Alice Example", Address: "alice@example.test", TimeZone: "Europe/Lisbon", Commitments: []string{"Call before 18:00 when late.", "Tell Bob when plans change."}},
+			{Name: "Bob Example", Address: "bob@example.test", TimeZone: "America/Chicago", Commitments: []string{"Ask directly when worried."}},
+		},
+		CheckIn: agreements.Schedule{Unit: agreements.Week, Every: 1, Weekdays: []time.Weekday{time.Sunday}, Hour: 19},
+	}
+}
+
+func TestDB_Open(t *testing.T) {
+	t.Run("OK", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "sub.db")
+		db := agreements.NewDB(path)
+		if err := db.Open(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		var mode string
+		if err := db.SQL().QueryRow(`PRAGMA journal_mode`).Scan(&mode); err != nil {
+			t.Fatal(err)
+		} else if mode != "wal" {
+			t.Fatalf("journal_mode = %v, want wal", mode)
+		}
+		var fk int
+		if err := db.SQL().QueryRow(`PRAGMA foreign_keys`).Scan(&fk); err != nil {
+			t.Fatal(err)
+		} else if fk != 1 {
+			t.Fatalf("foreign_keys = %v, want 1", fk)
+		}
+		var n int
+		if err := db.SQL().QueryRow(`SELECT COUNT(*) FROM migrations`).Scan(&n); err != nil {
+			t.Fatal(err)
+		} else if n < 1 {
+			t.Fatalf("migrations = %v, want at least 1", n)
+		}
+		db.Close()
+
+		// Opening again applies nothing and keeps the data.
+		db = agreements.NewDB(path)
+		if err := db.Open(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		var n2 int
+		if err := db.SQL().QueryRow(`SELECT COUNT(*) FROM migrations`).Scan(&n2); err != nil {
+			t.Fatal(err)
+		} else if n2 != n {
+			t.Fatalf("migrations after reopen = %v, want %v", n2, n)
+		}
+	})
+
+	t.Run("ErrNewerDatabase", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "newer.db")
+		db := agreements.NewDB(path)
+		if err := db.Open(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.SQL().Exec(`INSERT INTO migrations (number, name, applied_at) VALUES (9999, '9999_future.sql', '2030-01-01T00:00:00Z')`); err != nil {
+			t.Fatal(err)
+		}
+		db.Close()
+		db = agreements.NewDB(path)
+		defer db.Close()
+		if err := db.Open(context.Background()); !errors.Is(err, agreements.ErrNewerDatabase) {
+			t.Fatalf("Open = %v, want ErrNewerDatabase", err)
+		}
+	})
+
+	t.Run("Memory", func(t *testing.T) {
+		db := agreements.NewDB(":memory:")
+		if err := db.Open(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		if _, err := db.CreateAgreement(context.Background(), testTerms()); err != nil {
+			t.Fatal(err)
+		}
+	})
+
+	t.Run("ErrNoPath", func(t *testing.T) {
+		if err := agreements.NewDB("").Open(context.Background()); err == nil {
+			t.Fatal("Open with no path succeeded")
+		}
+	})
+}
