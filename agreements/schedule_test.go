@@ -53,13 +53,13 @@ func TestParseSchedule(t *testing.T) {
 func TestParseSchedule_ErrInvalid(t *testing.T) {
 	for _, in := range []string{
 		"",
-		"every Sunday",            // no time
-		"every 3 days",            // no time: 3 is not a time
-		"every Funday at 19:00",   // no such day
-		"every Sunday at 25:00",   // no such hour
-		"every Sunday at 13pm",    // no such hour
-		"every Sunday at 19:60",   // no such minute
-		"monthly at 18:00",        // which day?
+		"every Sunday",          // no time
+		"every 3 days",          // no time: 3 is not a time
+		"every Funday at 19:00", // no such day
+		"every Sunday at 25:00", // no such hour
+		"every Sunday at 13pm",  // no such hour
+		"every Sunday at 19:60", // no such minute
+		"monthly at 18:00",      // which day?
 		"every month on the 32nd at 18:00",
 		"every 0 days at 10:00",
 		"every 100 weeks on Sunday at 10:00",

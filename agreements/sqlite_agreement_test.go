@@ -337,11 +337,21 @@ func TestDB_Transitions(t *testing.T) {
 	ctx := context.Background()
 	type move func(db *agreements.DB, a *agreements.Agreement) (*agreements.Agreement, error)
 	moves := map[string]move{
-		"pause":   func(db *agreements.DB, a *agreements.Agreement) (*agreements.Agreement, error) { return db.PauseAgreement(ctx, a.ID, "op") },
-		"resume":  func(db *agreements.DB, a *agreements.Agreement) (*agreements.Agreement, error) { return db.ResumeAgreement(ctx, a.ID, "op") },
-		"end":     func(db *agreements.DB, a *agreements.Agreement) (*agreements.Agreement, error) { return db.EndAgreement(ctx, a.ID, "op") },
-		"expire":  func(db *agreements.DB, a *agreements.Agreement) (*agreements.Agreement, error) { return db.ExpireAgreement(ctx, a.ID) },
-		"propose": func(db *agreements.DB, a *agreements.Agreement) (*agreements.Agreement, error) { return db.ProposeAgreement(ctx, a.ID) },
+		"pause": func(db *agreements.DB, a *agreements.Agreement) (*agreements.Agreement, error) {
+			return db.PauseAgreement(ctx, a.ID, "op")
+		},
+		"resume": func(db *agreements.DB, a *agreements.Agreement) (*agreements.Agreement, error) {
+			return db.ResumeAgreement(ctx, a.ID, "op")
+		},
+		"end": func(db *agreements.DB, a *agreements.Agreement) (*agreements.Agreement, error) {
+			return db.EndAgreement(ctx, a.ID, "op")
+		},
+		"expire": func(db *agreements.DB, a *agreements.Agreement) (*agreements.Agreement, error) {
+			return db.ExpireAgreement(ctx, a.ID)
+		},
+		"propose": func(db *agreements.DB, a *agreements.Agreement) (*agreements.Agreement, error) {
+			return db.ProposeAgreement(ctx, a.ID)
+		},
 	}
 	// setup brings a new agreement to a status.
 	setup := map[agreements.Status]func(db *agreements.DB) *agreements.Agreement{
