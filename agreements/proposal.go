@@ -250,29 +250,42 @@ func (p *proposalParser) terms() (Terms, error) {
 
 // resolve returns the index of the party a "… will:" block is about.
 func (p *proposalParser) resolve(b *commitmentBlock, parties []Party) (int, error) {
-	who := strings.ToLower(strings.TrimSpace(b.who))
-	switch who {
+	i, err := PartyIndex(parties, b.who)
+	if err != nil {
+		return 0, Errorf(EINVALID, "line %d: %s", b.line, ErrorMessage(err))
+	}
+	return i, nil
+}
+
+// PartyIndex returns the index in parties of the party that who names, the
+// way people name one another in an agreement: "I" or "me" (the first
+// party, who proposes), "you" (the other of two), a full or first name, an
+// address or its local part, without regard to case. It returns an EINVALID
+// error when who names nobody or more than one party.
+func PartyIndex(parties []Party, who string) (int, error) {
+	w := strings.ToLower(strings.TrimSpace(who))
+	switch w {
 	case "i", "me", "myself":
 		return 0, nil
 	case "you":
 		if len(parties) != 2 {
-			return 0, Errorf(EINVALID, "line %d: \"You will:\" is unclear with %d parties; use a name", b.line, len(parties))
+			return 0, Errorf(EINVALID, "\"you\" is unclear with %d parties; use a name", len(parties))
 		}
 		return 1, nil
 	}
 	found := -1
 	for i, party := range parties {
 		local, _, _ := strings.Cut(party.Address, "@")
-		if who == strings.ToLower(party.Name) || who == strings.ToLower(party.FirstName()) ||
-			who == strings.ToLower(party.Address) || who == strings.ToLower(local) {
+		if w == strings.ToLower(party.Name) || w == strings.ToLower(party.FirstName()) ||
+			w == strings.ToLower(party.Address) || w == strings.ToLower(local) {
 			if found >= 0 && found != i {
-				return 0, Errorf(EINVALID, "line %d: %q could be more than one party; use the full name or the address", b.line, b.who)
+				return 0, Errorf(EINVALID, "%q could be more than one party; use the full name or the address", who)
 			}
 			found = i
 		}
 	}
 	if found < 0 {
-		return 0, Errorf(EINVALID, "line %d: %q is not one of the parties (%s)", b.line, b.who, partyNames(parties))
+		return 0, Errorf(EINVALID, "%q is not one of the parties (%s)", who, partyNames(parties))
 	}
 	return found, nil
 }

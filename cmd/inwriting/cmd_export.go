@@ -1,0 +1,73 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+)
+
+type exportOptions struct {
+	format string
+	output string
+}
+
+var exportCommand = &command{
+	name:    "export",
+	summary: "Export an agreement as Markdown (to read) or JSON (to keep and verify).",
+	usage:   "ID",
+	nargs:   1,
+	help: `
+The JSON export holds every version's canonical text, the confirmations and
+the whole event log with its hash chain: 'inwriting verify' checks it, here
+or on any machine.`,
+	flags: func(fs *flag.FlagSet, m *Main) {
+		fs.StringVar(&m.exportOpts.format, "format", "md", "`md` or json")
+		fs.StringVar(&m.exportOpts.output, "o", "", "write to `FILE` instead of standard output")
+	},
+	run: func(ctx context.Context, m *Main) error {
+		o := m.exportOpts
+		if o.format != "md" && o.format != "json" {
+			return usagef("export: --format must be md or json, not %q", o.format)
+		}
+		id, err := parseID(m.args[0])
+		if err != nil {
+			return err
+		}
+		db, err := m.openDB(ctx)
+		if err != nil {
+			return err
+		}
+		r, err := loadRecord(ctx, db, id)
+		if err != nil {
+			return err
+		}
+		if r.ChainErr != nil {
+			return fmt.Errorf("agreement %d: %w; the record was altered, not exporting it", id, r.ChainErr)
+		}
+		e := r.export(m.Now())
+		var w io.Writer = m.Stdout
+		var f *os.File
+		if o.output != "" {
+			if f, err = os.Create(o.output); err != nil {
+				return fmt.Errorf("export: %w", err)
+			}
+			w = f
+		}
+		if o.format == "json" {
+			err = writeJSON(w, e)
+		} else {
+			err = writeMarkdown(w, e)
+		}
+		if f != nil {
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("export: %w", err)
+		}
+		return nil
+	},
+}

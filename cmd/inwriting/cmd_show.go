@@ -1,0 +1,201 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/inwriting/inwriting/agreements"
+)
+
+var showCommand = &command{
+	name:    "show",
+	summary: "Show an agreement: its terms, versions, confirmations and event log.",
+	usage:   "ID",
+	nargs:   1,
+	run: func(ctx context.Context, m *Main) error {
+		id, err := parseID(m.args[0])
+		if err != nil {
+			return err
+		}
+		db, err := m.openDB(ctx)
+		if err != nil {
+			return err
+		}
+		r, err := loadRecord(ctx, db, id)
+		if err != nil {
+			return err
+		}
+		r.writeText(m.Stdout)
+		return nil
+	},
+}
+
+// record is everything the store holds about one agreement.
+type record struct {
+	Agreement     *agreements.Agreement
+	Versions      []*agreements.Version
+	Confirmations []*agreements.Confirmation
+	Events        []agreements.Event
+	EventCount    int64
+	EventHead     string
+	ChainErr      error
+}
+
+func loadRecord(ctx context.Context, db *agreements.DB, id int64) (*record, error) {
+	a, err := db.FindAgreementByID(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	r := &record{Agreement: a}
+	if r.Versions, err = db.FindVersions(ctx, id); err != nil {
+		return nil, err
+	}
+	if r.Confirmations, err = db.FindConfirmations(ctx, id); err != nil {
+		return nil, err
+	}
+	if r.Events, err = db.FindEvents(ctx, id); err != nil {
+		return nil, err
+	}
+	if r.EventCount, r.EventHead, err = db.EventHead(ctx, id); err != nil {
+		return nil, err
+	}
+	r.ChainErr = agreements.VerifyChain(r.Events, r.EventHead, r.EventCount)
+	return r, nil
+}
+
+// partyAddress returns the address of the party with the given ID.
+func (r *record) partyAddress(id int64) string {
+	if p := r.Agreement.Party(id); p != nil {
+		return p.Address
+	}
+	return fmt.Sprintf("party %d", id)
+}
+
+func (r *record) confirmationsOf(version int) []*agreements.Confirmation {
+	var cs []*agreements.Confirmation
+	for _, c := range r.Confirmations {
+		if c.Version == version {
+			cs = append(cs, c)
+		}
+	}
+	return cs
+}
+
+func (r *record) writeText(w io.Writer) {
+	a := r.Agreement
+	t := a.Terms
+	fmt.Fprintf(w, "Agreement %d: %s\n", a.ID, t.Title)
+	fmt.Fprintf(w, "Status:    %s\n", a.Status)
+	fmt.Fprintf(w, "Version:   %d, fingerprint %s\n", a.Version, a.Fingerprint)
+	fmt.Fprintf(w, "Created:   %s\n", a.CreatedAt.Format(time.RFC3339))
+	fmt.Fprintf(w, "\nWhat went wrong:\n%s\n", indent(t.WhatWentWrong, "  "))
+	for _, p := range t.Parties {
+		fmt.Fprintf(w, "\n%s (%s) will:\n", p.Display(), p.TimeZone)
+		for i, c := range p.Commitments {
+			fmt.Fprintf(w, "  %d. %s\n", i+1, indentAfterFirst(c, "     "))
+		}
+	}
+	fmt.Fprintf(w, "\nCheck in:  %s, in each party's own time zone\n", t.CheckIn)
+	if t.Reminder != nil {
+		fmt.Fprintf(w, "Reminders: %s\n", t.Reminder)
+	}
+
+	fmt.Fprintf(w, "\nVersions:\n")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, v := range r.Versions {
+		fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\n", v.Number, v.CreatedAt.Format(time.RFC3339), v.Fingerprint, r.versionState(v.Number))
+	}
+	tw.Flush()
+
+	fmt.Fprintf(w, "\nConfirmations:\n")
+	if len(r.Confirmations) == 0 {
+		fmt.Fprintf(w, "  none yet\n")
+	}
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, c := range r.Confirmations {
+		fmt.Fprintf(tw, "  v%d\t%s\t%s\t%s\t%s\n", c.Version, r.partyAddress(c.PartyID), c.ConfirmedAt.Format(time.RFC3339), c.MessageID, c.AuthResult)
+	}
+	tw.Flush()
+
+	fmt.Fprintf(w, "\nEvent log:\n")
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, e := range r.Events {
+		fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\n", e.Seq, e.At.Format(time.RFC3339), e.Type, summarize(e.Data))
+	}
+	tw.Flush()
+	if r.ChainErr != nil {
+		fmt.Fprintf(w, "  DOES NOT VERIFY: %v\n", r.ChainErr)
+	} else {
+		fmt.Fprintf(w, "  verified: %d events, head %s\n", r.EventCount, r.EventHead)
+	}
+}
+
+// versionState says whether version n is current and who confirmed it.
+func (r *record) versionState(n int) string {
+	cs := r.confirmationsOf(n)
+	var who []string
+	for _, c := range cs {
+		who = append(who, r.partyAddress(c.PartyID))
+	}
+	state := "replaced"
+	if n == r.Agreement.Version {
+		state = "current"
+	}
+	switch {
+	case len(cs) == len(r.Agreement.Terms.Parties):
+		return state + ", confirmed by all"
+	case len(cs) > 0:
+		return state + ", confirmed by " + strings.Join(who, ", ")
+	}
+	return state + ", not confirmed"
+}
+
+// summarize renders an event's data on one line: key=value, sorted.
+func summarize(data json.RawMessage) string {
+	var m map[string]any
+	if err := json.Unmarshal(data, &m); err != nil {
+		return string(data)
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, 0, len(keys))
+	for _, k := range keys {
+		v := fmt.Sprint(m[k])
+		if s, ok := m[k].(string); ok {
+			v = s
+			if r := []rune(s); len(r) > 60 && strings.Contains(s, " ") {
+				v = string(r[:57]) + "..."
+			}
+			v = strings.ReplaceAll(v, "\n", " ")
+		}
+		parts = append(parts, k+"="+v)
+	}
+	return strings.Join(parts, " ")
+}
+
+func indent(s, prefix string) string {
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		if l != "" {
+			lines[i] = prefix + l
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+func indentAfterFirst(s, prefix string) string {
+	first, rest, ok := strings.Cut(s, "\n")
+	if !ok {
+		return s
+	}
+	return first + "\n" + indent(rest, prefix)
+}

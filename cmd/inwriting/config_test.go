@@ -1,0 +1,95 @@
+package main_test
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	main "github.com/inwriting/inwriting/cmd/inwriting"
+)
+
+func getenv(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func TestLoadConfig(t *testing.T) {
+	dir := t.TempDir()
+	write := func(content string) string {
+		p := filepath.Join(dir, "c.toml")
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+
+	t.Run("Defaults", func(t *testing.T) {
+		c, err := main.LoadConfig("", getenv(map[string]string{"HOME": "/home/x"}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.DataDir != "/home/x/.local/share/inwriting" || c.Database != "/home/x/.local/share/inwriting/inwriting.db" || c.Log.Level != "info" {
+			t.Fatalf("config = %+v", c)
+		}
+	})
+
+	t.Run("FileEnvAndExpansion", func(t *testing.T) {
+		p := write("data_dir = \"$BASE/data\"\ndefault_time_zone = \"Europe/Lisbon\"\n[log]\nlevel = \"debug\"\n")
+		c, err := main.LoadConfig(p, getenv(map[string]string{"BASE": "/srv", "INWRITING_LOG_FORMAT": "json"}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.DataDir != "/srv/data" || c.Log.Level != "debug" || c.Log.Format != "json" || c.DefaultTimeZone != "Europe/Lisbon" {
+			t.Fatalf("config = %+v", c)
+		}
+		// The environment wins over the file.
+		c, err = main.LoadConfig(p, getenv(map[string]string{"INWRITING_LOG_LEVEL": "warn", "INWRITING_DATABASE": "/tmp/x.db"}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Log.Level != "warn" || c.Database != "/tmp/x.db" {
+			t.Fatalf("config = %+v", c)
+		}
+	})
+
+	t.Run("Errors", func(t *testing.T) {
+		for _, tt := range []struct {
+			file string
+			env  map[string]string
+			is   error
+			msg  string
+		}{
+			{file: "[log]\nlevel = \"loud\"\n", is: main.ErrConfigLogLevel},
+			{file: "", env: map[string]string{"INWRITING_LOG_FORMAT": "xml"}, is: main.ErrConfigLogFormat},
+			{file: "default_time_zone = \"Lisbon\"\n", is: main.ErrConfigTimeZone},
+			{file: "colour = \"blue\"\n", msg: `unknown key "colour"`},
+			{file: "data_dir = [\n", msg: "c.toml"},
+			{file: "", env: map[string]string{}, is: main.ErrConfigDataDir},
+		} {
+			p := write(tt.file)
+			env := tt.env
+			if env == nil {
+				env = map[string]string{"HOME": "/home/x"}
+			}
+			_, err := main.LoadConfig(p, getenv(env))
+			if err == nil || (tt.is != nil && !errors.Is(err, tt.is)) || !strings.Contains(err.Error(), tt.msg) {
+				t.Fatalf("%q %v: LoadConfig = %v, want %v %q", tt.file, tt.env, err, tt.is, tt.msg)
+			}
+		}
+		if _, err := main.LoadConfig(filepath.Join(dir, "missing.toml"), getenv(nil)); err == nil {
+			t.Fatal("a named config file that is missing is not an error")
+		}
+	})
+
+	t.Run("CLI", func(t *testing.T) {
+		e := newEnv(t)
+		p := write("[log]\nlevel = \"loud\"\n")
+		if r := e.run("", "--config", p, "list"); r.code != 1 || !strings.Contains(r.stderr, "log.level") {
+			t.Fatalf("exit %d stderr %q", r.code, r.stderr)
+		}
+		if r := e.run("", "list", "--config", p); r.code != 1 {
+			t.Fatalf("--config after the command: exit %d", r.code)
+		}
+	})
+}

@@ -1,0 +1,151 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/inwriting/inwriting/agreements"
+)
+
+// ExportFormat names the JSON export; ExportFormatVersion changes when its
+// fields change meaning.
+const (
+	ExportFormat        = "inwriting-export"
+	ExportFormatVersion = 1
+)
+
+// Export is the JSON export of an agreement: everything needed to check,
+// without the server, that a copy is what the parties confirmed. The event
+// log is a hash chain (see agreements.EventHash) that ends at Chain.Head.
+type Export struct {
+	Format        string               `json:"format"`
+	FormatVersion int                  `json:"format_version"`
+	ExportedAt    time.Time            `json:"exported_at"`
+	Agreement     ExportAgreement      `json:"agreement"`
+	Versions      []ExportVersion      `json:"versions"`
+	Confirmations []ExportConfirmation `json:"confirmations"`
+	Events        []agreements.Event   `json:"events"`
+	Chain         ExportChain          `json:"chain"`
+}
+
+// ExportAgreement is the agreement as it stands.
+type ExportAgreement struct {
+	ID          int64             `json:"id"`
+	Title       string            `json:"title"`
+	Status      agreements.Status `json:"status"`
+	Version     int               `json:"version"`
+	Fingerprint string            `json:"fingerprint"`
+	Terms       agreements.Terms  `json:"terms"`
+	CreatedAt   time.Time         `json:"created_at"`
+	UpdatedAt   time.Time         `json:"updated_at"`
+}
+
+// ExportVersion is one version with its canonical text.
+type ExportVersion struct {
+	Number        int       `json:"number"`
+	Fingerprint   string    `json:"fingerprint"`
+	CreatedAt     time.Time `json:"created_at"`
+	CanonicalText string    `json:"canonical_text"`
+}
+
+// ExportConfirmation is one confirmation.
+type ExportConfirmation struct {
+	Version     int       `json:"version"`
+	Party       string    `json:"party"`
+	ConfirmedAt time.Time `json:"confirmed_at"`
+	MessageID   string    `json:"message_id"`
+	AuthResult  string    `json:"auth_result"`
+}
+
+// ExportChain is where the event log ends.
+type ExportChain struct {
+	Count int64  `json:"count"`
+	Head  string `json:"head"`
+}
+
+func (r *record) export(now time.Time) *Export {
+	a := r.Agreement
+	e := &Export{
+		Format:        ExportFormat,
+		FormatVersion: ExportFormatVersion,
+		ExportedAt:    now.UTC().Truncate(time.Second),
+		Agreement: ExportAgreement{
+			ID: a.ID, Title: a.Terms.Title, Status: a.Status, Version: a.Version, Fingerprint: a.Fingerprint,
+			Terms: a.Terms, CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt,
+		},
+		Versions:      []ExportVersion{},
+		Confirmations: []ExportConfirmation{},
+		Events:        r.Events,
+		Chain:         ExportChain{Count: r.EventCount, Head: r.EventHead},
+	}
+	for _, v := range r.Versions {
+		e.Versions = append(e.Versions, ExportVersion{Number: v.Number, Fingerprint: v.Fingerprint, CreatedAt: v.CreatedAt, CanonicalText: v.CanonicalText})
+	}
+	for _, c := range r.Confirmations {
+		e.Confirmations = append(e.Confirmations, ExportConfirmation{
+			Version: c.Version, Party: r.partyAddress(c.PartyID), ConfirmedAt: c.ConfirmedAt, MessageID: c.MessageID, AuthResult: c.AuthResult,
+		})
+	}
+	return e
+}
+
+func writeJSON(w io.Writer, e *Export) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(e)
+}
+
+func writeMarkdown(w io.Writer, e *Export) error {
+	a := e.Agreement
+	var b strings.Builder
+	fmt.Fprintf(&b, "# %s\n\n", mdEscape(a.Title))
+	fmt.Fprintf(&b, "Agreement %d, version %d, **%s**. Fingerprint `%s`.\n\n", a.ID, a.Version, a.Status, a.Fingerprint)
+	fmt.Fprintf(&b, "## What went wrong\n\n%s\n\n", mdEscape(a.Terms.WhatWentWrong))
+	for _, p := range a.Terms.Parties {
+		fmt.Fprintf(&b, "## %s will\n\n", mdEscape(p.Display()))
+		for i, c := range p.Commitments {
+			fmt.Fprintf(&b, "%d. %s\n", i+1, strings.ReplaceAll(mdEscape(c), "\n", "\n   "))
+		}
+		b.WriteString("\n")
+	}
+	fmt.Fprintf(&b, "## Check-ins\n\n%s, in each party's own time zone", a.Terms.CheckIn)
+	for _, p := range a.Terms.Parties {
+		fmt.Fprintf(&b, "; %s: %s", mdEscape(p.FirstName()), p.TimeZone)
+	}
+	b.WriteString(".\n")
+	if a.Terms.Reminder != nil {
+		fmt.Fprintf(&b, "\nReminders of the terms: %s.\n", a.Terms.Reminder)
+	}
+	b.WriteString("\n## Versions\n\n| version | created | fingerprint |\n|---|---|---|\n")
+	for _, v := range e.Versions {
+		fmt.Fprintf(&b, "| %d | %s | `%s` |\n", v.Number, v.CreatedAt.Format(time.RFC3339), v.Fingerprint)
+	}
+	b.WriteString("\n## Confirmations\n\n")
+	if len(e.Confirmations) == 0 {
+		b.WriteString("None yet.\n")
+	} else {
+		b.WriteString("| version | party | confirmed | message | authentication |\n|---|---|---|---|---|\n")
+		for _, c := range e.Confirmations {
+			fmt.Fprintf(&b, "| %d | %s | %s | `%s` | %s |\n", c.Version, c.Party, c.ConfirmedAt.Format(time.RFC3339), c.MessageID, mdEscape(c.AuthResult))
+		}
+	}
+	b.WriteString("\n## Event log\n\n| # | at | event | details |\n|---|---|---|---|\n")
+	for _, ev := range e.Events {
+		fmt.Fprintf(&b, "| %d | %s | %s | %s |\n", ev.Seq, ev.At.Format(time.RFC3339), ev.Type, strings.ReplaceAll(mdEscape(summarize(ev.Data)), "|", "\\|"))
+	}
+	fmt.Fprintf(&b, "\nThe log is a hash chain of %d events ending in `%s`; the JSON export carries it whole.\n", e.Chain.Count, e.Chain.Head)
+	for _, v := range e.Versions {
+		fmt.Fprintf(&b, "\n## Canonical text of version %d\n\n```text\n%s```\n", v.Number, v.CanonicalText)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// mdEscape keeps text from being read as Markdown markup.
+func mdEscape(s string) string {
+	return strings.NewReplacer(`\`, `\\`, "*", `\*`, "_", `\_`, "`", "\\`", "#", `\#`, "<", "&lt;", ">", "&gt;", "[", `\[`, "]", `\]`).Replace(s)
+}

@@ -1,0 +1,174 @@
+package main_test
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	main "github.com/inwriting/inwriting/cmd/inwriting"
+)
+
+// Now is the test clock.
+var Now = time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
+
+// env is a test's environment: a data folder of its own, nothing else.
+type env struct {
+	t    *testing.T
+	vars map[string]string
+	dir  string
+}
+
+func newEnv(t *testing.T) *env {
+	dir := t.TempDir()
+	return &env{t: t, dir: dir, vars: map[string]string{"INWRITING_DATA_DIR": filepath.Join(dir, "data"), "HOME": dir}}
+}
+
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+// run runs the CLI in-process with args and stdin, as a fresh process would.
+func (e *env) run(stdin string, args ...string) result {
+	e.t.Helper()
+	return e.runWith(false, stdin, args...)
+}
+
+// runTerminal runs the CLI as if a person typed stdin at a terminal.
+func (e *env) runTerminal(stdin string, args ...string) result {
+	e.t.Helper()
+	return e.runWith(true, stdin, args...)
+}
+
+func (e *env) runWith(terminal bool, stdin string, args ...string) result {
+	e.t.Helper()
+	var out, errb bytes.Buffer
+	m := main.NewMain()
+	m.Stdin = strings.NewReader(stdin)
+	m.Stdout, m.Stderr = &out, &errb
+	m.Getenv = func(k string) string { return e.vars[k] }
+	m.Now = func() time.Time { return Now }
+	m.IsTerminal = func() bool { return terminal }
+	code := m.Main(context.Background(), args)
+	if testing.Verbose() {
+		e.t.Logf("inwriting %s → %d\n%s%s", strings.Join(args, " "), code, out.String(), errb.String())
+	}
+	return result{code, out.String(), errb.String()}
+}
+
+func (e *env) mustRun(args ...string) string {
+	e.t.Helper()
+	r := e.run("", args...)
+	if r.code != 0 {
+		e.t.Fatalf("inwriting %s: exit %d\n%s%s", strings.Join(args, " "), r.code, r.stdout, r.stderr)
+	}
+	return r.stdout
+}
+
+func (e *env) write(name, content string) string {
+	e.t.Helper()
+	p := filepath.Join(e.dir, name)
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		e.t.Fatal(err)
+	}
+	return p
+}
+
+const exampleFile = "../../deploy/example-agreement.txt"
+
+func TestHelp(t *testing.T) {
+	e := newEnv(t)
+	t.Run("Global", func(t *testing.T) {
+		for _, args := range [][]string{{"help"}, {"--help"}, {"-h"}} {
+			r := e.run("", args...)
+			if r.code != 0 || !strings.Contains(r.stdout, "Commands:") || !strings.Contains(r.stdout, "INWRITING_LOG_LEVEL") {
+				t.Fatalf("%v: exit %d, stdout %q", args, r.code, r.stdout)
+			}
+		}
+	})
+	t.Run("EveryCommand", func(t *testing.T) {
+		for _, c := range []string{"new", "list", "show", "export", "verify", "version"} {
+			r := e.run("", c, "--help")
+			if r.code != 0 || !strings.Contains(r.stdout, "Usage: inwriting "+c) || !strings.Contains(r.stdout, "-config") {
+				t.Fatalf("%s --help: exit %d, stdout %q", c, r.code, r.stdout)
+			}
+			if r2 := e.run("", "help", c); r2.stdout != r.stdout {
+				t.Fatalf("help %s differs from %s --help", c, c)
+			}
+		}
+	})
+}
+
+func TestUsageErrors(t *testing.T) {
+	e := newEnv(t)
+	for _, args := range [][]string{
+		{},
+		{"frobnicate"},
+		{"show"},
+		{"show", "1", "2"},
+		{"show", "abc"},
+		{"export", "1", "--format", "pdf"},
+		{"list", "--status", "happy"},
+		{"new", "--nope"},
+		{"new"}, // no file, no flags, not a terminal
+		{"new", "--from-file", exampleFile, "--title", "x"},
+		{"new", "--title", "x", "--party", "a@example.test"},
+		{"help", "frobnicate"},
+	} {
+		r := e.run("", args...)
+		if r.code != 2 {
+			t.Fatalf("%v: exit %d, want 2\n%s", args, r.code, r.stderr)
+		}
+		if !strings.Contains(r.stderr, "inwriting: ") {
+			t.Fatalf("%v: stderr %q, want a message", args, r.stderr)
+		}
+	}
+}
+
+func TestVersion(t *testing.T) {
+	out := newEnv(t).mustRun("version")
+	if !strings.HasPrefix(out, "inwriting ") {
+		t.Fatalf("version = %q", out)
+	}
+}
+
+// TestExitCodes runs the real binary's main (this test binary, re-executed)
+// and checks the process's exit codes and streams.
+func TestExitCodes(t *testing.T) {
+	if os.Getenv("INWRITING_TEST_MAIN") == "1" {
+		os.Args = append([]string{"inwriting"}, strings.Fields(os.Getenv("INWRITING_TEST_ARGS"))...)
+		main.RunMainForTest()
+		return
+	}
+	dir := t.TempDir()
+	for _, tt := range []struct {
+		args   string
+		code   int
+		stderr string
+	}{
+		{"version", 0, ""},
+		{"list", 0, ""},
+		{"show 99", 1, "there is no agreement 99"},
+		{"bogus", 2, `unknown command "bogus"`},
+	} {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestExitCodes$")
+		cmd.Env = append(os.Environ(), "INWRITING_TEST_MAIN=1", "INWRITING_TEST_ARGS="+tt.args, "INWRITING_DATA_DIR="+dir)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		err := cmd.Run()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		if code != tt.code || !strings.Contains(stderr.String(), tt.stderr) {
+			t.Fatalf("%s: exit %d stderr %q, want %d and %q", tt.args, code, stderr.String(), tt.code, tt.stderr)
+		}
+	}
+}
