@@ -145,11 +145,14 @@ func TestShowExportVerify(t *testing.T) {
 
 	t.Run("Verify/TamperedExport", func(t *testing.T) {
 		for name, tamper := range map[string]func(x *main.Export){
-			"EventEdited":       func(x *main.Export) { x.Events[2].Data = json.RawMessage(`{"party":"mallory@evil.test"}`) },
-			"EventRemoved":      func(x *main.Export) { x.Events = append(x.Events[:2], x.Events[3:]...) },
-			"LastEventRemoved":  func(x *main.Export) { x.Events = x.Events[:len(x.Events)-1] },
-			"TextEdited":        func(x *main.Export) { x.Versions[0].CanonicalText += " " },
-			"ConfirmationAdded": func(x *main.Export) { x.Confirmations = append(x.Confirmations, x.Confirmations[0]); x.Confirmations[2].MessageID = "<forged@x>" },
+			"EventEdited":      func(x *main.Export) { x.Events[2].Data = json.RawMessage(`{"party":"mallory@evil.test"}`) },
+			"EventRemoved":     func(x *main.Export) { x.Events = append(x.Events[:2], x.Events[3:]...) },
+			"LastEventRemoved": func(x *main.Export) { x.Events = x.Events[:len(x.Events)-1] },
+			"TextEdited":       func(x *main.Export) { x.Versions[0].CanonicalText += " " },
+			"ConfirmationAdded": func(x *main.Export) {
+				x.Confirmations = append(x.Confirmations, x.Confirmations[0])
+				x.Confirmations[2].MessageID = "<forged@x>"
+			},
 		} {
 			t.Run(name, func(t *testing.T) {
 				x, _ := e.exportJSON()
