@@ -55,9 +55,6 @@ func (e *env) runWith(terminal bool, stdin string, args ...string) result {
 	m.Now = func() time.Time { return Now }
 	m.IsTerminal = func() bool { return terminal }
 	code := m.Main(context.Background(), args)
-	if testing.Verbose() {
-		e.t.Logf("inwriting %s → %d\n%s%s", strings.Join(args, " "), code, out.String(), errb.String())
-	}
 	return result{code, out.String(), errb.String()}
 }
 
