@@ -93,3 +93,13 @@ func TestLoadConfig(t *testing.T) {
 		}
 	})
 }
+
+func TestLoadConfig_Example(t *testing.T) {
+	c, err := main.LoadConfig("../../deploy/inwriting.toml", getenv(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.DataDir != "/var/lib/inwriting" || c.Database != "/var/lib/inwriting/inwriting.db" {
+		t.Fatalf("config = %+v", c)
+	}
+}
