@@ -17,6 +17,7 @@ type EventType string
 const (
 	EventCreated      EventType = "created"
 	EventVersionAdded EventType = "version_added"
+	EventProposed     EventType = "proposed"
 	EventMailed       EventType = "mailed"
 	EventConfirmed    EventType = "confirmed"
 	EventActivated    EventType = "activated"

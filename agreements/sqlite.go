@@ -37,13 +37,24 @@ type DB struct {
 	// Logger receives the store's log lines.
 	Logger *slog.Logger
 
+	// MessageIDDomain ends the Message-IDs of queued mail: the domain of
+	// the service's address.
+	MessageIDDomain string
+
+	// ConfirmFor is how long a version waits for confirmation before it
+	// expires; mails asking to confirm say until when.
+	ConfirmFor time.Duration
+
+	// Mailer, if set, is told after a commit that queued mail.
+	Mailer Mailer
+
 	db *sql.DB
 }
 
 // NewDB returns a DB for the file at path, with a real clock and the
 // default logger.
 func NewDB(path string) *DB {
-	return &DB{Path: path, Now: time.Now, Logger: slog.Default()}
+	return &DB{Path: path, Now: time.Now, Logger: slog.Default(), MessageIDDomain: "inwriting.invalid", ConfirmFor: 7 * 24 * time.Hour}
 }
 
 // Open opens the database, creating it if needed, and applies the embedded
@@ -182,8 +193,20 @@ func (db *DB) applyMigration(ctx context.Context, m migration) error {
 // Tx is a transaction with the time it started, read once from the clock.
 type Tx struct {
 	*sql.Tx
-	db  *DB
-	now time.Time
+	db     *DB
+	now    time.Time
+	queued bool // mail was queued: tell the Mailer after commit
+}
+
+// Commit commits tx and, when it queued mail, tells the Mailer.
+func (tx *Tx) Commit() error {
+	if err := tx.Tx.Commit(); err != nil {
+		return err
+	}
+	if tx.queued && tx.db.Mailer != nil {
+		tx.db.Mailer.Notify()
+	}
+	return nil
 }
 
 // begin starts a write transaction (BEGIN IMMEDIATE, from the DSN).

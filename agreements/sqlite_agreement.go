@@ -57,10 +57,25 @@ func (db *DB) createAgreement(ctx context.Context, t Terms, status Status) (*Agr
 	if err := insertVersion(ctx, tx, id, 1, t); err != nil {
 		return nil, err
 	}
+	if status == StatusPending {
+		if err := queueConfirmRequests(ctx, tx, id); err != nil {
+			return nil, err
+		}
+	}
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("commit: %w", err)
 	}
 	return db.FindAgreementByID(ctx, id)
+}
+
+// queueConfirmRequests queues "please confirm" for agreement id's current
+// version to every party.
+func queueConfirmRequests(ctx context.Context, tx *Tx, id int64) error {
+	a, err := findAgreementByID(ctx, tx, id)
+	if err != nil {
+		return err
+	}
+	return queueToAll(ctx, tx, a, MailConfirmRequest, PurposeConfirm, MailData{Deadline: tx.now.Add(tx.db.ConfirmFor)})
 }
 
 // insertVersion stores version n of agreement id and logs it.
@@ -81,7 +96,9 @@ func insertVersion(ctx context.Context, tx *Tx, id int64, n int, t Terms) error 
 // ProposeAgreement sends a draft for confirmation: its status becomes
 // pending.
 func (db *DB) ProposeAgreement(ctx context.Context, id int64) (*Agreement, error) {
-	return db.transition(ctx, id, StatusPending, EventMailed, nil, StatusDraft)
+	return db.transition(ctx, id, StatusPending, EventProposed, nil, func(tx *Tx, a *Agreement) error {
+		return queueConfirmRequests(ctx, tx, a.ID)
+	}, StatusDraft)
 }
 
 // FindAgreementByID returns the agreement with its current terms, or
@@ -252,6 +269,11 @@ func (db *DB) AmendAgreement(ctx context.Context, id int64, t Terms) (*Agreement
 	if err := insertVersion(ctx, tx, id, next, t); err != nil {
 		return nil, err
 	}
+	if status == StatusPending {
+		if err := queueConfirmRequests(ctx, tx, id); err != nil {
+			return nil, err
+		}
+	}
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("commit: %w", err)
 	}
@@ -374,6 +396,13 @@ func (db *DB) ConfirmVersion(ctx context.Context, c Confirmation) (*Agreement, e
 		if err := appendEvent(ctx, tx, a.ID, EventActivated, map[string]any{"version": c.Version, "fingerprint": a.Fingerprint}); err != nil {
 			return nil, err
 		}
+		audit, err := findAudit(ctx, tx, a, c.Version)
+		if err != nil {
+			return nil, err
+		}
+		if err := queueToAll(ctx, tx, a, MailConfirmed, PurposeCommands, MailData{Audit: audit}); err != nil {
+			return nil, err
+		}
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("commit: %w", err)
@@ -406,6 +435,10 @@ func (db *DB) DeclineVersion(ctx context.Context, agreementID int64, version int
 	if err := appendEvent(ctx, tx, a.ID, EventDeclined, map[string]any{"version": version, "party": p.Address, "message_id": messageID}); err != nil {
 		return nil, err
 	}
+	author := mailParty(*p)
+	if err := queueToAll(ctx, tx, a, MailDeclined, PurposeCommands, MailData{Author: &author}); err != nil {
+		return nil, err
+	}
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("commit: %w", err)
 	}
@@ -431,39 +464,61 @@ func (db *DB) RecordComment(ctx context.Context, agreementID int64, version int,
 	if a.Status.Final() {
 		return Errorf(ECONFLICT, "agreement %d is %s", a.ID, a.Status)
 	}
+	text = cleanText(text)
 	if err := appendEvent(ctx, tx, a.ID, EventCommented, map[string]any{
-		"version": version, "party": p.Address, "message_id": messageID, "text": cleanText(text),
+		"version": version, "party": p.Address, "message_id": messageID, "text": text,
 	}); err != nil {
 		return err
+	}
+	// Forward it to everyone else; replying to it answers the current
+	// version while one waits for confirmation.
+	purpose, ref := PurposeCommands, int64(0)
+	if a.Status == StatusPending {
+		purpose, ref = PurposeConfirm, int64(a.Version)
+	}
+	author := mailParty(*p)
+	for i := range a.Terms.Parties {
+		o := &a.Terms.Parties[i]
+		if o.ID == p.ID {
+			continue
+		}
+		key := fmt.Sprintf("%s:%d:%s:%d", MailComment, a.ID, messageID, o.ID)
+		if _, err := queueMail(ctx, tx, mailRequest{key: key, kind: MailComment, agreement: a, party: o, purpose: purpose, ref: ref,
+			data: MailData{Author: &author, Quote: text}}); err != nil {
+			return err
+		}
 	}
 	return tx.Commit()
 }
 
 // PauseAgreement pauses an active agreement.
 func (db *DB) PauseAgreement(ctx context.Context, id int64, by string) (*Agreement, error) {
-	return db.transition(ctx, id, StatusPaused, EventPaused, map[string]any{"by": by}, StatusActive)
+	return db.transition(ctx, id, StatusPaused, EventPaused, map[string]any{"by": by}, nil, StatusActive)
 }
 
 // ResumeAgreement resumes a paused agreement.
 func (db *DB) ResumeAgreement(ctx context.Context, id int64, by string) (*Agreement, error) {
-	return db.transition(ctx, id, StatusActive, EventResumed, map[string]any{"by": by}, StatusPaused)
+	return db.transition(ctx, id, StatusActive, EventResumed, map[string]any{"by": by}, nil, StatusPaused)
 }
 
 // EndAgreement ends an agreement that has not already ended, expired or been
 // declined.
 func (db *DB) EndAgreement(ctx context.Context, id int64, by string) (*Agreement, error) {
-	return db.transition(ctx, id, StatusEnded, EventEnded, map[string]any{"by": by}, StatusDraft, StatusPending, StatusActive, StatusPaused)
+	return db.transition(ctx, id, StatusEnded, EventEnded, map[string]any{"by": by}, nil, StatusDraft, StatusPending, StatusActive, StatusPaused)
 }
 
 // ExpireAgreement expires an agreement whose current version was not
 // confirmed in time.
 func (db *DB) ExpireAgreement(ctx context.Context, id int64) (*Agreement, error) {
-	return db.transition(ctx, id, StatusExpired, EventExpired, nil, StatusPending)
+	return db.transition(ctx, id, StatusExpired, EventExpired, nil, func(tx *Tx, a *Agreement) error {
+		return queueToAll(ctx, tx, a, MailExpired, PurposeCommands, MailData{})
+	}, StatusPending)
 }
 
 // transition moves agreement id to status to, from one of the statuses
-// from, and logs ev; any other starting status is an ECONFLICT error.
-func (db *DB) transition(ctx context.Context, id int64, to Status, ev EventType, data map[string]any, from ...Status) (*Agreement, error) {
+// from, logs ev, and runs then (if not nil) in the same transaction; any
+// other starting status is an ECONFLICT error.
+func (db *DB) transition(ctx context.Context, id int64, to Status, ev EventType, data map[string]any, then func(*Tx, *Agreement) error, from ...Status) (*Agreement, error) {
 	tx, err := db.begin(ctx)
 	if err != nil {
 		return nil, err
@@ -490,10 +545,43 @@ func (db *DB) transition(ctx context.Context, id int64, to Status, ev EventType,
 	if err := appendEvent(ctx, tx, id, ev, data); err != nil {
 		return nil, err
 	}
+	if then != nil {
+		a.Status = to
+		if err := then(tx, a); err != nil {
+			return nil, err
+		}
+	}
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("commit: %w", err)
 	}
 	return db.FindAgreementByID(ctx, id)
+}
+
+// findAudit returns the audit trail of version n: who confirmed, when,
+// from which message, with what authentication result.
+func findAudit(ctx context.Context, tx *Tx, a *Agreement, n int) ([]MailConfirm, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT party_id, confirmed_at, message_id, auth_result FROM confirmations WHERE agreement_id = ? AND version = ? ORDER BY confirmed_at, rowid`, a.ID, n)
+	if err != nil {
+		return nil, fmt.Errorf("find audit: %w", err)
+	}
+	defer rows.Close()
+	var audit []MailConfirm
+	for rows.Next() {
+		var c MailConfirm
+		var party int64
+		var at string
+		if err := rows.Scan(&party, &at, &c.MessageID, &c.AuthResult); err != nil {
+			return nil, fmt.Errorf("find audit: %w", err)
+		}
+		if c.At, err = parseTime(at); err != nil {
+			return nil, err
+		}
+		if p := a.Party(party); p != nil {
+			c.Party = p.Display()
+		}
+		audit = append(audit, c)
+	}
+	return audit, rows.Err()
 }
 
 func setStatus(ctx context.Context, tx *Tx, id int64, s Status) error {

@@ -1,0 +1,210 @@
+package agreements
+
+import (
+	"time"
+)
+
+// MailKind names one of the mails the service sends.
+type MailKind string
+
+// The mails of the confirmation flow (design F2) and its replies.
+const (
+	MailConfirmRequest  MailKind = "confirm-request"   // please confirm version N
+	MailConfirmReminder MailKind = "confirm-reminder"  // a reminder to confirm
+	MailConfirmed       MailKind = "confirmed"         // everyone confirmed: the final copy
+	MailExpired         MailKind = "expired"           // not confirmed in time
+	MailDeclined        MailKind = "declined"          // a party declined
+	MailComment         MailKind = "comment"           // what the other party wrote
+	MailUnsure          MailKind = "unsure"            // not sure what you meant
+	MailReceipt         MailKind = "receipt"           // what we recorded from your reply
+	MailCouldNotProcess MailKind = "could-not-process" // a bad message
+)
+
+// MailKinds lists every kind, in the order the documentation shows them.
+var MailKinds = []MailKind{
+	MailConfirmRequest, MailConfirmReminder, MailConfirmed, MailExpired, MailDeclined,
+	MailComment, MailUnsure, MailReceipt, MailCouldNotProcess,
+}
+
+// MailData is what a mail shows, captured when it is queued: the agreement
+// as it stood then and the kind's own fields. Validate says which fields a
+// kind needs, so that no mail goes out with a blank where a fact belongs.
+type MailData struct {
+	Kind      MailKind      `json:"kind"`
+	Agreement *MailTerms    `json:"agreement,omitempty"` // nil only for could-not-process about no agreement
+	Recipient MailParty     `json:"recipient"`
+	Others    []MailParty   `json:"others,omitempty"`
+	Audit     []MailConfirm `json:"audit,omitempty"`    // confirmed: who confirmed, when, from which message
+	Author    *MailParty    `json:"author,omitempty"`   // comment, declined: who wrote
+	Quote     string        `json:"quote,omitempty"`    // comment, unsure, receipt: what was read
+	Reason    string        `json:"reason,omitempty"`   // could-not-process: what was wrong and what to do
+	Deadline  time.Time     `json:"deadline,omitzero"`  // confirm-request, confirm-reminder: when it expires
+	Recorded  []string      `json:"recorded,omitempty"` // receipt: what was recorded, one line each
+}
+
+// MailTerms is an agreement's version as a mail shows it.
+type MailTerms struct {
+	ID            int64  `json:"id"`
+	Title         string `json:"title"`
+	Version       int    `json:"version"`
+	Fingerprint   string `json:"fingerprint"`
+	WhatWentWrong string `json:"what_went_wrong"`
+	CheckIn       string `json:"check_in"`
+	Reminder      string `json:"reminder,omitempty"`
+	CanonicalText string `json:"canonical_text"`
+}
+
+// ShortFingerprint is the fingerprint's first 16 hex digits, grouped.
+func (t *MailTerms) ShortFingerprint() string { return ShortFingerprint(t.Fingerprint) }
+
+// AttachmentName is the canonical text's file name: agreement-ID-vN.txt.
+func (t *MailTerms) AttachmentName() string {
+	return "agreement-" + itoa(int(t.ID)) + "-v" + itoa(t.Version) + ".txt"
+}
+
+// MailParty is a party as a mail shows it.
+type MailParty struct {
+	Name        string   `json:"name"`
+	FirstName   string   `json:"first_name"`
+	Address     string   `json:"address"`
+	TimeZone    string   `json:"time_zone"`
+	Commitments []string `json:"commitments,omitempty"`
+}
+
+// MailConfirm is one line of a confirmed copy's audit trail.
+type MailConfirm struct {
+	Party      string    `json:"party"`
+	At         time.Time `json:"at"`
+	MessageID  string    `json:"message_id"`
+	AuthResult string    `json:"auth_result"`
+}
+
+// Validate returns an EINVALID error naming the first field that d's kind
+// needs and lacks.
+func (d *MailData) Validate() error {
+	missing := func(field string) error {
+		return Errorf(EINVALID, "%s mail: %s is missing", d.Kind, field)
+	}
+	known := false
+	for _, k := range MailKinds {
+		known = known || k == d.Kind
+	}
+	if !known {
+		return Errorf(EINVALID, "unknown mail kind %q", d.Kind)
+	}
+	if d.Recipient.Address == "" {
+		return missing("the recipient's address")
+	}
+	if d.Recipient.FirstName == "" {
+		return missing("the recipient's name")
+	}
+	if d.Agreement == nil {
+		if d.Kind != MailCouldNotProcess {
+			return missing("the agreement")
+		}
+	} else {
+		a := d.Agreement
+		switch {
+		case a.ID == 0:
+			return missing("the agreement's ID")
+		case a.Title == "":
+			return missing("the title")
+		case a.Version == 0:
+			return missing("the version")
+		case len(a.Fingerprint) != 64:
+			return missing("the fingerprint")
+		case a.CanonicalText == "":
+			return missing("the canonical text")
+		case a.CheckIn == "":
+			return missing("the check-in schedule")
+		case a.WhatWentWrong == "":
+			return missing("what went wrong")
+		}
+		if len(d.Others) == 0 {
+			return missing("the other parties")
+		}
+		if len(d.Recipient.Commitments) == 0 {
+			return missing("the recipient's commitments")
+		}
+	}
+	switch d.Kind {
+	case MailConfirmRequest, MailConfirmReminder:
+		if d.Deadline.IsZero() {
+			return missing("the deadline")
+		}
+	case MailConfirmed:
+		if len(d.Audit) == 0 {
+			return missing("the audit trail")
+		}
+	case MailDeclined:
+		if d.Author == nil {
+			return missing("who declined")
+		}
+	case MailComment:
+		if d.Author == nil {
+			return missing("who wrote the comment")
+		}
+		if d.Quote == "" {
+			return missing("the comment")
+		}
+	case MailUnsure:
+		if d.Quote == "" {
+			return missing("what was read")
+		}
+	case MailReceipt:
+		if len(d.Recorded) == 0 {
+			return missing("what was recorded")
+		}
+	case MailCouldNotProcess:
+		if d.Reason == "" {
+			return missing("the reason")
+		}
+	}
+	return nil
+}
+
+// MailStatus is where an outbox mail stands.
+type MailStatus string
+
+// The statuses of an outbox mail.
+const (
+	MailPending MailStatus = "pending"
+	MailSent    MailStatus = "sent"
+	MailFailed  MailStatus = "failed"
+)
+
+// OutboxMail is one row of the outbox: a mail to one recipient.
+type OutboxMail struct {
+	ID            int64
+	Key           string // the dedupe key, e.g. confirm-request:1:2:3
+	MessageID     string // without angle brackets
+	Kind          MailKind
+	AgreementID   int64 // 0 for a mail about no agreement
+	PartyID       int64
+	To            string
+	ToName        string
+	ReplyToken    string // the reply address's token; "" for none
+	CommandsToken string // the token of List-Unsubscribe; "" for none
+	ThreadID      string // the Message-ID to thread under; "" for a first mail
+	Data          MailData
+	Status        MailStatus
+	Attempts      int
+	NextAttemptAt time.Time
+	LastError     string
+	Raw           []byte // the message as sent; nil until the first attempt
+	CreatedAt     time.Time
+	SentAt        time.Time
+}
+
+// OutboxFilter selects outbox mail for FindOutbox.
+type OutboxFilter struct {
+	Status    MailStatus // "" for any
+	SentSince time.Time  // with Status sent: only mail sent since then
+	Limit     int
+}
+
+// Mailer is told when mail has been queued, so that it can send it without
+// waiting for its next round. *mailout.Sender meets it.
+type Mailer interface {
+	Notify()
+}

@@ -1,0 +1,385 @@
+package agreements
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// MailRequest asks QueueMail for one mail.
+type MailRequest struct {
+	Key         string // the dedupe key: the same key never queues a second mail
+	Kind        MailKind
+	AgreementID int64 // 0 only for could-not-process about no agreement
+	PartyID     int64 // the recipient; 0 with AgreementID 0
+	Data        MailData
+}
+
+// QueueMail queues one mail in a transaction of its own and reports whether
+// it was queued (false: a mail with that key exists). Mail that a change in
+// the store causes is queued by that change's own method, in its
+// transaction; QueueMail is for mail that answers a message and changes
+// nothing else. Data's agreement and parties are filled in from the store.
+func (db *DB) QueueMail(ctx context.Context, r MailRequest) (bool, error) {
+	tx, err := db.begin(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer tx.Rollback()
+	var a *Agreement
+	var p *Party
+	if r.AgreementID != 0 {
+		if a, err = findAgreementByID(ctx, tx, r.AgreementID); err != nil {
+			return false, err
+		}
+		if p, err = requireParty(a, r.PartyID); err != nil {
+			return false, err
+		}
+	}
+	purpose, ref := PurposeCommands, int64(0)
+	if r.Kind == MailConfirmReminder && a != nil {
+		purpose, ref = PurposeConfirm, int64(a.Version)
+	}
+	queued, err := queueMail(ctx, tx, mailRequest{key: r.Key, kind: r.Kind, agreement: a, party: p, purpose: purpose, ref: ref, data: r.Data})
+	if err != nil {
+		return false, err
+	}
+	return queued, tx.Commit()
+}
+
+type mailRequest struct {
+	key       string
+	kind      MailKind
+	agreement *Agreement // nil for a mail about no agreement
+	party     *Party
+	purpose   Purpose // of the reply token
+	ref       int64
+	data      MailData // the kind's own fields; the rest is filled in
+}
+
+// queueMail adds a mail to the outbox in tx, unless its key is there
+// already, and reports whether it did.
+func queueMail(ctx context.Context, tx *Tx, r mailRequest) (bool, error) {
+	d := r.data
+	d.Kind = r.kind
+	var agreementID, partyID any
+	var replyTok, cmdTok, thread string
+	if a := r.agreement; a != nil {
+		var text string
+		if err := tx.QueryRowContext(ctx, `SELECT canonical_text FROM versions WHERE agreement_id = ? AND number = ?`, a.ID, a.Version).Scan(&text); err != nil {
+			return false, fmt.Errorf("find canonical text: %w", err)
+		}
+		d.Agreement = &MailTerms{
+			ID: a.ID, Title: a.Terms.Title, Version: a.Version, Fingerprint: a.Fingerprint,
+			WhatWentWrong: a.Terms.WhatWentWrong, CheckIn: a.Terms.CheckIn.String(), CanonicalText: text,
+		}
+		if a.Terms.Reminder != nil {
+			d.Agreement.Reminder = a.Terms.Reminder.String()
+		}
+		d.Recipient = mailParty(*r.party)
+		d.Others = nil
+		for _, o := range a.Terms.Parties {
+			if o.ID != r.party.ID {
+				d.Others = append(d.Others, mailParty(o))
+			}
+		}
+		agreementID, partyID = a.ID, r.party.ID
+		t, err := issueToken(ctx, tx, r.party.ID, r.purpose, r.ref)
+		if err != nil {
+			return false, err
+		}
+		replyTok = t.Value
+		if t, err = issueToken(ctx, tx, r.party.ID, PurposeCommands, 0); err != nil {
+			return false, err
+		}
+		cmdTok = t.Value
+		if err := tx.QueryRowContext(ctx, `SELECT thread_id FROM parties WHERE id = ?`, r.party.ID).Scan(&thread); err != nil {
+			return false, fmt.Errorf("find thread: %w", err)
+		}
+	}
+	if err := d.Validate(); err != nil {
+		return false, err
+	}
+	data, err := json.Marshal(d)
+	if err != nil {
+		return false, err
+	}
+	msgID := newMessageID(tx.db.MessageIDDomain)
+	res, err := tx.ExecContext(ctx, `INSERT INTO outbox (dedupe_key, message_id, kind, agreement_id, party_id, rcpt, rcpt_name,
+			reply_token, commands_token, thread_id, data, status, next_attempt_at, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (dedupe_key) DO NOTHING`,
+		r.key, msgID, r.kind, agreementID, partyID, d.Recipient.Address, d.Recipient.Name,
+		replyTok, cmdTok, thread, string(data), MailPending, formatTime(tx.now), formatTime(tx.now))
+	if err != nil {
+		return false, fmt.Errorf("queue mail: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return false, nil
+	}
+	if r.party != nil && thread == "" {
+		if _, err := tx.ExecContext(ctx, `UPDATE parties SET thread_id = ? WHERE id = ?`, msgID, r.party.ID); err != nil {
+			return false, fmt.Errorf("set thread: %w", err)
+		}
+	}
+	tx.queued = true
+	return true, nil
+}
+
+// queueToAll queues one mail of kind to every party of a, with the key
+// KIND:AGREEMENT:VERSION:PARTY.
+func queueToAll(ctx context.Context, tx *Tx, a *Agreement, kind MailKind, purpose Purpose, data MailData) error {
+	for i := range a.Terms.Parties {
+		p := &a.Terms.Parties[i]
+		ref := int64(0)
+		if purpose == PurposeConfirm {
+			ref = int64(a.Version)
+		}
+		key := fmt.Sprintf("%s:%d:%d:%d", kind, a.ID, a.Version, p.ID)
+		if _, err := queueMail(ctx, tx, mailRequest{key: key, kind: kind, agreement: a, party: p, purpose: purpose, ref: ref, data: data}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func mailParty(p Party) MailParty {
+	return MailParty{Name: p.Name, FirstName: p.FirstName(), Address: p.Address, TimeZone: p.TimeZone, Commitments: p.Commitments}
+}
+
+func newMessageID(domain string) string {
+	b := make([]byte, 16)
+	rand.Read(b)
+	if domain == "" {
+		domain = "inwriting.invalid"
+	}
+	return "iw." + hex.EncodeToString(b) + "@" + domain
+}
+
+const outboxColumns = `id, dedupe_key, message_id, kind, COALESCE(agreement_id, 0), COALESCE(party_id, 0), rcpt, rcpt_name,
+	reply_token, commands_token, thread_id, data, status, attempts, next_attempt_at, last_error, raw, created_at, sent_at`
+
+func scanOutbox(rows *sql.Rows) (*OutboxMail, error) {
+	var m OutboxMail
+	var data, next, created, sent string
+	if err := rows.Scan(&m.ID, &m.Key, &m.MessageID, &m.Kind, &m.AgreementID, &m.PartyID, &m.To, &m.ToName,
+		&m.ReplyToken, &m.CommandsToken, &m.ThreadID, &data, &m.Status, &m.Attempts, &next, &m.LastError, &m.Raw, &created, &sent); err != nil {
+		return nil, fmt.Errorf("scan outbox: %w", err)
+	}
+	if err := json.Unmarshal([]byte(data), &m.Data); err != nil {
+		return nil, fmt.Errorf("outbox %d: stored data: %w", m.ID, err)
+	}
+	var err error
+	if m.NextAttemptAt, err = parseTime(next); err != nil {
+		return nil, err
+	}
+	if m.CreatedAt, err = parseTime(created); err != nil {
+		return nil, err
+	}
+	if sent != "" {
+		if m.SentAt, err = parseTime(sent); err != nil {
+			return nil, err
+		}
+	}
+	return &m, nil
+}
+
+func queryOutbox(ctx context.Context, q querier, clause string, args ...any) ([]*OutboxMail, error) {
+	rows, err := q.QueryContext(ctx, `SELECT `+outboxColumns+` FROM outbox `+clause, args...)
+	if err != nil {
+		return nil, fmt.Errorf("find outbox: %w", err)
+	}
+	defer rows.Close()
+	var ms []*OutboxMail
+	for rows.Next() {
+		m, err := scanOutbox(rows)
+		if err != nil {
+			return nil, err
+		}
+		ms = append(ms, m)
+	}
+	return ms, rows.Err()
+}
+
+// ClaimMail claims up to max pending mails that are due, for owner, for
+// lease: no other claim takes them until the lease runs out or they are
+// released. Claims are made in one IMMEDIATE transaction, so two senders on
+// one database never claim the same mail.
+func (db *DB) ClaimMail(ctx context.Context, owner string, max int, lease time.Duration) ([]*OutboxMail, error) {
+	if owner == "" {
+		return nil, fmt.Errorf("claim mail: no owner")
+	}
+	tx, err := db.begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	now := formatTime(tx.now)
+	ms, err := queryOutbox(ctx, tx, `WHERE status = ? AND next_attempt_at <= ? AND (claimed_until = '' OR claimed_until <= ?) ORDER BY next_attempt_at, id LIMIT ?`,
+		MailPending, now, now, max)
+	if err != nil {
+		return nil, err
+	}
+	until := formatTime(tx.now.Add(lease))
+	for _, m := range ms {
+		if _, err := tx.ExecContext(ctx, `UPDATE outbox SET claimed_by = ?, claimed_until = ? WHERE id = ?`, owner, until, m.ID); err != nil {
+			return nil, fmt.Errorf("claim mail: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("commit: %w", err)
+	}
+	return ms, nil
+}
+
+// errNotClaimed is returned when owner no longer holds a mail's claim.
+func errNotClaimed(id int64, owner string) error {
+	return Errorf(ECONFLICT, "outbox mail %d is not claimed by %s", id, owner)
+}
+
+// updateClaimed runs an UPDATE of mail id that applies only while owner
+// holds its claim.
+func (db *DB) updateClaimed(ctx context.Context, id int64, owner string, after func(tx *Tx) error, set string, args ...any) error {
+	tx, err := db.begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	args = append(args, id, owner)
+	res, err := tx.ExecContext(ctx, `UPDATE outbox SET `+set+` WHERE id = ? AND claimed_by = ? AND status = 'pending'`, args...)
+	if err != nil {
+		return fmt.Errorf("update outbox: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return errNotClaimed(id, owner)
+	}
+	if after != nil {
+		if err := after(tx); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+// SaveRendered stores the message as it will be sent, the first time a
+// claimed mail is rendered; later attempts send the same bytes.
+func (db *DB) SaveRendered(ctx context.Context, id int64, owner string, raw []byte) error {
+	return db.updateClaimed(ctx, id, owner, nil, `raw = ?`, raw)
+}
+
+// MarkSent records that the server accepted claimed mail id, and logs it
+// in its agreement's event log.
+func (db *DB) MarkSent(ctx context.Context, id int64, owner string) error {
+	return db.updateClaimed(ctx, id, owner, func(tx *Tx) error {
+		var kind, msgID, rcpt string
+		var agreementID sql.NullInt64
+		if err := tx.QueryRowContext(ctx, `SELECT kind, message_id, rcpt, agreement_id FROM outbox WHERE id = ?`, id).Scan(&kind, &msgID, &rcpt, &agreementID); err != nil {
+			return fmt.Errorf("find outbox: %w", err)
+		}
+		if !agreementID.Valid {
+			return nil
+		}
+		return appendEvent(ctx, tx, agreementID.Int64, EventMailed, map[string]any{"kind": kind, "to": rcpt, "message_id": "<" + msgID + ">"})
+	}, `status = 'sent', sent_at = ?, claimed_by = '', claimed_until = '', attempts = attempts + 1, last_error = ''`, formatTime(db.Now()))
+}
+
+// RetryMailAt records a temporary failure of claimed mail id and releases
+// it until next.
+func (db *DB) RetryMailAt(ctx context.Context, id int64, owner string, next time.Time, reason string) error {
+	return db.updateClaimed(ctx, id, owner, nil,
+		`next_attempt_at = ?, claimed_by = '', claimed_until = '', attempts = attempts + 1, last_error = ?`, formatTime(next), reason)
+}
+
+// FailMail records that claimed mail id failed for good, with the reason
+// (the server's reply); the operator can retry it.
+func (db *DB) FailMail(ctx context.Context, id int64, owner string, reason string) error {
+	return db.updateClaimed(ctx, id, owner, nil,
+		`status = 'failed', claimed_by = '', claimed_until = '', attempts = attempts + 1, last_error = ?`, reason)
+}
+
+// ReleaseMail gives back every claim that owner holds, without counting an
+// attempt: another sender may take them at once.
+func (db *DB) ReleaseMail(ctx context.Context, owner string) error {
+	_, err := db.db.ExecContext(ctx, `UPDATE outbox SET claimed_by = '', claimed_until = '' WHERE claimed_by = ? AND status = 'pending'`, owner)
+	if err != nil {
+		return fmt.Errorf("release mail: %w", err)
+	}
+	return nil
+}
+
+// RetryMail makes failed mail id pending again, due now; the operator's
+// way to retry after fixing the cause.
+func (db *DB) RetryMail(ctx context.Context, id int64) (*OutboxMail, error) {
+	tx, err := db.begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	m, err := findOutboxByID(ctx, tx, id)
+	if err != nil {
+		return nil, err
+	}
+	if m.Status != MailFailed {
+		return nil, Errorf(ECONFLICT, "outbox mail %d is %s; only failed mail can be retried", id, m.Status)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE outbox SET status = 'pending', next_attempt_at = ?, created_at = ? WHERE id = ?`,
+		formatTime(tx.now), formatTime(tx.now), id); err != nil {
+		return nil, fmt.Errorf("retry mail: %w", err)
+	}
+	tx.queued = true
+	if err := tx.Commit(); err != nil {
+		return nil, err
+	}
+	return db.FindOutboxByID(ctx, id)
+}
+
+// FindOutboxByID returns outbox mail id, or ErrNotFound.
+func (db *DB) FindOutboxByID(ctx context.Context, id int64) (*OutboxMail, error) {
+	return findOutboxByID(ctx, db.db, id)
+}
+
+func findOutboxByID(ctx context.Context, q querier, id int64) (*OutboxMail, error) {
+	ms, err := queryOutbox(ctx, q, `WHERE id = ?`, id)
+	if err != nil {
+		return nil, err
+	}
+	if len(ms) == 0 {
+		return nil, Errorf(ENOTFOUND, "there is no outbox mail %d", id)
+	}
+	return ms[0], nil
+}
+
+// FindOutbox returns the outbox mail that matches f, oldest first.
+func (db *DB) FindOutbox(ctx context.Context, f OutboxFilter) ([]*OutboxMail, error) {
+	var where []string
+	var args []any
+	if f.Status != "" {
+		where = append(where, `status = ?`)
+		args = append(args, f.Status)
+	}
+	if !f.SentSince.IsZero() {
+		where = append(where, `sent_at >= ?`)
+		args = append(args, formatTime(f.SentSince))
+	}
+	clause := ""
+	if len(where) > 0 {
+		clause = "WHERE " + strings.Join(where, " AND ")
+	}
+	clause += " ORDER BY id"
+	if f.Limit > 0 {
+		clause += fmt.Sprintf(" LIMIT %d", f.Limit)
+	}
+	return queryOutbox(ctx, db.db, clause, args...)
+}
+
+// IsNotClaimed reports whether err says a sender no longer held a claim.
+func IsNotClaimed(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Code == ECONFLICT && strings.Contains(e.Message, "is not claimed by")
+}

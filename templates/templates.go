@@ -1,0 +1,226 @@
+// Package templates holds the emails inwriting sends, each as a plain-text
+// and an HTML template, embedded in the binary and overridable file by file
+// from a folder.
+//
+// A mail NAME is two files: NAME.txt defines the templates "subject" and
+// "text"; NAME.html defines "content", which layout.html wraps. common.txt
+// and layout.html also define the parts that mails share ("terms",
+// "footer", "quote"). Templates see an *agreements.MailData.
+package templates
+
+import (
+	"bytes"
+	"embed"
+	"errors"
+	"fmt"
+	htmltemplate "html/template"
+	"io/fs"
+	"os"
+	"strings"
+	texttemplate "text/template"
+	"time"
+
+	"github.com/inwriting/inwriting/agreements"
+)
+
+//go:embed mail/*.txt mail/*.html
+var embedded embed.FS
+
+// Set is the parsed templates of every mail kind.
+type Set struct {
+	text map[agreements.MailKind]*texttemplate.Template
+	html map[agreements.MailKind]*htmltemplate.Template
+}
+
+// New parses the embedded templates, with any file of the same name in dir
+// taking the place of the embedded one. dir "" means the embedded ones
+// only. A template that does not parse, or a kind without both files, is an
+// error.
+func New(dir string) (*Set, error) {
+	var files fs.FS = must(fs.Sub(embedded, "mail"))
+	if dir != "" {
+		if _, err := os.Stat(dir); err != nil {
+			return nil, fmt.Errorf("templates: %w", err)
+		}
+		files = overlay{top: os.DirFS(dir), bottom: files}
+	}
+	read := func(name string) (string, error) {
+		b, err := fs.ReadFile(files, name)
+		if err != nil {
+			return "", fmt.Errorf("templates: %w", err)
+		}
+		return string(b), nil
+	}
+	common, err := read("common.txt")
+	if err != nil {
+		return nil, err
+	}
+	layout, err := read("layout.html")
+	if err != nil {
+		return nil, err
+	}
+	s := &Set{text: map[agreements.MailKind]*texttemplate.Template{}, html: map[agreements.MailKind]*htmltemplate.Template{}}
+	for _, kind := range agreements.MailKinds {
+		txt, err := read(string(kind) + ".txt")
+		if err != nil {
+			return nil, err
+		}
+		t, err := texttemplate.New(string(kind)).Funcs(texttemplate.FuncMap(funcs)).Option("missingkey=error").Parse(common)
+		if err == nil {
+			t, err = t.Parse(txt)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("templates: %s.txt: %w", kind, err)
+		}
+		for _, need := range []string{"subject", "text"} {
+			if t.Lookup(need) == nil {
+				return nil, fmt.Errorf("templates: %s.txt does not define %q", kind, need)
+			}
+		}
+		s.text[kind] = t
+
+		h, err := read(string(kind) + ".html")
+		if err != nil {
+			return nil, err
+		}
+		ht, err := htmltemplate.New(string(kind)).Funcs(htmltemplate.FuncMap(funcs)).Option("missingkey=error").Parse(layout)
+		if err == nil {
+			ht, err = ht.Parse(h)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("templates: %s.html: %w", kind, err)
+		}
+		if ht.Lookup("content") == nil {
+			return nil, fmt.Errorf("templates: %s.html does not define \"content\"", kind)
+		}
+		s.html[kind] = ht
+	}
+	return s, nil
+}
+
+// ErrUnknownKind is returned by Render for a kind with no templates.
+var ErrUnknownKind = errors.New("no templates for this kind of mail")
+
+// Render renders mail kind name for data, which must be an
+// *agreements.MailData that is valid for the kind: a missing fact is an
+// error, never a blank in someone's inbox.
+func (s *Set) Render(name string, data any) (subject, text, html string, err error) {
+	d, ok := data.(*agreements.MailData)
+	if !ok {
+		return "", "", "", fmt.Errorf("render %s: data is %T, not *agreements.MailData", name, data)
+	}
+	kind := agreements.MailKind(name)
+	t, ok := s.text[kind]
+	if !ok {
+		return "", "", "", fmt.Errorf("render %s: %w", name, ErrUnknownKind)
+	}
+	if d.Kind != kind {
+		return "", "", "", fmt.Errorf("render %s: the data is for %s", name, d.Kind)
+	}
+	if err := d.Validate(); err != nil {
+		return "", "", "", fmt.Errorf("render %s: %w", name, err)
+	}
+	var b bytes.Buffer
+	if err := t.ExecuteTemplate(&b, "subject", d); err != nil {
+		return "", "", "", fmt.Errorf("render %s subject: %w", name, err)
+	}
+	subject = strings.Join(strings.Fields(b.String()), " ")
+	b.Reset()
+	if err := t.ExecuteTemplate(&b, "text", d); err != nil {
+		return "", "", "", fmt.Errorf("render %s text: %w", name, err)
+	}
+	text = tidy(b.String())
+	b.Reset()
+	if err := s.html[kind].ExecuteTemplate(&b, "layout", htmlData{Subject: subject, MailData: d}); err != nil {
+		return "", "", "", fmt.Errorf("render %s html: %w", name, err)
+	}
+	html = b.String()
+	for part, out := range map[string]string{"subject": subject, "text": text, "html": html} {
+		if strings.Contains(out, "<no value>") {
+			return "", "", "", fmt.Errorf("render %s %s: a template used a value that is not there", name, part)
+		}
+	}
+	return subject, text, html, nil
+}
+
+type htmlData struct {
+	Subject string
+	*agreements.MailData
+}
+
+// tidy removes trailing spaces from lines (but not from the "-- "
+// signature separator) and runs of more than one blank line.
+func tidy(s string) string {
+	lines := strings.Split(s, "\n")
+	out := lines[:0]
+	blank := 0
+	for _, l := range lines {
+		if l != "-- " {
+			l = strings.TrimRight(l, " \t")
+		}
+		if l == "" {
+			blank++
+			if blank > 1 {
+				continue
+			}
+		} else {
+			blank = 0
+		}
+		out = append(out, l)
+	}
+	return strings.TrimSpace(strings.Join(out, "\n")) + "\n"
+}
+
+var funcs = map[string]any{
+	"short": agreements.ShortFingerprint,
+	"inc":   func(i int) int { return i + 1 },
+	"indent": func(n int, s string) string {
+		pad := strings.Repeat(" ", n)
+		lines := strings.Split(s, "\n")
+		for i, l := range lines {
+			if l != "" {
+				lines[i] = pad + l
+			}
+		}
+		return strings.Join(lines, "\n")
+	},
+	"trimLeft": func(s string) string { return strings.TrimLeft(s, " ") },
+	"names": func(ps []agreements.MailParty) string {
+		names := make([]string, len(ps))
+		for i, p := range ps {
+			names[i] = p.FirstName
+		}
+		if len(names) <= 1 {
+			return strings.Join(names, "")
+		}
+		return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
+	},
+	// local shows t in the time zone zone: "Friday 4 December 2026, 10:00
+	// (Europe/Lisbon)".
+	"local": func(t time.Time, zone string) string {
+		loc, err := agreements.LoadLocation(zone)
+		if err != nil {
+			loc = time.UTC
+			zone = "UTC"
+		}
+		return t.In(loc).Format("Monday 2 January 2006, 15:04") + " (" + zone + ")"
+	},
+}
+
+// overlay reads a file from top, or from bottom when top lacks it.
+type overlay struct{ top, bottom fs.FS }
+
+func (o overlay) Open(name string) (fs.File, error) {
+	f, err := o.top.Open(name)
+	if errors.Is(err, fs.ErrNotExist) {
+		return o.bottom.Open(name)
+	}
+	return f, err
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
