@@ -243,64 +243,89 @@ func errNotClaimed(id int64, owner string) error {
 	return Errorf(ECONFLICT, "outbox mail %d is not claimed by %s", id, owner)
 }
 
-// updateClaimed runs an UPDATE of mail id that applies only while owner
-// holds its claim.
-func (db *DB) updateClaimed(ctx context.Context, id int64, owner string, after func(tx *Tx) error, set string, args ...any) error {
+// MailOutcome is the result of one attempt at a claimed mail.
+type MailOutcome struct {
+	ID     int64
+	Status MailStatus // MailSent, MailFailed, or MailPending to retry at Next
+	Next   time.Time
+	Reason string // the server's reply or the network error
+	// Raw is the message as rendered for this attempt. A mail keeps the
+	// bytes of its first attempt: every attempt sends the same bytes, and
+	// "outbox show" shows them.
+	Raw []byte
+}
+
+// RecordOutcomes records the outcomes of owner's claimed mails in one
+// transaction, and logs each sent mail in its agreement's event log. An
+// outcome for a mail that owner no longer holds is not recorded (another
+// sender took it over); the others are, and the error names the first.
+func (db *DB) RecordOutcomes(ctx context.Context, owner string, outcomes []MailOutcome) error {
 	tx, err := db.begin(ctx)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
-	args = append(args, id, owner)
-	res, err := tx.ExecContext(ctx, `UPDATE outbox SET `+set+` WHERE id = ? AND claimed_by = ? AND status = 'pending'`, args...)
-	if err != nil {
-		return fmt.Errorf("update outbox: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return errNotClaimed(id, owner)
-	}
-	if after != nil {
-		if err := after(tx); err != nil {
-			return err
+	var lost error
+	for _, o := range outcomes {
+		var res sql.Result
+		const where = ` WHERE id = ? AND claimed_by = ? AND status = 'pending'`
+		switch o.Status {
+		case MailSent:
+			res, err = tx.ExecContext(ctx, `UPDATE outbox SET status = 'sent', sent_at = ?, claimed_by = '', claimed_until = '',
+				attempts = attempts + 1, last_error = '', raw = COALESCE(raw, ?)`+where, formatTime(tx.now), o.Raw, o.ID, owner)
+		case MailFailed:
+			res, err = tx.ExecContext(ctx, `UPDATE outbox SET status = 'failed', claimed_by = '', claimed_until = '',
+				attempts = attempts + 1, last_error = ?, raw = COALESCE(raw, ?)`+where, o.Reason, o.Raw, o.ID, owner)
+		case MailPending:
+			res, err = tx.ExecContext(ctx, `UPDATE outbox SET next_attempt_at = ?, claimed_by = '', claimed_until = '',
+				attempts = attempts + 1, last_error = ?, raw = COALESCE(raw, ?)`+where, formatTime(o.Next), o.Reason, o.Raw, o.ID, owner)
+		default:
+			return fmt.Errorf("record outcome of mail %d: unknown status %q", o.ID, o.Status)
 		}
-	}
-	return tx.Commit()
-}
-
-// SaveRendered stores the message as it will be sent, the first time a
-// claimed mail is rendered; later attempts send the same bytes.
-func (db *DB) SaveRendered(ctx context.Context, id int64, owner string, raw []byte) error {
-	return db.updateClaimed(ctx, id, owner, nil, `raw = ?`, raw)
-}
-
-// MarkSent records that the server accepted claimed mail id, and logs it
-// in its agreement's event log.
-func (db *DB) MarkSent(ctx context.Context, id int64, owner string) error {
-	return db.updateClaimed(ctx, id, owner, func(tx *Tx) error {
+		if err != nil {
+			return fmt.Errorf("record outcome of mail %d: %w", o.ID, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			if lost == nil {
+				lost = errNotClaimed(o.ID, owner)
+			}
+			continue
+		}
+		if o.Status != MailSent {
+			continue
+		}
 		var kind, msgID, rcpt string
 		var agreementID sql.NullInt64
-		if err := tx.QueryRowContext(ctx, `SELECT kind, message_id, rcpt, agreement_id FROM outbox WHERE id = ?`, id).Scan(&kind, &msgID, &rcpt, &agreementID); err != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT kind, message_id, rcpt, agreement_id FROM outbox WHERE id = ?`, o.ID).Scan(&kind, &msgID, &rcpt, &agreementID); err != nil {
 			return fmt.Errorf("find outbox: %w", err)
 		}
-		if !agreementID.Valid {
-			return nil
+		if agreementID.Valid {
+			if err := appendEvent(ctx, tx, agreementID.Int64, EventMailed, map[string]any{"kind": kind, "to": rcpt, "message_id": "<" + msgID + ">"}); err != nil {
+				return err
+			}
 		}
-		return appendEvent(ctx, tx, agreementID.Int64, EventMailed, map[string]any{"kind": kind, "to": rcpt, "message_id": "<" + msgID + ">"})
-	}, `status = 'sent', sent_at = ?, claimed_by = '', claimed_until = '', attempts = attempts + 1, last_error = ''`, formatTime(db.Now()))
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return lost
+}
+
+// MarkSent records that the server accepted claimed mail id.
+func (db *DB) MarkSent(ctx context.Context, id int64, owner string, raw []byte) error {
+	return db.RecordOutcomes(ctx, owner, []MailOutcome{{ID: id, Status: MailSent, Raw: raw}})
 }
 
 // RetryMailAt records a temporary failure of claimed mail id and releases
 // it until next.
-func (db *DB) RetryMailAt(ctx context.Context, id int64, owner string, next time.Time, reason string) error {
-	return db.updateClaimed(ctx, id, owner, nil,
-		`next_attempt_at = ?, claimed_by = '', claimed_until = '', attempts = attempts + 1, last_error = ?`, formatTime(next), reason)
+func (db *DB) RetryMailAt(ctx context.Context, id int64, owner string, next time.Time, reason string, raw []byte) error {
+	return db.RecordOutcomes(ctx, owner, []MailOutcome{{ID: id, Status: MailPending, Next: next, Reason: reason, Raw: raw}})
 }
 
 // FailMail records that claimed mail id failed for good, with the reason
 // (the server's reply); the operator can retry it.
-func (db *DB) FailMail(ctx context.Context, id int64, owner string, reason string) error {
-	return db.updateClaimed(ctx, id, owner, nil,
-		`status = 'failed', claimed_by = '', claimed_until = '', attempts = attempts + 1, last_error = ?`, reason)
+func (db *DB) FailMail(ctx context.Context, id int64, owner string, reason string, raw []byte) error {
+	return db.RecordOutcomes(ctx, owner, []MailOutcome{{ID: id, Status: MailFailed, Reason: reason, Raw: raw}})
 }
 
 // ReleaseMail gives back every claim that owner holds, without counting an

@@ -227,7 +227,7 @@ func TestOutbox_Claim(t *testing.T) {
 			t.Fatalf("b claimed %d expired mails, want 2", len(ms))
 		}
 		// a comes back: it no longer holds them.
-		if err := db.MarkSent(ctx, ms[0].ID, "a"); !agreements.IsNotClaimed(err) {
+		if err := db.MarkSent(ctx, ms[0].ID, "a", nil); !agreements.IsNotClaimed(err) {
 			t.Fatalf("MarkSent by the old owner = %v, want not claimed", err)
 		}
 		if err := db.ReleaseMail(ctx, "b"); err != nil {
@@ -245,17 +245,14 @@ func TestOutbox_Claim(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := db.SaveRendered(ctx, ms[0].ID, "a", []byte("raw")); err != nil {
+		if err := db.MarkSent(ctx, ms[0].ID, "a", []byte("raw")); err != nil {
 			t.Fatal(err)
 		}
-		if err := db.MarkSent(ctx, ms[0].ID, "a"); err != nil {
-			t.Fatal(err)
-		}
-		if err := db.MarkSent(ctx, ms[0].ID, "a"); !agreements.IsNotClaimed(err) {
+		if err := db.MarkSent(ctx, ms[0].ID, "a", []byte("other")); !agreements.IsNotClaimed(err) {
 			t.Fatalf("second MarkSent = %v", err)
 		}
 		next := Now.Add(time.Hour)
-		if err := db.RetryMailAt(ctx, ms[1].ID, "a", next, "451 try later"); err != nil {
+		if err := db.RetryMailAt(ctx, ms[1].ID, "a", next, "451 try later", []byte("first render")); err != nil {
 			t.Fatal(err)
 		}
 		m, err := db.FindOutboxByID(ctx, ms[1].ID)
@@ -273,10 +270,10 @@ func TestOutbox_Claim(t *testing.T) {
 		if len(got) != 1 {
 			t.Fatalf("claimed %d at retry time, want 1", len(got))
 		}
-		if err := db.FailMail(ctx, got[0].ID, "a", "550 no such user"); err != nil {
+		if err := db.FailMail(ctx, got[0].ID, "a", "550 no such user", []byte("second render")); err != nil {
 			t.Fatal(err)
 		}
-		if failed := outbox(t, db, agreements.OutboxFilter{Status: agreements.MailFailed}); len(failed) != 1 || failed[0].LastError != "550 no such user" {
+		if failed := outbox(t, db, agreements.OutboxFilter{Status: agreements.MailFailed}); len(failed) != 1 || failed[0].LastError != "550 no such user" || string(failed[0].Raw) != "first render" {
 			t.Fatalf("failed = %+v", failed)
 		}
 		sent := outbox(t, db, agreements.OutboxFilter{Status: agreements.MailSent, SentSince: Now.Add(-time.Hour)})

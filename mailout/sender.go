@@ -24,10 +24,7 @@ import (
 // Outbox is what the sender needs of the store. *agreements.DB meets it.
 type Outbox interface {
 	ClaimMail(ctx context.Context, owner string, max int, lease time.Duration) ([]*agreements.OutboxMail, error)
-	SaveRendered(ctx context.Context, id int64, owner string, raw []byte) error
-	MarkSent(ctx context.Context, id int64, owner string) error
-	RetryMailAt(ctx context.Context, id int64, owner string, next time.Time, reason string) error
-	FailMail(ctx context.Context, id int64, owner string, reason string) error
+	RecordOutcomes(ctx context.Context, owner string, outcomes []agreements.MailOutcome) error
 	ReleaseMail(ctx context.Context, owner string) error
 }
 
@@ -140,6 +137,10 @@ func (s *Sender) Drain(ctx context.Context) (int, error) {
 
 // SendDue claims one batch of due mail and sends it over one connection.
 // It returns how many mails it claimed.
+//
+// Three steps run at once, so that rendering and recording cost little
+// over SMTP itself: one goroutine renders the batch ahead, this one talks
+// SMTP, and one records each outcome, in order, as soon as it is known.
 func (s *Sender) SendDue(ctx context.Context) (int, error) {
 	ms, err := s.Outbox.ClaimMail(ctx, s.Owner, s.Batch, s.Lease)
 	if err != nil || len(ms) == 0 {
@@ -151,87 +152,118 @@ func (s *Sender) SendDue(ctx context.Context) (int, error) {
 			s.Logger.Error("release mail", "err", err)
 		}
 	}()
-	var sc *smtp.Client
-	defer func() {
-		if sc != nil {
-			sc.Quit()
-			sc.Close()
+
+	rendered := make(chan outcome, len(ms)) // never blocks the renderer
+	go func() {
+		defer close(rendered)
+		now := s.Now()
+		for _, m := range ms {
+			o := outcome{m: m, raw: m.Raw}
+			if o.raw == nil {
+				var err error
+				if o.raw, err = s.Composer.Compose(m, now); err != nil {
+					o.err = &SendError{Permanent: true, Err: fmt.Errorf("render: %w", err)}
+				}
+			}
+			rendered <- o
 		}
 	}()
-	for _, m := range ms {
-		if ctx.Err() != nil {
-			return len(ms), nil
-		}
-		raw := m.Raw
-		if raw == nil {
-			if raw, err = s.Composer.Compose(m, s.Now()); err != nil {
-				s.record(ctx, m, &SendError{Permanent: true, Err: fmt.Errorf("render: %w", err)})
-				continue
-			}
-			if err := s.Outbox.SaveRendered(ctx, m.ID, s.Owner, raw); err != nil {
-				return len(ms), err
-			}
-		}
-		if sc == nil {
-			if sc, err = s.dial(ctx); err != nil {
-				// The server is unreachable: every mail of the batch waits.
-				for _, rest := range ms[indexOf(ms, m):] {
-					s.record(ctx, rest, &SendError{Err: err})
+	results := make(chan outcome, len(ms))
+	recorded := make(chan struct{})
+	go func() {
+		defer close(recorded)
+		// Record each outcome as soon as it is known, together with any
+		// that came in meanwhile: one transaction for those.
+		for o := range results {
+			batch := []outcome{o}
+			for more := true; more; {
+				select {
+				case o, ok := <-results:
+					if ok {
+						batch = append(batch, o)
+					} else {
+						more = false
+					}
+				default:
+					more = false
 				}
-				return len(ms), nil
+			}
+			s.record(ctx, batch)
+		}
+	}()
+
+	var sc *smtp.Client
+	var dialErr error
+	for o := range rendered {
+		switch {
+		case o.err != nil:
+		case ctx.Err() != nil:
+			continue // released, unsent
+		case dialErr != nil:
+			o.err = &SendError{Err: dialErr}
+		default:
+			if sc == nil {
+				if sc, dialErr = s.dial(ctx); dialErr != nil {
+					// The server is unreachable: the whole batch waits.
+					o.err = &SendError{Err: dialErr}
+					break
+				}
+			}
+			o.err = s.deliver(sc, o.m, o.raw)
+			var se *SendError
+			if errors.As(o.err, &se) && se.ConnLost {
+				sc.Close()
+				sc = nil
 			}
 		}
-		err := s.deliver(sc, m, raw)
-		s.record(ctx, m, err)
-		var se *SendError
-		if errors.As(err, &se) && se.ConnLost {
-			sc.Close()
-			sc = nil
-		}
+		results <- o
 	}
+	if sc != nil {
+		sc.Quit()
+		sc.Close()
+	}
+	close(results)
+	<-recorded
 	return len(ms), nil
 }
 
-func indexOf(ms []*agreements.OutboxMail, m *agreements.OutboxMail) int {
-	for i := range ms {
-		if ms[i] == m {
-			return i
-		}
-	}
-	return 0
+// outcome is one claimed mail on its way through SendDue.
+type outcome struct {
+	m   *agreements.OutboxMail
+	raw []byte
+	err error
 }
 
-// record stores the outcome of sending m.
-func (s *Sender) record(ctx context.Context, m *agreements.OutboxMail, err error) {
-	ctx = context.WithoutCancel(ctx)
-	log := s.Logger.With("outbox", m.ID, "kind", m.Kind, "to", m.To, "message_id", m.MessageID)
-	var se *SendError
-	switch {
-	case err == nil:
-		if err := s.Outbox.MarkSent(ctx, m.ID, s.Owner); err != nil {
-			log.Error("mark sent", "err", err)
-			return
-		}
-		log.Info("mail sent")
-		return
-	case !errors.As(err, &se):
-		se = &SendError{Err: err}
-	}
+// record stores the outcomes of sending a batch of mails.
+func (s *Sender) record(ctx context.Context, batch []outcome) {
 	now := s.Now()
-	if se.Permanent || now.Sub(m.CreatedAt) >= s.MaxAge {
-		if err := s.Outbox.FailMail(ctx, m.ID, s.Owner, se.Error()); err != nil {
-			log.Error("mark failed", "err", err)
-			return
+	outs := make([]agreements.MailOutcome, len(batch))
+	for i, o := range batch {
+		m := o.m
+		out := agreements.MailOutcome{ID: m.ID, Raw: o.raw, Status: agreements.MailSent}
+		log := s.Logger.With("outbox", m.ID, "kind", m.Kind, "to", m.To, "message_id", m.MessageID)
+		var se *SendError
+		switch {
+		case o.err == nil:
+			log.Info("mail sent")
+		case !errors.As(o.err, &se):
+			se = &SendError{Err: o.err}
+			fallthrough
+		default:
+			out.Reason = se.Error()
+			if se.Permanent || now.Sub(m.CreatedAt) >= s.MaxAge {
+				out.Status = agreements.MailFailed
+				log.Warn("mail failed", "err", out.Reason, "attempts", m.Attempts+1)
+			} else {
+				out.Status, out.Next = agreements.MailPending, now.Add(s.backoff(m.Attempts))
+				log.Warn("mail deferred", "err", out.Reason, "attempts", m.Attempts+1, "next", out.Next.Format(time.RFC3339))
+			}
 		}
-		log.Warn("mail failed", "err", se.Error(), "attempts", m.Attempts+1)
-		return
+		outs[i] = out
 	}
-	next := now.Add(s.backoff(m.Attempts))
-	if err := s.Outbox.RetryMailAt(ctx, m.ID, s.Owner, next, se.Error()); err != nil {
-		log.Error("mark for retry", "err", err)
-		return
+	if err := s.Outbox.RecordOutcomes(context.WithoutCancel(ctx), s.Owner, outs); err != nil {
+		s.Logger.Error("record outcomes", "err", err)
 	}
-	log.Warn("mail deferred", "err", se.Error(), "attempts", m.Attempts+1, "next", next.Format(time.RFC3339))
 }
 
 // backoff returns the delay before retry n+1: MinBackoff doubled n times,

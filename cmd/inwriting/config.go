@@ -3,16 +3,19 @@ package main
 import (
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"reflect"
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/BurntSushi/toml"
 
 	"github.com/inwriting/inwriting/agreements"
+	"github.com/inwriting/inwriting/mailout"
 )
 
 // DefaultConfigFile is read from the working directory when no --config is
@@ -37,7 +40,48 @@ type Config struct {
 	// not state. Empty means the agreement must state every time zone.
 	DefaultTimeZone string `toml:"default_time_zone"`
 
-	Log LogConfig `toml:"log"`
+	// TemplatesDir holds mail templates that replace the built-in ones,
+	// file by file; "" for the built-in ones only.
+	TemplatesDir string `toml:"templates_dir"`
+
+	Log     LogConfig     `toml:"log"`
+	Service ServiceConfig `toml:"service"`
+	SMTP    SMTPConfig    `toml:"smtp"`
+	DKIM    DKIMConfig    `toml:"dkim"`
+}
+
+// ServiceConfig says who the service is in its mail.
+type ServiceConfig struct {
+	// Address is the service's mailbox; replies come to its plus-addresses.
+	Address string `toml:"address"`
+	// Name is the From display name.
+	Name string `toml:"name"`
+	// PublicURL is the https base URL for one-click unsubscribe; optional.
+	PublicURL string `toml:"public_url"`
+}
+
+// SMTPConfig is the server the service sends through.
+type SMTPConfig struct {
+	Host string `toml:"host"`
+	Port int    `toml:"port"`
+	// TLS is starttls (required STARTTLS, the default), tls (implicit,
+	// port 465) or none (plain text; refused unless Host is loopback).
+	TLS      string `toml:"tls"`
+	Username string `toml:"username"`
+	// PasswordFile holds the password; INWRITING_SMTP_PASSWORD overrides it.
+	PasswordFile string `toml:"password_file"`
+	// RetryFor is how long a temporary failure is retried, e.g. "72h".
+	RetryFor string `toml:"retry_for"`
+
+	Password      string        `toml:"-"`
+	RetryDuration time.Duration `toml:"-"`
+}
+
+// DKIMConfig signs outgoing mail when KeyFile is set.
+type DKIMConfig struct {
+	Domain   string `toml:"domain"`
+	Selector string `toml:"selector"`
+	KeyFile  string `toml:"key_file"` // PEM, RSA or Ed25519, PKCS#1 or PKCS#8
 }
 
 // LogConfig says how the service logs.
@@ -52,6 +96,12 @@ var (
 	ErrConfigLogFormat = errors.New("log.format must be text or json")
 	ErrConfigDataDir   = errors.New("data_dir is empty and there is no home folder to default to; set data_dir")
 	ErrConfigTimeZone  = errors.New("default_time_zone is not an IANA time zone name like Europe/Lisbon")
+	ErrConfigSMTPTLS   = errors.New("smtp.tls must be starttls, tls or none")
+	ErrConfigPlainSMTP = errors.New("smtp.tls = none sends passwords and mail in plain text; it is allowed only to a server on loopback")
+	ErrConfigRetryFor  = errors.New("smtp.retry_for must be a duration like 72h")
+	ErrConfigDKIM      = errors.New("dkim needs domain, selector and key_file together")
+	ErrConfigNoSMTP    = errors.New("smtp.host is needed to send mail")
+	ErrConfigNoService = errors.New("service.address (the service's mailbox) is needed to send mail")
 )
 
 // DefaultConfig returns the configuration that applies when nothing is set.
@@ -59,6 +109,8 @@ func DefaultConfig(getenv func(string) string) Config {
 	return Config{
 		DataDir: defaultDataDir(getenv),
 		Log:     LogConfig{Level: "info", Format: "text"},
+		Service: ServiceConfig{Name: "inwriting"},
+		SMTP:    SMTPConfig{Port: 587, TLS: "starttls", RetryFor: "72h"},
 	}
 }
 
@@ -98,6 +150,16 @@ func LoadConfig(path string, getenv func(string) string) (Config, error) {
 	if err := applyEnv(&c, getenv); err != nil {
 		return c, err
 	}
+	if c.SMTP.PasswordFile != "" {
+		b, err := os.ReadFile(c.SMTP.PasswordFile)
+		if err != nil {
+			return c, fmt.Errorf("config: smtp.password_file: %w", err)
+		}
+		c.SMTP.Password = strings.TrimRight(string(b), "\r\n")
+	}
+	if p := getenv(EnvPrefix + "SMTP_PASSWORD"); p != "" {
+		c.SMTP.Password = p
+	}
 	if err := c.Validate(); err != nil {
 		return c, err
 	}
@@ -120,6 +182,23 @@ func (c *Config) Validate() error {
 		if _, err := agreements.LoadLocation(c.DefaultTimeZone); err != nil {
 			return fmt.Errorf("config: %w, not %q", ErrConfigTimeZone, c.DefaultTimeZone)
 		}
+	}
+	switch c.SMTP.TLS {
+	case "starttls", "tls":
+	case "none":
+		if c.SMTP.Host != "" && !isLoopback(c.SMTP.Host) {
+			return fmt.Errorf("config: %w (host %q)", ErrConfigPlainSMTP, c.SMTP.Host)
+		}
+	default:
+		return fmt.Errorf("config: %w, not %q", ErrConfigSMTPTLS, c.SMTP.TLS)
+	}
+	d, err := time.ParseDuration(c.SMTP.RetryFor)
+	if err != nil || d <= 0 {
+		return fmt.Errorf("config: %w, not %q", ErrConfigRetryFor, c.SMTP.RetryFor)
+	}
+	c.SMTP.RetryDuration = d
+	if (c.DKIM.Domain != "" || c.DKIM.Selector != "" || c.DKIM.KeyFile != "") && (c.DKIM.Domain == "" || c.DKIM.Selector == "" || c.DKIM.KeyFile == "") {
+		return fmt.Errorf("config: %w", ErrConfigDKIM)
 	}
 	if c.Database == "" {
 		if c.DataDir == "" {
@@ -193,4 +272,26 @@ func EnvNames() []string {
 	})
 	sort.Strings(names)
 	return names
+}
+
+// isLoopback reports whether host names this machine.
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// Identity returns the service's identity for its mail, or an error when
+// the service address is not set or not usable.
+func (c *Config) Identity() (mailout.Identity, error) {
+	id := mailout.Identity{Address: c.Service.Address, Name: c.Service.Name, PublicURL: c.Service.PublicURL}
+	if c.Service.Address == "" {
+		return id, fmt.Errorf("config: %w", ErrConfigNoService)
+	}
+	if err := id.Validate(); err != nil {
+		return id, fmt.Errorf("config: service: %w", err)
+	}
+	return id, nil
 }

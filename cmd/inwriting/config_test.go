@@ -103,3 +103,48 @@ func TestLoadConfig_Example(t *testing.T) {
 		t.Fatalf("config = %+v", c)
 	}
 }
+
+func TestLoadConfig_SMTP(t *testing.T) {
+	dir := t.TempDir()
+	pw := filepath.Join(dir, "pw")
+	os.WriteFile(pw, []byte("s3cret\n"), 0o600)
+	write := func(content string) string {
+		p := filepath.Join(dir, "c.toml")
+		os.WriteFile(p, []byte(content), 0o644)
+		return p
+	}
+	env := map[string]string{"HOME": dir}
+
+	c, err := main.LoadConfig(write("[smtp]\nhost = \"smtp.example.org\"\npassword_file = \""+pw+"\"\n"), getenv(env))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.SMTP.Password != "s3cret" || c.SMTP.Port != 587 || c.SMTP.TLS != "starttls" || c.SMTP.RetryDuration.Hours() != 72 {
+		t.Fatalf("smtp = %+v", c.SMTP)
+	}
+	env["INWRITING_SMTP_PASSWORD"] = "from-env"
+	if c, err = main.LoadConfig(write("[smtp]\npassword_file = \""+pw+"\"\n"), getenv(env)); err != nil || c.SMTP.Password != "from-env" {
+		t.Fatalf("env password: %q, %v", c.SMTP.Password, err)
+	}
+	delete(env, "INWRITING_SMTP_PASSWORD")
+
+	for _, tt := range []struct {
+		file string
+		is   error
+	}{
+		{"[smtp]\nhost = \"smtp.example.org\"\ntls = \"none\"\n", main.ErrConfigPlainSMTP},
+		{"[smtp]\ntls = \"maybe\"\n", main.ErrConfigSMTPTLS},
+		{"[smtp]\nretry_for = \"3 days\"\n", main.ErrConfigRetryFor},
+		{"[dkim]\ndomain = \"example.org\"\n", main.ErrConfigDKIM},
+	} {
+		if _, err := main.LoadConfig(write(tt.file), getenv(env)); !errors.Is(err, tt.is) {
+			t.Fatalf("%q: %v, want %v", tt.file, err, tt.is)
+		}
+	}
+	if _, err := main.LoadConfig(write("[smtp]\nhost = \"127.0.0.1\"\ntls = \"none\"\n"), getenv(env)); err != nil {
+		t.Fatalf("plain SMTP to loopback: %v", err)
+	}
+	if _, err := main.LoadConfig(write("[smtp]\npassword_file = \"/nonexistent\"\n"), getenv(env)); err == nil {
+		t.Fatal("a missing password file is not an error")
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -51,6 +52,7 @@ type Main struct {
 	newOpts    newOptions
 	listOpts   listOptions
 	exportOpts exportOptions
+	outboxOpts outboxOptions
 }
 
 // NewMain returns a Main wired to the process's standard streams,
@@ -214,6 +216,9 @@ func (m *Main) openDB(ctx context.Context) (*agreements.DB, error) {
 	db := agreements.NewDB(m.Config.Database)
 	db.Now = m.Now
 	db.Logger = m.Logger
+	if _, domain, ok := strings.Cut(m.Config.Service.Address, "@"); ok {
+		db.MessageIDDomain = domain
+	}
 	if err := db.Open(ctx); err != nil {
 		db.Close()
 		return nil, err

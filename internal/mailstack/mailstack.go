@@ -119,11 +119,11 @@ func Find() (*Stack, error) {
 }
 
 // Empty removes every message from user's mailboxes.
-func (s *Stack) Empty(tb testing.TB, user string) {
-	tb.Helper()
+func (s *Stack) Empty(user string) error {
 	out, err := exec.Command("doveadm", "-c", filepath.Join(s.Dir, "dovecot", "dovecot.conf"),
 		"expunge", "-u", s.Address(user), "mailbox", "*", "all").CombinedOutput()
 	if err != nil {
-		tb.Fatalf("empty %s's mailboxes: %v\n%s", user, err, out)
+		return fmt.Errorf("empty %s's mailboxes: %v: %s", user, err, out)
 	}
+	return nil
 }
