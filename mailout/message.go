@@ -88,8 +88,35 @@ type Composer struct {
 	DKIM      *DKIM // nil: unsigned
 }
 
-// Compose renders m as the whole message to send, dated date.
+// Compose renders m as the whole message to send, dated date: Message's
+// message in a fixed header order, DKIM-signed when so configured.
 func (c *Composer) Compose(m *agreements.OutboxMail, date time.Time) ([]byte, error) {
+	msg, err := c.Message(m, date)
+	if err != nil {
+		return nil, err
+	}
+	var w bytes.Buffer
+	if _, err := msg.WriteTo(&w); err != nil {
+		return nil, fmt.Errorf("write message: %w", err)
+	}
+	b := bytes.NewBuffer(orderHeaders(w.Bytes()))
+	if c.DKIM == nil {
+		return b.Bytes(), nil
+	}
+	// go-mail's own signer breaks long h= lists; go-msgauth signs the bytes.
+	var signed bytes.Buffer
+	if err := dkim.Sign(&signed, b, &dkim.SignOptions{
+		Domain: c.DKIM.Domain, Selector: c.DKIM.Selector, Signer: c.DKIM.Signer,
+		HeaderCanonicalization: dkim.CanonicalizationRelaxed, BodyCanonicalization: dkim.CanonicalizationRelaxed,
+		HeaderKeys: presentHeaders(b.Bytes()),
+	}); err != nil {
+		return nil, fmt.Errorf("dkim sign: %w", err)
+	}
+	return signed.Bytes(), nil
+}
+
+// Message builds m as a go-mail message dated date, unsigned.
+func (c *Composer) Message(m *agreements.OutboxMail, date time.Time) (*gomail.Msg, error) {
 	subject, text, html, err := c.Templates.Render(string(m.Kind), &m.Data)
 	if err != nil {
 		return nil, err
@@ -145,24 +172,7 @@ func (c *Composer) Compose(m *agreements.OutboxMail, date time.Time) ([]byte, er
 			return nil, fmt.Errorf("attach: %w", err)
 		}
 	}
-	var w bytes.Buffer
-	if _, err := msg.WriteTo(&w); err != nil {
-		return nil, fmt.Errorf("write message: %w", err)
-	}
-	b := bytes.NewBuffer(orderHeaders(w.Bytes()))
-	if c.DKIM == nil {
-		return b.Bytes(), nil
-	}
-	// go-mail's own signer breaks long h= lists; go-msgauth signs the bytes.
-	var signed bytes.Buffer
-	if err := dkim.Sign(&signed, b, &dkim.SignOptions{
-		Domain: c.DKIM.Domain, Selector: c.DKIM.Selector, Signer: c.DKIM.Signer,
-		HeaderCanonicalization: dkim.CanonicalizationRelaxed, BodyCanonicalization: dkim.CanonicalizationRelaxed,
-		HeaderKeys: presentHeaders(b.Bytes()),
-	}); err != nil {
-		return nil, fmt.Errorf("dkim sign: %w", err)
-	}
-	return signed.Bytes(), nil
+	return msg, nil
 }
 
 // presentHeaders returns the signedHeaders that raw has: signing an absent

@@ -95,12 +95,17 @@ func TestLoadConfig(t *testing.T) {
 }
 
 func TestLoadConfig_Example(t *testing.T) {
-	c, err := main.LoadConfig("../../deploy/inwriting.toml", getenv(nil))
+	pw := filepath.Join(t.TempDir(), "pw")
+	os.WriteFile(pw, []byte("x\n"), 0o600)
+	c, err := main.LoadConfig("../../deploy/inwriting.toml", getenv(map[string]string{"INWRITING_SMTP_PASSWORD_FILE": pw}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.DataDir != "/var/lib/inwriting" || c.Database != "/var/lib/inwriting/inwriting.db" {
+	if c.DataDir != "/var/lib/inwriting" || c.Database != "/var/lib/inwriting/inwriting.db" || c.SMTP.Host != "smtp.example.org" || c.SMTP.Password != "x" {
 		t.Fatalf("config = %+v", c)
+	}
+	if _, err := c.Identity(); err != nil {
+		t.Fatal(err)
 	}
 }
 
