@@ -138,40 +138,39 @@ func codeFences(lines []string) []bool {
 }
 
 // Quote headers: "On <date>, <name> wrote:" and its translations, which
-// clients wrap over several lines.
-var quoteHeaderRE = regexp.MustCompile(`(?is)^\s*>?\s*(` +
-	`on\b.{1,300}\bwrote\s*:` + // English
-	`|le\b.{1,300}\ba\s+écrit\s*:` + // French
-	`|am\b.{1,300}\bschrieb.{0,200}:` + // German
-	`|el\b.{1,300}\bescribió\s*:` + // Spanish
-	`|em\b.{1,300}\bescreveu\s*:` + // Portuguese
-	`|op\b.{1,300}\bschreef.{0,200}:` + // Dutch
-	`|il\b.{1,300}\bha\s+scritto\s*:` + // Italian
-	`|w\s+dniu\b.{1,300}\bnapisał.{0,40}:` + // Polish
-	`|.{1,300}\b(пользователь|написал|написала|пише|писал)\b.{0,200}:` + // Russian, Ukrainian
-	`|den\b.{1,300}\bskrev.{0,200}:` + // Danish, Norwegian, Swedish
-	`|.{1,300}\bskrev\b.{0,200}:` + // Swedish "mån 6 dec. 2018 kl 13:30 skrev …:"
-	`|.{1,300}(写道|寫道)\s*[:：]` + // Chinese
-	`|\d{4}/\d{1,2}/\d{1,2}\s.{1,200}<[^>]*@[^>]*>` + // Gmail's "2013/11/1 John Smith <john@smith.org>"
-	`)\s*$`)
+// clients wrap over several lines. A header names a date or an address, so
+// prose that ends in "wrote:" is not taken for one.
+var (
+	quoteVerbRE = regexp.MustCompile(`(?is)^.{0,300}(\bwrote|\bschrieb|\ba\s+écrit|\bescribió|\bescreveu|\bschreef|\bha\s+scritto|\bnapisał[a]?|написал[а]?|написав|\bskrev|\bkirjoitti|\byazdı|\bnapsal[a]?|\bírta|写道|寫道|さんは書きました)\b?.{0,200}[:：]\s*$`)
+	gmailDateRE = regexp.MustCompile(`(?is)^\s*(\d{4}[/-]\d{1,2}[/-]\d{1,2}|\d{1,2}[./]\d{1,2}[./]\d{2,4}).{0,200}<[^<>\s]+@[^<>\s]+>\s*:?\s*$`)
+	hasDateRE   = regexp.MustCompile(`\d|@`)
+	// headerStartRE is how a header that wraps over lines begins.
+	headerStartRE = regexp.MustCompile(`(?i)^\s*>?\s*(on|le|am|el|em|op|il|w dniu|den|dne|at|\d|mon|tue|wed|thu|fri|sat|sun|понедельник|вторник|среда|четверг|пятница|суббота|воскресенье)\b|<[^>]*@|@`)
+)
 
-// quoteHeaderAt returns how many lines (up to four) from lines[i] make a
-// quote header, or 0.
+// quoteHeaderAt returns how many lines (up to six, blank ones included)
+// from lines[i] make a quote header, or 0.
 func quoteHeaderAt(lines []string, i int) int {
 	if blank(lines[i]) || len(lines[i]) > 400 {
 		return 0
 	}
 	joined := ""
-	for n := 1; n <= 4 && i+n <= len(lines); n++ {
-		l := lines[i+n-1]
-		if n > 1 && blank(l) {
+	parts := 0
+	for n := 1; n <= 6 && i+n <= len(lines); n++ {
+		l := strings.TrimSpace(lines[i+n-1])
+		if n > 1 && isQuoted(l) && !strings.HasPrefix(strings.TrimSpace(strings.TrimPrefix(l, ">")), "wrote") {
 			return 0
 		}
-		joined = strings.TrimSpace(joined + " " + strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(l), ">")))
-		if quoteHeaderRE.MatchString(joined) {
-			// A header ends the text above it: what follows must look like
-			// quoted mail, not more prose ("… John Smith wrote me this
-			// message" is prose).
+		l = strings.TrimSpace(strings.TrimPrefix(l, ">"))
+		if l == "" {
+			continue
+		}
+		joined = strings.TrimSpace(joined + " " + l)
+		parts++
+		if len(joined) > 500 || (parts == 2 && !headerStartRE.MatchString(lines[i])) {
+			return 0
+		}
+		if (quoteVerbRE.MatchString(joined) && hasDateRE.MatchString(joined)) || gmailDateRE.MatchString(joined) {
 			return n
 		}
 	}
@@ -179,7 +178,7 @@ func quoteHeaderAt(lines []string, i int) int {
 }
 
 // separatorRE matches the lines clients put above old or forwarded mail.
-var separatorRE = regexp.MustCompile(`(?i)^\s*(` +
+var separatorRE = regexp.MustCompile(`(?i)^\s*>?\s*\**\s*(` +
 	`-{2,}\s*(original message|ursprüngliche nachricht|message d'origine|mensaje original|mensagem original|oorspronkelijk bericht|messaggio originale|originalmeddelande|opprinnelig melding|oprindelig meddelelse|wiadomość oryginalna|исходное сообщение)\s*-{2,}` +
 	`|-{2,}\s*(forwarded message|doorgestuurd bericht|message transféré|weitergeleitete nachricht|mensaje reenviado|mensagem encaminhada|messaggio inoltrato)\s*-{2,}` +
 	`|begin forwarded message:` +
@@ -190,61 +189,71 @@ var separatorRE = regexp.MustCompile(`(?i)^\s*(` +
 
 func isSeparator(l string) bool { return separatorRE.MatchString(l) }
 
-// Outlook's header block: "From: …" then "Sent:", "To:", "Subject:" (or
-// their translations), possibly with blank lines or *bold* marks between.
-var (
-	fromFieldRE  = regexp.MustCompile(`(?i)^\s*[>*]*\s*\**(from|von|de|da|van|från|fra|od|от|发件人|寄件者)\s*:?\**\s*:`)
-	otherFieldRE = regexp.MustCompile(`(?i)^\s*[>*]*\s*\**(sent|date|to|cc|subject|reply-to|gesendet|datum|an|betreff|envoyé|date|à|objet|enviado|fecha|para|asunto|assunto|inviato|data|a|oggetto|verzonden|onderwerp|aan|skickat|ämne|till|sendt|emne|til|wysłano|temat|do|отправлено|дата|кому|тема|发送时间|收件人|主题)\s*:?\**\s*:`)
-)
+// Outlook's header block: "From:", "Sent:", "To:", "Subject:" (or their
+// translations) in a run of lines, possibly >-quoted, *bold* or wrapped.
+var headerFieldRE = regexp.MustCompile(`(?i)^\s*>?\s*\**\s*(from|von|de|da|van|från|fra|od|от|发件人|寄件者|sent|date|to|cc|subject|reply-to|gesendet|datum|an|betreff|envoyé|à|objet|enviado|fecha|para|asunto|assunto|inviato|data|a|oggetto|verzonden|onderwerp|aan|skickat|ämne|till|sendt|emne|til|wysłano|temat|do|отправлено|дата|кому|тема|发送时间|收件人|主题)\s*\**\s*:`)
+
+var fromWords = map[string]bool{"from": true, "von": true, "de": true, "da": true, "van": true, "från": true, "fra": true, "od": true, "от": true, "发件人": true, "寄件者": true}
 
 func outlookBlockAt(lines []string, i int) bool {
-	if !fromFieldRE.MatchString(lines[i]) {
+	if !headerFieldRE.MatchString(lines[i]) {
 		return false
 	}
-	fields := 0
-	for j := i + 1; j < len(lines) && j <= i+8; j++ {
-		if blank(lines[j]) {
-			continue
-		}
-		if otherFieldRE.MatchString(lines[j]) {
-			fields++
-			if fields >= 2 {
-				return true
+	seen := map[string]bool{}
+	from := false
+	for j := i; j < len(lines) && j <= i+10; j++ {
+		m := headerFieldRE.FindStringSubmatch(lines[j])
+		if m == nil {
+			if blank(lines[j]) || strings.TrimSpace(strings.TrimLeft(strings.TrimSpace(lines[j]), ">")) == "" {
+				if len(seen) >= 3 {
+					break
+				}
+				continue
 			}
-			continue
+			if j > i && len(seen) > 0 && len(seen) < 3 {
+				continue // a wrapped value
+			}
+			break
 		}
-		// A wrapped value of the previous field.
-		if fields == 0 && j == i+1 {
-			continue
-		}
-		break
+		f := strings.ToLower(m[1])
+		seen[f] = true
+		from = from || fromWords[f]
 	}
-	return false
+	return from && len(seen) >= 3
 }
 
 // Signatures.
 var (
-	delimiterRE = regexp.MustCompile(`^\s*(--|—|-- |[_=*#~+\-]{3,}|_{2,})\s*$`)
-	deviceRE    = regexp.MustCompile(`(?i)^\s*(` +
-		`sent (from|with|via|using) .{0,80}` +
+	delimiterRE = regexp.MustCompile(`^\s*(--|—|-- |[_=*#~+\-]{3,}|_{2,}|\x{1427})\s*$`)
+	deviceRE    = regexp.MustCompile(`(?i)^\s*[(<]*\s*(` +
+		`sent (from|with|via|using|by) .{0,80}` +
 		`|get outlook for .{0,40}` +
+		`|via mobile|from my (iphone|ipad|android|mobile|phone).{0,40}` +
 		`|envoyé (de|depuis) (mon|ma) .{0,60}` +
-		`|von meinem .{0,60} gesendet` +
-		`|gesendet von .{0,60}` +
-		`|verstuurd (vanaf|van) mijn .{0,60}` +
+		`|von meinem .{0,60} gesendet.{0,60}` +
+		`|gesendet (von|mit) .{0,60}` +
+		`|verstuurd (vanaf|van|met) (mijn )?.{0,60}` +
 		`|verzonden (vanaf|van|met) .{0,60}` +
-		`|enviado (desde|de|do) (mi|meu|o) .{0,60}` +
+		`|enviado (desde|de|do|con) (mi|meu|o)? ?.{0,60}` +
 		`|inviato da(l)? .{0,60}` +
 		`|skickat från .{0,60}` +
 		`|sendt fra .{0,60}` +
 		`|wysłane z .{0,60}` +
 		`|отправлено с .{0,60}` +
 		`|(發自|发自|從)我的.{0,40}` +
-		`|.{0,40}(iphone|ipad|android|blackberry|mobile|galaxy)\s*에서 보냄` +
-		`)\s*$`)
-	signOffRE = regexp.MustCompile(`(?i)^\s*(best|kind|warm|warmest)?\s*(regards|wishes)\s*[,!.]?\s*$` +
-		`|^(?i)\s*(thanks|thank you|thx|cheers|sincerely|yours|yours truly|cordially|best|all the best|groetjes|met vriendelijke groet(en)?|vriendelijke groet(en)?|mit freundlichen grüßen|viele grüße|liebe grüße|grüße|cordialement|bien à vous|amicalement|saludos|un saludo|atentamente|abraços|atenciosamente|cumprimentos)\s*[,!.]?\s*$`)
-	dashNameRE = regexp.MustCompile(`^\s*[-–—]\s*\p{Lu}[\p{L}.'-]*(\s+\p{Lu}[\p{L}.'-]*){0,3}\s*$`)
+		`)\s*[)>]*\s*$`)
+	deviceishRE = regexp.MustCompile(`(?i)(sent|gesendet|envoyé|verstuurd|enviado|mobile|iphone|ipad|android|galaxy|phone|blackberry|mail\b)`)
+	signOffRE   = regexp.MustCompile(`(?i)^\s*(` +
+		`(best|kind|warm|warmest|many)?\s*(regards|wishes|greetings)` +
+		`|thanks|thank you|many thanks|thanks again|thx|cheers|sincerely|yours|yours truly|yours sincerely|cordially|best|all the best|take care|love` +
+		`|groetjes|groet|met vriendelijke groet(en)?|vriendelijke groet(en)?|hartelijke groet(en)?` +
+		`|mit freundlichen grüßen|freundliche grüße|viele grüße|liebe grüße|beste grüße|grüße|lg|mfg` +
+		`|cordialement|bien à vous|amicalement|bisous|bien cordialement` +
+		`|saludos|un saludo|atentamente|abrazos` +
+		`|abraços|atenciosamente|cumprimentos|beijos` +
+		`)\s*[,!.]?\s*$`)
+	nameRE     = regexp.MustCompile(`^\s*\p{Lu}[\p{L}.'’-]*(\s+\p{L}[\p{L}.'’-]*){1,3}\s*$`)
+	dashNameRE = regexp.MustCompile(`^\s*[-–—]\p{Lu}[\p{L}.'-]*(\s+\p{Lu}[\p{L}.'-]*){0,3}\s*$`)
 )
 
 // signatureStart returns the first line of the signature in lines (those
@@ -266,42 +275,100 @@ func signatureStart(lines []string, keep, fenced []bool, start int) int {
 		}
 		l := lines[i]
 		switch {
-		case delimiterRE.MatchString(l) && i > content:
+		case delimiterRE.MatchString(l):
+			if i == content && strings.Trim(strings.TrimSpace(l), "-") != "" {
+				continue // a rule above the text, not a signature below it
+			}
+			// "-Name" just above a footer rule is the sender's signature.
+			if p := prevContent(lines, i, content); p > content && dashNameRE.MatchString(lines[p]) {
+				return p
+			}
 			return i
-		case deviceRE.MatchString(l) && restIsSignature(lines, i+1):
-			return i
-		case dashNameRE.MatchString(l) && i > content && restIsSignature(lines, i+1):
+		case deviceRE.MatchString(l) && deviceRest(lines, i+1):
+			// A name line just above "via mobile" belongs to it.
+			if i-1 > content && !blank(lines[i-1]) && nameRE.MatchString(lines[i-1]) && len(strings.TrimSpace(lines[i-1])) < 40 {
+				return i - 1
+			}
 			return i
 		}
 	}
-	// A closing block (sign-off with a full name, contact details) after
-	// a blank line.
-	last := -1
-	for i := len(lines) - 1; i > content; i-- {
-		if blank(lines[i]) && !blank(lines[i-1]) {
-			last = i + 1
-			if contactBlock(lines[last:]) {
-				for last > content+1 && blank(lines[last-1]) {
-					last--
-				}
-				// The block before may be a sign-off with a name.
-				return last
+	// A closing block after a blank line: contact details, or a sign-off
+	// with a full name (a first name alone is typed, and kept).
+	for i := len(lines) - 1; i >= content; i-- {
+		if i > content && !(blank(lines[i-1]) && !blank(lines[i])) {
+			continue
+		}
+		if blank(lines[i]) {
+			continue
+		}
+		block := lines[i:]
+		if contactBlock(block) || signOffBlock(block) {
+			// A sign-off right above a contact block goes with it.
+			if p := prevParagraph(lines, i, content); p >= 0 && signOffBlock(lines[p:i]) {
+				return p
 			}
+			return i
 		}
 	}
 	return -1
 }
 
-// restIsSignature reports whether lines hold nothing but a short
-// signature: at most six non-blank lines.
-func restIsSignature(lines []string, from int) bool {
-	n := 0
-	for _, l := range lines[from:] {
-		if !blank(l) {
-			n++
+// prevContent returns the last non-blank line above i, down to floor.
+func prevContent(lines []string, i, floor int) int {
+	for j := i - 1; j >= floor; j-- {
+		if !blank(lines[j]) {
+			return j
 		}
 	}
-	return n <= 6
+	return -1
+}
+
+// prevParagraph returns the first line of the paragraph above line i.
+func prevParagraph(lines []string, i, floor int) int {
+	j := prevContent(lines, i, floor)
+	if j < 0 {
+		return -1
+	}
+	for j > floor && !blank(lines[j-1]) {
+		j--
+	}
+	return j
+}
+
+// signOffBlock reports whether lines are a sign-off and a full name:
+// "Best regards,\nRobert Mean".
+func signOffBlock(lines []string) bool {
+	var ls []string
+	for _, l := range lines {
+		if !blank(l) {
+			ls = append(ls, l)
+		}
+	}
+	if len(ls) < 2 || len(ls) > 3 || !signOffRE.MatchString(ls[0]) {
+		return false
+	}
+	for _, l := range ls[1:] {
+		if !nameRE.MatchString(l) || len(strings.TrimSpace(l)) > 40 {
+			return false
+		}
+	}
+	return true
+}
+
+// deviceRest reports whether the lines after a device line are signature
+// too: a few lines, or mostly more device lines.
+func deviceRest(lines []string, from int) bool {
+	var n, device int
+	for _, l := range lines[from:] {
+		if blank(l) {
+			continue
+		}
+		n++
+		if deviceishRE.MatchString(l) {
+			device++
+		}
+	}
+	return n <= 6 || device*2 >= n
 }
 
 var contactRE = regexp.MustCompile(`(?i)(\b(tel|phone|mobile|mob|fax|cell|t|m|f)\s*[.:]\s*\+?[\d(]` +
