@@ -62,6 +62,12 @@ func Trim(body string) Reply {
 			break
 		}
 	}
+	// "-Name" just above a footer rule is the sender's signature.
+	if cut < len(lines) && isSeparator(lines[cut]) {
+		if p := prevContent(lines, cut, start); p > start && dashNameRE.MatchString(lines[p]) {
+			cut = p
+		}
+	}
 	for i := cut; i < len(lines); i++ {
 		keep[i] = false
 	}
@@ -142,10 +148,10 @@ func codeFences(lines []string) []bool {
 // prose that ends in "wrote:" is not taken for one.
 var (
 	quoteVerbRE = regexp.MustCompile(`(?is)^.{0,300}(\bwrote|\bschrieb|\ba\s+écrit|\bescribió|\bescreveu|\bschreef|\bha\s+scritto|\bnapisał[a]?|написал[а]?|написав|\bskrev|\bkirjoitti|\byazdı|\bnapsal[a]?|\bírta|写道|寫道|さんは書きました)\b?.{0,200}[:：]\s*$`)
-	gmailDateRE = regexp.MustCompile(`(?is)^\s*(\d{4}[/-]\d{1,2}[/-]\d{1,2}|\d{1,2}[./]\d{1,2}[./]\d{2,4}).{0,200}<[^<>\s]+@[^<>\s]+>\s*:?\s*$`)
+	gmailDateRE = regexp.MustCompile(`(?is)^\s*(\d{4}[/-]\d{1,2}[/-]\d{1,2}|\d{1,2}[./]\d{1,2}[./]\d{2,4}).{0,200}<\s*[^<>\s]+@[^<>\s]+\s*>\s*:?\s*$`)
 	hasDateRE   = regexp.MustCompile(`\d|@`)
 	// headerStartRE is how a header that wraps over lines begins.
-	headerStartRE = regexp.MustCompile(`(?i)^\s*>?\s*(on|le|am|el|em|op|il|w dniu|den|dne|at|\d|mon|tue|wed|thu|fri|sat|sun|понедельник|вторник|среда|четверг|пятница|суббота|воскресенье)\b|<[^>]*@|@`)
+	headerStartRE = regexp.MustCompile(`(?i)^\s*>?\s*(on|le|am|el|em|op|il|w dniu|den|dne|at|\d+|mon|tue|wed|thu|fri|sat|sun|понедельник|вторник|среда|четверг|пятница|суббота|воскресенье)\b|<[^>]*@|@`)
 )
 
 // quoteHeaderAt returns how many lines (up to six, blank ones included)
@@ -338,12 +344,12 @@ func prevParagraph(lines []string, i, floor int) int {
 // signOffBlock reports whether lines are a sign-off and a full name:
 // "Best regards,\nRobert Mean".
 func signOffBlock(lines []string) bool {
-	var ls []string
-	for _, l := range lines {
-		if !blank(l) {
-			ls = append(ls, l)
-		}
+	ls := lines
+	for len(ls) > 0 && blank(ls[len(ls)-1]) {
+		ls = ls[:len(ls)-1]
 	}
+	// The name right below the sign-off: with a blank line between, the
+	// name is typed ("Best regards\n\nSome One") and kept.
 	if len(ls) < 2 || len(ls) > 3 || !signOffRE.MatchString(ls[0]) {
 		return false
 	}
