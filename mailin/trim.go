@@ -64,7 +64,7 @@ func Trim(body string) Reply {
 	}
 	// "-Name" just above a footer rule is the sender's signature.
 	if cut < len(lines) && isSeparator(lines[cut]) {
-		if p := prevContent(lines, cut, start); p > start && dashNameRE.MatchString(lines[p]) {
+		if p := prevContent(lines, cut, start); p >= start && dashNameRE.MatchString(lines[p]) {
 			cut = p
 		}
 	}
@@ -151,7 +151,7 @@ var (
 	gmailDateRE = regexp.MustCompile(`(?is)^\s*(\d{4}[/-]\d{1,2}[/-]\d{1,2}|\d{1,2}[./]\d{1,2}[./]\d{2,4}).{0,200}<\s*[^<>\s]+@[^<>\s]+\s*>\s*:?\s*$`)
 	hasDateRE   = regexp.MustCompile(`\d|@`)
 	// headerStartRE is how a header that wraps over lines begins.
-	headerStartRE = regexp.MustCompile(`(?i)^\s*>?\s*(on|le|am|el|em|op|il|w dniu|den|dne|at|\d+|mon|tue|wed|thu|fri|sat|sun|понедельник|вторник|среда|четверг|пятница|суббота|воскресенье)\b|<[^>]*@|@`)
+	headerStartRE = regexp.MustCompile(`(?i)^\s*>?\s*(on|le|am|el|em|op|il|w dniu|den|dne|at|\d+|mon|tue|wed|thu|fri|sat|sun|понедельник|вторник|среда|четверг|пятница|суббота|воскресенье)\b|<[^>]*@|[\w.+-]+@[\w-]+\.\w`)
 )
 
 // quoteHeaderAt returns how many lines (up to six, blank ones included)
@@ -299,24 +299,44 @@ func signatureStart(lines []string, keep, fenced []bool, start int) int {
 		}
 	}
 	// A closing block after a blank line: contact details, or a sign-off
-	// with a full name (a first name alone is typed, and kept).
+	// with a full name (a first name alone is typed, and kept). Contact
+	// blocks often run over several paragraphs: take them all, up to prose.
+	found := -1
 	for i := len(lines) - 1; i >= content; i-- {
-		if i > content && !(blank(lines[i-1]) && !blank(lines[i])) {
-			continue
-		}
-		if blank(lines[i]) {
+		if blank(lines[i]) || (i > content && !blank(lines[i-1])) {
 			continue
 		}
 		block := lines[i:]
 		if contactBlock(block) || signOffBlock(block) {
-			// A sign-off right above a contact block goes with it.
-			if p := prevParagraph(lines, i, content); p >= 0 && signOffBlock(lines[p:i]) {
-				return p
-			}
-			return i
+			found = i
+			continue
+		}
+		if found >= 0 && !signatureParagraph(lines[i:found]) {
+			break
 		}
 	}
-	return -1
+	if found >= 0 {
+		// A sign-off right above a contact block goes with it.
+		if p := prevParagraph(lines, found, content); p >= 0 && signOffBlock(lines[p:found]) {
+			return p
+		}
+	}
+	return found
+}
+
+// signatureParagraph reports whether a paragraph can belong to a contact
+// block: short lines that are not sentences.
+func signatureParagraph(lines []string) bool {
+	for _, l := range lines {
+		t := strings.TrimSpace(l)
+		if t == "" || contactRE.MatchString(t) {
+			continue
+		}
+		if utf8.RuneCountInString(t) > 50 || strings.HasSuffix(t, ".") || strings.HasSuffix(t, "?") || strings.HasSuffix(t, "!") || isQuoted(t) {
+			return false
+		}
+	}
+	return true
 }
 
 // prevContent returns the last non-blank line above i, down to floor.
@@ -399,8 +419,6 @@ func contactBlock(lines []string) bool {
 			hits++
 		}
 	}
-	return n >= 2 && hits*2 >= n
+	return n >= 2 && hits*2 >= n && signatureParagraph(lines)
 }
 
-// utf8Valid is here for the fuzz tests' benefit.
-var _ = utf8.ValidString
