@@ -52,12 +52,25 @@ func Trim(body string) Reply {
 	}
 
 	// Cut at the first quote header, original-message block or forward.
+	// A header whose quote is followed by new text is an inline reply:
+	// the header goes, the quote stays as the context of the answers.
 	cut := len(lines)
 	for i := start; i < len(lines); i++ {
 		if fenced[i] {
 			continue
 		}
-		if quoteHeaderAt(lines, i) > 0 || isSeparator(lines[i]) || outlookBlockAt(lines, i) {
+		if n := quoteHeaderAt(lines, i); n > 0 {
+			if end, ok := inlineReply(lines, i+n); ok {
+				for j := i; j < i+n; j++ {
+					keep[j] = false
+				}
+				i = end - 1
+				continue
+			}
+			cut = i
+			break
+		}
+		if isSeparator(lines[i]) || outlookBlockAt(lines, i) {
 			cut = i
 			break
 		}
@@ -78,6 +91,19 @@ func Trim(body string) Reply {
 			keep[i] = false
 		}
 	}
+	// Quoted lines left at the very end quote nothing anyone answered.
+	last := -1
+	for i := range lines {
+		if keep[i] && !blank(lines[i]) {
+			last = i
+		}
+	}
+	for i := last; i > start && keep[i] && (blank(lines[i]) || trailingQuoteRE.MatchString(lines[i])); i-- {
+		if prevContent(lines, i, start) < 0 {
+			break
+		}
+		keep[i] = false
+	}
 
 	var text, elided []string
 	for i, l := range lines {
@@ -88,6 +114,33 @@ func Trim(body string) Reply {
 		}
 	}
 	return Reply{Text: tidyBlock(text), Elided: tidyBlock(elided)}
+}
+
+// trailingQuoteRE matches a quoted line, including supercite's "Name>".
+var trailingQuoteRE = regexp.MustCompile(`^\s*[A-Za-z]{0,3}>`)
+
+// inlineReply reports whether the lines from i (just below a quote header)
+// are a ">" quote followed by new text, and returns where the quote ends.
+func inlineReply(lines []string, i int) (int, bool) {
+	j := firstContent(lines, i)
+	if j >= len(lines) || !isQuoted(lines[j]) {
+		return 0, false
+	}
+	for j < len(lines) && (isQuoted(lines[j]) || blank(lines[j])) {
+		j++
+	}
+	end := j
+	for ; j < len(lines); j++ {
+		l := lines[j]
+		if blank(l) || trailingQuoteRE.MatchString(l) {
+			continue
+		}
+		if quoteHeaderAt(lines, j) > 0 || isSeparator(l) || outlookBlockAt(lines, j) || delimiterRE.MatchString(l) || deviceRE.MatchString(l) {
+			return 0, false
+		}
+		return end, true
+	}
+	return 0, false
 }
 
 func splitLines(s string) []string {
@@ -300,20 +353,24 @@ func signatureStart(lines []string, keep, fenced []bool, start int) int {
 	}
 	// A closing block after a blank line: contact details, or a sign-off
 	// with a full name (a first name alone is typed, and kept). Contact
-	// blocks often run over several paragraphs: take them all, up to prose.
+	// blocks often run over several paragraphs (name, logo, address,
+	// numbers, disclaimer): take each paragraph that has a contact detail
+	// or is a sign-off, from the bottom up, and stop at the first that is
+	// neither.
 	found := -1
+	end := len(lines)
 	for i := len(lines) - 1; i >= content; i-- {
 		if blank(lines[i]) || (i > content && !blank(lines[i-1])) {
 			continue
 		}
-		block := lines[i:]
-		if contactBlock(block) || signOffBlock(block) {
-			found = i
-			continue
-		}
-		if found >= 0 && !signatureParagraph(lines[i:found]) {
+		para := lines[i:end]
+		if !(signOffBlock(para) || (signatureParagraph(para) && hasContact(para))) {
 			break
 		}
+		found, end = i, i
+	}
+	if found >= 0 && !(contactBlock(lines[found:]) || signOffBlock(lines[found:])) {
+		return -1
 	}
 	if found >= 0 {
 		// A sign-off right above a contact block goes with it.
@@ -322,6 +379,15 @@ func signatureStart(lines []string, keep, fenced []bool, start int) int {
 		}
 	}
 	return found
+}
+
+func hasContact(lines []string) bool {
+	for _, l := range lines {
+		if contactRE.MatchString(l) {
+			return true
+		}
+	}
+	return false
 }
 
 // signatureParagraph reports whether a paragraph can belong to a contact
@@ -403,6 +469,7 @@ var contactRE = regexp.MustCompile(`(?i)(\b(tel|phone|mobile|mob|fax|cell|t|m|f)
 	`|[\w.+-]+@[\w-]+\.[\w.]+` +
 	`|\[image:` +
 	`|\b(kvk|btw|iban|vat|reg\.? no)\b` +
+	`|\b\d{4}\s?[A-Z]{2}\b|\b[A-Z]{1,2}\d[A-Z\d]? \d[A-Z]{2}\b|\b[A-Z]{2} \d{5}\b` + // postcodes
 	`|confidential|intended (solely )?for the|privileged` +
 	`)`)
 
