@@ -488,4 +488,3 @@ func contactBlock(lines []string) bool {
 	}
 	return n >= 2 && hits*2 >= n && signatureParagraph(lines)
 }
-
