@@ -20,7 +20,11 @@ func HTMLToText(s string) string {
 		switch tt {
 		case html.ErrorToken:
 			c.flush()
-			return strings.Join(c.out, "\n")
+			out := c.out
+			for len(out) > 0 && strings.Trim(out[len(out)-1], "> ") == "" {
+				out = out[:len(out)-1]
+			}
+			return strings.Join(out, "\n")
 		case html.TextToken:
 			if c.skip == 0 {
 				c.text(string(z.Text()))

@@ -109,6 +109,8 @@ func ParseMessage(raw []byte, opts ParseOptions) (*Message, error) {
 	if err != nil && !message.IsUnknownCharset(err) && !message.IsUnknownEncoding(err) {
 		return m, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
+	// A single-part message in an unknown charset: its text is unreadable.
+	topUnknown := message.IsUnknownCharset(err)
 	m.Header = gomsgmail.Header{Header: e.Header}
 	m.readHeader()
 	m.Auto = classifyAuto(m, e)
@@ -130,6 +132,11 @@ func ParseMessage(raw []byte, opts ParseOptions) (*Message, error) {
 		}
 		ct, params, _ := part.Header.ContentType()
 		if strings.HasPrefix(ct, "multipart/") {
+			return nil
+		}
+		if len(path) == 0 && topUnknown && (strings.HasPrefix(ct, "text/") || ct == "") {
+			_, params, _ := part.Header.ContentType()
+			textErr = fmt.Errorf("%w (%q)", ErrUnknownCharset, params["charset"])
 			return nil
 		}
 		body, err := io.ReadAll(io.LimitReader(part.Body, max))
