@@ -25,7 +25,7 @@ type command struct {
 var commands []*command
 
 func init() {
-	commands = []*command{newCommand, listCommand, showCommand, exportCommand, verifyCommand, outboxCommand, versionCommand}
+	commands = []*command{newCommand, listCommand, showCommand, exportCommand, verifyCommand, outboxCommand, readReplyCommand, versionCommand}
 }
 
 func findCommand(name string) *command {

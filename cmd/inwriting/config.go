@@ -40,6 +40,10 @@ type Config struct {
 	// not state. Empty means the agreement must state every time zone.
 	DefaultTimeZone string `toml:"default_time_zone"`
 
+	// MaxMessageBytes is the largest inbound message the service reads; a
+	// larger one is kept aside unread.
+	MaxMessageBytes int64 `toml:"max_message_bytes"`
+
 	// TemplatesDir holds mail templates that replace the built-in ones,
 	// file by file; "" for the built-in ones only.
 	TemplatesDir string `toml:"templates_dir"`
@@ -92,25 +96,27 @@ type LogConfig struct {
 
 // Config errors, for errors.Is.
 var (
-	ErrConfigLogLevel  = errors.New("log.level must be debug, info, warn or error")
-	ErrConfigLogFormat = errors.New("log.format must be text or json")
-	ErrConfigDataDir   = errors.New("data_dir is empty and there is no home folder to default to; set data_dir")
-	ErrConfigTimeZone  = errors.New("default_time_zone is not an IANA time zone name like Europe/Lisbon")
-	ErrConfigSMTPTLS   = errors.New("smtp.tls must be starttls, tls or none")
-	ErrConfigPlainSMTP = errors.New("smtp.tls = none sends passwords and mail in plain text; it is allowed only to a server on loopback")
-	ErrConfigRetryFor  = errors.New("smtp.retry_for must be a duration like 72h")
-	ErrConfigDKIM      = errors.New("dkim needs domain, selector and key_file together")
-	ErrConfigNoSMTP    = errors.New("smtp.host is needed to send mail")
-	ErrConfigNoService = errors.New("service.address (the service's mailbox) is needed to send mail")
+	ErrConfigLogLevel   = errors.New("log.level must be debug, info, warn or error")
+	ErrConfigLogFormat  = errors.New("log.format must be text or json")
+	ErrConfigDataDir    = errors.New("data_dir is empty and there is no home folder to default to; set data_dir")
+	ErrConfigTimeZone   = errors.New("default_time_zone is not an IANA time zone name like Europe/Lisbon")
+	ErrConfigSMTPTLS    = errors.New("smtp.tls must be starttls, tls or none")
+	ErrConfigPlainSMTP  = errors.New("smtp.tls = none sends passwords and mail in plain text; it is allowed only to a server on loopback")
+	ErrConfigRetryFor   = errors.New("smtp.retry_for must be a duration like 72h")
+	ErrConfigDKIM       = errors.New("dkim needs domain, selector and key_file together")
+	ErrConfigNoSMTP     = errors.New("smtp.host is needed to send mail")
+	ErrConfigMaxMessage = errors.New("max_message_bytes must be at least 1024")
+	ErrConfigNoService  = errors.New("service.address (the service's mailbox) is needed to send mail")
 )
 
 // DefaultConfig returns the configuration that applies when nothing is set.
 func DefaultConfig(getenv func(string) string) Config {
 	return Config{
-		DataDir: defaultDataDir(getenv),
-		Log:     LogConfig{Level: "info", Format: "text"},
-		Service: ServiceConfig{Name: "inwriting"},
-		SMTP:    SMTPConfig{Port: 587, TLS: "starttls", RetryFor: "72h"},
+		DataDir:         defaultDataDir(getenv),
+		MaxMessageBytes: 10 << 20,
+		Log:             LogConfig{Level: "info", Format: "text"},
+		Service:         ServiceConfig{Name: "inwriting"},
+		SMTP:            SMTPConfig{Port: 587, TLS: "starttls", RetryFor: "72h"},
 	}
 }
 
@@ -182,6 +188,9 @@ func (c *Config) Validate() error {
 		if _, err := agreements.LoadLocation(c.DefaultTimeZone); err != nil {
 			return fmt.Errorf("config: %w, not %q", ErrConfigTimeZone, c.DefaultTimeZone)
 		}
+	}
+	if c.MaxMessageBytes < 1024 {
+		return fmt.Errorf("config: %w, not %d", ErrConfigMaxMessage, c.MaxMessageBytes)
 	}
 	switch c.SMTP.TLS {
 	case "starttls", "tls":

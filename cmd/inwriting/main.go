@@ -46,13 +46,14 @@ type Main struct {
 	DB     *agreements.DB
 	Logger *slog.Logger
 
-	configPath string
-	cmd        *command
-	args       []string
-	newOpts    newOptions
-	listOpts   listOptions
-	exportOpts exportOptions
-	outboxOpts outboxOptions
+	configPath    string
+	cmd           *command
+	args          []string
+	newOpts       newOptions
+	listOpts      listOptions
+	exportOpts    exportOptions
+	outboxOpts    outboxOptions
+	readReplyOpts readReplyOptions
 }
 
 // NewMain returns a Main wired to the process's standard streams,

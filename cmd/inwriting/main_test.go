@@ -89,7 +89,7 @@ func TestHelp(t *testing.T) {
 		}
 	})
 	t.Run("EveryCommand", func(t *testing.T) {
-		for _, c := range []string{"new", "list", "show", "export", "verify", "version"} {
+		for _, c := range []string{"new", "list", "show", "export", "verify", "outbox", "read-reply", "version"} {
 			r := e.run("", c, "--help")
 			if r.code != 0 || !strings.Contains(r.stdout, "Usage: inwriting "+c) || !strings.Contains(r.stdout, "-config") {
 				t.Fatalf("%s --help: exit %d, stdout %q", c, r.code, r.stdout)
