@@ -18,12 +18,15 @@ const (
 	MailUnsure          MailKind = "unsure"            // not sure what you meant
 	MailReceipt         MailKind = "receipt"           // what we recorded from your reply
 	MailCouldNotProcess MailKind = "could-not-process" // a bad message
+	MailSuperseded      MailKind = "superseded"        // a reply to a replaced version
+	MailSpoofNotice     MailKind = "spoof-notice"      // someone tried to reply for you
+	MailBounceNotice    MailKind = "bounce-notice"     // the other party's address bounces
 )
 
 // MailKinds lists every kind, in the order the documentation shows them.
 var MailKinds = []MailKind{
 	MailConfirmRequest, MailConfirmReminder, MailConfirmed, MailExpired, MailDeclined,
-	MailComment, MailUnsure, MailReceipt, MailCouldNotProcess,
+	MailComment, MailUnsure, MailReceipt, MailCouldNotProcess, MailSuperseded, MailSpoofNotice, MailBounceNotice,
 }
 
 // MailData is what a mail shows, captured when it is queued: the agreement
@@ -40,6 +43,8 @@ type MailData struct {
 	Reason    string        `json:"reason,omitempty"`   // could-not-process: what was wrong and what to do
 	Deadline  time.Time     `json:"deadline,omitzero"`  // confirm-request, confirm-reminder: when it expires
 	Recorded  []string      `json:"recorded,omitempty"` // receipt: what was recorded, one line each
+	AskAmend  bool          `json:"ask_amend,omitempty"` // comment to the initiator: ask whether to amend
+	RepliedTo int           `json:"replied_to,omitempty"` // superseded: the replaced version the reply was about
 }
 
 // MailTerms is an agreement's version as a mail shows it.
@@ -158,6 +163,14 @@ func (d *MailData) Validate() error {
 	case MailCouldNotProcess:
 		if d.Reason == "" {
 			return missing("the reason")
+		}
+	case MailSuperseded:
+		if d.RepliedTo < 1 || d.RepliedTo >= d.Agreement.Version {
+			return missing("the replaced version")
+		}
+	case MailBounceNotice:
+		if d.Author == nil {
+			return missing("whose address bounces")
 		}
 	}
 	return nil

@@ -45,6 +45,17 @@ type DB struct {
 	// expires; mails asking to confirm say until when.
 	ConfirmFor time.Duration
 
+	// RemindAfter is when a version that waits for confirmation gets its
+	// one reminder; 0 for none.
+	RemindAfter time.Duration
+
+	// ServiceAddress is the service's own mailbox: mail from it is ignored.
+	ServiceAddress string
+
+	// RequireAuth makes a reply count only when the receiving server's
+	// Authentication-Results show DKIM or DMARC passing.
+	RequireAuth bool
+
 	// Mailer, if set, is told after a commit that queued mail.
 	Mailer Mailer
 
@@ -54,7 +65,7 @@ type DB struct {
 // NewDB returns a DB for the file at path, with a real clock and the
 // default logger.
 func NewDB(path string) *DB {
-	return &DB{Path: path, Now: time.Now, Logger: slog.Default(), MessageIDDomain: "inwriting.invalid", ConfirmFor: 7 * 24 * time.Hour}
+	return &DB{Path: path, Now: time.Now, Logger: slog.Default(), MessageIDDomain: "inwriting.invalid", ConfirmFor: 7 * 24 * time.Hour, RemindAfter: 48 * time.Hour}
 }
 
 // Open opens the database, creating it if needed, and applies the embedded

@@ -350,64 +350,69 @@ func requireCurrentPending(a *Agreement, version int) error {
 // confirmation, or twice, is an ECONFLICT error; a party not on the
 // agreement is EINVALID. ConfirmedAt is set from the store's clock.
 func (db *DB) ConfirmVersion(ctx context.Context, c Confirmation) (*Agreement, error) {
-	if c.MessageID == "" {
-		return nil, Errorf(EINVALID, "a confirmation needs the Message-ID it came from")
-	}
-	if c.AuthResult == "" {
-		c.AuthResult = "none"
-	}
 	tx, err := db.begin(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer tx.Rollback()
+	if err := confirmTx(ctx, tx, c); err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("commit: %w", err)
+	}
+	return db.FindAgreementByID(ctx, c.AgreementID)
+}
+
+func confirmTx(ctx context.Context, tx *Tx, c Confirmation) error {
+	if c.MessageID == "" {
+		return Errorf(EINVALID, "a confirmation needs the Message-ID it came from")
+	}
+	if c.AuthResult == "" {
+		c.AuthResult = "none"
+	}
 	a, err := findAgreementByID(ctx, tx, c.AgreementID)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	p, err := requireParty(a, c.PartyID)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if err := requireCurrentPending(a, c.Version); err != nil {
-		return nil, err
+		return err
 	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO confirmations (agreement_id, version, party_id, confirmed_at, message_id, auth_result) VALUES (?, ?, ?, ?, ?, ?)`,
 		a.ID, c.Version, c.PartyID, formatTime(tx.now), c.MessageID, c.AuthResult)
 	if isUniqueViolation(err) {
-		return nil, Errorf(ECONFLICT, "%s has already confirmed version %d of agreement %d", p.Address, c.Version, a.ID)
+		return Errorf(ECONFLICT, "%s has already confirmed version %d of agreement %d", p.Address, c.Version, a.ID)
 	} else if err != nil {
-		return nil, fmt.Errorf("insert confirmation: %w", err)
+		return fmt.Errorf("insert confirmation: %w", err)
 	}
 	if err := appendEvent(ctx, tx, a.ID, EventConfirmed, map[string]any{
 		"version": c.Version, "fingerprint": a.Fingerprint, "party": p.Address,
 		"message_id": c.MessageID, "auth_result": c.AuthResult,
 	}); err != nil {
-		return nil, err
+		return err
 	}
 	var n int
 	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM confirmations WHERE agreement_id = ? AND version = ?`, a.ID, c.Version).Scan(&n); err != nil {
-		return nil, fmt.Errorf("count confirmations: %w", err)
+		return fmt.Errorf("count confirmations: %w", err)
 	}
-	if n == len(a.Terms.Parties) {
-		if err := setStatus(ctx, tx, a.ID, StatusActive); err != nil {
-			return nil, err
-		}
-		if err := appendEvent(ctx, tx, a.ID, EventActivated, map[string]any{"version": c.Version, "fingerprint": a.Fingerprint}); err != nil {
-			return nil, err
-		}
-		audit, err := findAudit(ctx, tx, a, c.Version)
-		if err != nil {
-			return nil, err
-		}
-		if err := queueToAll(ctx, tx, a, MailConfirmed, PurposeCommands, MailData{Audit: audit}); err != nil {
-			return nil, err
-		}
+	if n < len(a.Terms.Parties) {
+		return nil
 	}
-	if err := tx.Commit(); err != nil {
-		return nil, fmt.Errorf("commit: %w", err)
+	if err := setStatus(ctx, tx, a.ID, StatusActive); err != nil {
+		return err
 	}
-	return db.FindAgreementByID(ctx, a.ID)
+	if err := appendEvent(ctx, tx, a.ID, EventActivated, map[string]any{"version": c.Version, "fingerprint": a.Fingerprint}); err != nil {
+		return err
+	}
+	audit, err := findAudit(ctx, tx, a, c.Version)
+	if err != nil {
+		return err
+	}
+	return queueToAll(ctx, tx, a, MailConfirmed, PurposeCommands, MailData{Audit: audit})
 }
 
 // DeclineVersion records that party partyID declines the current version:
@@ -418,31 +423,35 @@ func (db *DB) DeclineVersion(ctx context.Context, agreementID int64, version int
 		return nil, err
 	}
 	defer tx.Rollback()
-	a, err := findAgreementByID(ctx, tx, agreementID)
-	if err != nil {
-		return nil, err
-	}
-	p, err := requireParty(a, partyID)
-	if err != nil {
-		return nil, err
-	}
-	if err := requireCurrentPending(a, version); err != nil {
-		return nil, err
-	}
-	if err := setStatus(ctx, tx, a.ID, StatusDeclined); err != nil {
-		return nil, err
-	}
-	if err := appendEvent(ctx, tx, a.ID, EventDeclined, map[string]any{"version": version, "party": p.Address, "message_id": messageID}); err != nil {
-		return nil, err
-	}
-	author := mailParty(*p)
-	if err := queueToAll(ctx, tx, a, MailDeclined, PurposeCommands, MailData{Author: &author}); err != nil {
+	if err := declineTx(ctx, tx, agreementID, version, partyID, messageID); err != nil {
 		return nil, err
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("commit: %w", err)
 	}
-	return db.FindAgreementByID(ctx, a.ID)
+	return db.FindAgreementByID(ctx, agreementID)
+}
+
+func declineTx(ctx context.Context, tx *Tx, agreementID int64, version int, partyID int64, messageID string) error {
+	a, err := findAgreementByID(ctx, tx, agreementID)
+	if err != nil {
+		return err
+	}
+	p, err := requireParty(a, partyID)
+	if err != nil {
+		return err
+	}
+	if err := requireCurrentPending(a, version); err != nil {
+		return err
+	}
+	if err := setStatus(ctx, tx, a.ID, StatusDeclined); err != nil {
+		return err
+	}
+	if err := appendEvent(ctx, tx, a.ID, EventDeclined, map[string]any{"version": version, "party": p.Address, "message_id": messageID}); err != nil {
+		return err
+	}
+	author := mailParty(*p)
+	return queueToAll(ctx, tx, a, MailDeclined, PurposeCommands, MailData{Author: &author})
 }
 
 // RecordComment logs what party partyID wrote about version that was not a
@@ -453,6 +462,13 @@ func (db *DB) RecordComment(ctx context.Context, agreementID int64, version int,
 		return err
 	}
 	defer tx.Rollback()
+	if err := commentTx(ctx, tx, agreementID, version, partyID, text, messageID); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+func commentTx(ctx context.Context, tx *Tx, agreementID int64, version int, partyID int64, text, messageID string) error {
 	a, err := findAgreementByID(ctx, tx, agreementID)
 	if err != nil {
 		return err
@@ -471,7 +487,8 @@ func (db *DB) RecordComment(ctx context.Context, agreementID int64, version int,
 		return err
 	}
 	// Forward it to everyone else; replying to it answers the current
-	// version while one waits for confirmation.
+	// version while one waits for confirmation. The initiator (the first
+	// party) is asked whether to amend.
 	purpose, ref := PurposeCommands, int64(0)
 	if a.Status == StatusPending {
 		purpose, ref = PurposeConfirm, int64(a.Version)
@@ -483,12 +500,12 @@ func (db *DB) RecordComment(ctx context.Context, agreementID int64, version int,
 			continue
 		}
 		key := fmt.Sprintf("%s:%d:%s:%d", MailComment, a.ID, messageID, o.ID)
-		if _, err := queueMail(ctx, tx, mailRequest{key: key, kind: MailComment, agreement: a, party: o, purpose: purpose, ref: ref,
-			data: MailData{Author: &author, Quote: text}}); err != nil {
+		data := MailData{Author: &author, Quote: text, AskAmend: i == 0 && a.Status == StatusPending}
+		if _, err := queueMail(ctx, tx, mailRequest{key: key, kind: MailComment, agreement: a, party: o, purpose: purpose, ref: ref, data: data}); err != nil {
 			return err
 		}
 	}
-	return tx.Commit()
+	return nil
 }
 
 // PauseAgreement pauses an active agreement.

@@ -55,6 +55,7 @@ func fixture(kind agreements.MailKind) *agreements.MailData {
 	case agreements.MailComment:
 		d.Author = &bob
 		d.Quote = "I agree, except point 2: can we say 17:30?"
+		d.AskAmend = true
 	case agreements.MailUnsure:
 		d.Quote = "yes but"
 	case agreements.MailReceipt:
@@ -62,6 +63,11 @@ func fixture(kind agreements.MailKind) *agreements.MailData {
 		d.Quote = "I agree"
 	case agreements.MailCouldNotProcess:
 		d.Reason = "the message was larger than 10 MB."
+	case agreements.MailSuperseded:
+		d.RepliedTo = 1
+	case agreements.MailSpoofNotice:
+	case agreements.MailBounceNotice:
+		d.Author = &bob
 	}
 	return d
 }
@@ -245,6 +251,8 @@ func TestRender_Errors(t *testing.T) {
 			agreements.MailUnsure:          func(d *agreements.MailData) { d.Quote = "" },
 			agreements.MailReceipt:         func(d *agreements.MailData) { d.Recorded = nil },
 			agreements.MailCouldNotProcess: func(d *agreements.MailData) { d.Reason = "" },
+			agreements.MailSuperseded:      func(d *agreements.MailData) { d.RepliedTo = 2 },
+			agreements.MailBounceNotice:    func(d *agreements.MailData) { d.Author = nil },
 		} {
 			d := fixture(kind)
 			mutate(d)

@@ -1,0 +1,85 @@
+package agreements
+
+import "time"
+
+// Folder is where the poller moves a handled message.
+type Folder string
+
+// The folders of handled mail.
+const (
+	FolderProcessed Folder = "Processed" // handled: recorded, answered, or rightly ignored
+	FolderUnmatched Folder = "Unmatched" // no reply token: not for any agreement
+	FolderRejected  Folder = "Rejected"  // not accepted: wrong sender, failed authentication, unreadable
+)
+
+// The intents of a reply, as mailin reads them.
+const (
+	IntentAgree   = "agree"
+	IntentDecline = "decline"
+	IntentCommand = "command"
+	IntentCheckIn = "checkin"
+	IntentComment = "comment"
+)
+
+// Inbound is one incoming message as the poller read it, for
+// RecordInbound.
+type Inbound struct {
+	// Key identifies the message for "exactly once": its Message-ID in
+	// angle brackets, or "sha256:<hex>" of its bytes when it has none.
+	Key       string
+	MessageID string // as the message gives it, in angle brackets; "" for none
+
+	// Where it was: the mailbox, its UIDVALIDITY and the message's UID.
+	Mailbox     string
+	UIDValidity uint32
+	UID         uint32
+
+	From       string   // the sender's address, without display name
+	Tokens     []string // candidate reply tokens, most trusted first
+	References []string // In-Reply-To and References Message-IDs, without brackets
+
+	Auto       string // "" for a person; else auto-reply, bounce, list, receipt
+	AutoReason string
+	Bounce     *InboundBounce
+
+	// Unreadable says why the message could not be read (too large, an
+	// unknown charset, no text); "" when it was.
+	Unreadable string
+
+	Intent     InboundIntent
+	Text       string // what the sender wrote, trimmed
+	AuthResult string // the trusted Authentication-Results, e.g. "dkim=pass dmarc=pass"; "none"
+	AuthPass   bool   // DKIM or DMARC passed
+}
+
+// InboundIntent is what the reply means.
+type InboundIntent struct {
+	Kind    string // IntentAgree, …
+	Unsure  bool
+	Command string
+	Until   time.Time
+	Fix     string
+}
+
+// InboundBounce is what a delivery status notification reports.
+type InboundBounce struct {
+	Recipients        []string
+	Permanent         bool
+	OriginalMessageID string // without brackets
+}
+
+// InboundOutcome is what RecordInbound did with a message.
+type InboundOutcome struct {
+	Folder      Folder
+	Outcome     string // e.g. confirmed, comment, rejected-sender, duplicate
+	Duplicate   bool   // the message was handled before; nothing changed
+	AgreementID int64
+	PartyID     int64
+}
+
+// HandledMessage is a message the store has handled, by its place in a
+// mailbox.
+type HandledMessage struct {
+	Key    string
+	Folder Folder
+}

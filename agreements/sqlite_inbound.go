@@ -1,0 +1,385 @@
+package agreements
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// FindHandled returns the message that was at uid of mailbox under
+// uidValidity, if the store has handled it: the poller then only moves it
+// again (after a crash between commit and MOVE) instead of fetching it.
+func (db *DB) FindHandled(ctx context.Context, mailbox string, uidValidity, uid uint32) (*HandledMessage, error) {
+	var h HandledMessage
+	err := db.db.QueryRowContext(ctx, `SELECT message_key, folder FROM inbox WHERE mailbox = ? AND uidvalidity = ? AND uid = ? ORDER BY id DESC LIMIT 1`,
+		mailbox, uidValidity, uid).Scan(&h.Key, &h.Folder)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, Errorf(ENOTFOUND, "no message handled at %s %d/%d", mailbox, uidValidity, uid)
+	} else if err != nil {
+		return nil, fmt.Errorf("find handled: %w", err)
+	}
+	return &h, nil
+}
+
+// RecordInbound handles one incoming message in one transaction: it checks
+// that the message was not handled before, works out who is speaking,
+// makes the change the reply asks for (a confirmation, a comment, …),
+// queues every mail that change causes, and records the message with its
+// outcome. Handling the same message again changes nothing and sends
+// nothing. A domain error (the move is not allowed) is an outcome, not an
+// error; an error means nothing was recorded and the message should be
+// handled again later.
+func (db *DB) RecordInbound(ctx context.Context, in Inbound) (InboundOutcome, error) {
+	if in.Key == "" {
+		return InboundOutcome{}, fmt.Errorf("record inbound: no message key")
+	}
+	tx, err := db.begin(ctx)
+	if err != nil {
+		return InboundOutcome{}, err
+	}
+	defer tx.Rollback()
+
+	var folder Folder
+	err = tx.QueryRowContext(ctx, `SELECT folder FROM inbox WHERE message_key = ?`, in.Key).Scan(&folder)
+	switch {
+	case err == nil:
+		// Seen before (a crash before MOVE, a new UIDVALIDITY, a copy in
+		// another folder, a reply-all that reached us twice).
+		return InboundOutcome{Folder: folder, Outcome: "duplicate", Duplicate: true}, nil
+	case !errors.Is(err, sql.ErrNoRows):
+		return InboundOutcome{}, fmt.Errorf("find inbox: %w", err)
+	}
+
+	out, detail, err := db.decide(ctx, tx, &in)
+	if err != nil {
+		return InboundOutcome{}, err
+	}
+	var agreementID, partyID any
+	if out.AgreementID != 0 {
+		agreementID, partyID = out.AgreementID, out.PartyID
+	}
+	if in.AuthResult == "" {
+		in.AuthResult = "none"
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO inbox (message_key, mailbox, uidvalidity, uid, from_addr, agreement_id, party_id, outcome, folder, auth_result, detail, received_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		in.Key, in.Mailbox, in.UIDValidity, in.UID, strings.ToLower(in.From), agreementID, partyID, out.Outcome, out.Folder, in.AuthResult, detail, formatTime(tx.now)); err != nil {
+		return InboundOutcome{}, fmt.Errorf("record inbound: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return InboundOutcome{}, fmt.Errorf("commit: %w", err)
+	}
+	db.Logger.Info("inbound mail", "key", in.Key, "from", in.From, "outcome", out.Outcome, "folder", out.Folder, "agreement", out.AgreementID, "detail", detail)
+	return out, nil
+}
+
+// decide works out and makes the change for in, within tx.
+func (db *DB) decide(ctx context.Context, tx *Tx, in *Inbound) (InboundOutcome, string, error) {
+	from := strings.ToLower(strings.TrimSpace(in.From))
+	if self := strings.ToLower(db.ServiceAddress); self != "" && (from == self || isPlusOf(from, self)) {
+		return InboundOutcome{Folder: FolderProcessed, Outcome: "from-self"}, "mail from our own address is ignored", nil
+	}
+	switch in.Auto {
+	case "":
+	case "bounce":
+		return db.bounce(ctx, tx, in)
+	default:
+		return InboundOutcome{Folder: FolderProcessed, Outcome: in.Auto}, "automatic mail is never answered: " + in.AutoReason, nil
+	}
+
+	tok, err := db.resolveToken(ctx, tx, in)
+	if err != nil {
+		return InboundOutcome{}, "", err
+	}
+	if tok == nil {
+		return InboundOutcome{Folder: FolderUnmatched, Outcome: "unmatched"}, "no reply token", nil
+	}
+	a, err := findAgreementByID(ctx, tx, tok.AgreementID)
+	if err != nil {
+		return InboundOutcome{}, "", err
+	}
+	p := a.Party(tok.PartyID)
+	out := InboundOutcome{AgreementID: a.ID, PartyID: tok.PartyID}
+	if p == nil {
+		return InboundOutcome{}, "", fmt.Errorf("token's party %d is not on agreement %d", tok.PartyID, a.ID)
+	}
+
+	// Only the party confirms for the party: the From address must be
+	// theirs (display names mean nothing), and, when required, the
+	// receiving server must have authenticated it.
+	if from == "" || !strings.EqualFold(from, p.Address) {
+		db.Logger.Warn("reply from the wrong sender", "agreement", a.ID, "party", p.Address, "from", from, "key", in.Key)
+		if err := spoofNotice(ctx, tx, a, p); err != nil {
+			return InboundOutcome{}, "", err
+		}
+		out.Folder, out.Outcome = FolderRejected, "rejected-sender"
+		return out, fmt.Sprintf("from %s, but the token is %s's", from, p.Address), nil
+	}
+	if db.RequireAuth && !in.AuthPass {
+		db.Logger.Warn("reply failed authentication", "agreement", a.ID, "party", p.Address, "auth", in.AuthResult, "key", in.Key)
+		if err := spoofNotice(ctx, tx, a, p); err != nil {
+			return InboundOutcome{}, "", err
+		}
+		out.Folder, out.Outcome = FolderRejected, "rejected-auth"
+		return out, "authentication did not pass: " + in.AuthResult, nil
+	}
+	if in.Unreadable != "" {
+		key := fmt.Sprintf("%s:%s", MailCouldNotProcess, in.Key)
+		if _, err := queueMail(ctx, tx, mailRequest{key: key, kind: MailCouldNotProcess, agreement: a, party: p, purpose: tok.Purpose, ref: tok.Ref,
+			data: MailData{Reason: in.Unreadable}}); err != nil {
+			return InboundOutcome{}, "", err
+		}
+		out.Folder, out.Outcome = FolderRejected, "unreadable"
+		return out, in.Unreadable, nil
+	}
+	out.Folder = FolderProcessed
+	if tok.Purpose != PurposeConfirm {
+		// Check-ins and commands by reply belong to the routine of an
+		// active agreement.
+		out.Outcome = "kept"
+		return out, "a reply outside a confirmation; kept for the record", nil
+	}
+	version := int(tok.Ref)
+	msgID := in.MessageID
+	if msgID == "" {
+		msgID = in.Key
+	}
+	switch in.Intent.Kind {
+	case IntentCommand:
+		out.Outcome = "command"
+		return out, "command " + in.Intent.Command, nil
+	}
+	if version < a.Version && !a.Status.Final() {
+		key := fmt.Sprintf("%s:%d:%d:%d:%s", MailSuperseded, a.ID, version, p.ID, in.Key)
+		if _, err := queueMail(ctx, tx, mailRequest{key: key, kind: MailSuperseded, agreement: a, party: p, purpose: PurposeConfirm, ref: int64(a.Version),
+			data: MailData{RepliedTo: version}}); err != nil {
+			return InboundOutcome{}, "", err
+		}
+		out.Outcome = "superseded"
+		return out, fmt.Sprintf("a reply to version %d; version %d is current", version, a.Version), nil
+	}
+	switch {
+	case in.Intent.Kind == IntentAgree:
+		err = confirmTx(ctx, tx, Confirmation{AgreementID: a.ID, Version: version, PartyID: p.ID, MessageID: msgID, AuthResult: in.AuthResult})
+		if err == nil {
+			key := fmt.Sprintf("%s:confirm:%d:%d:%d", MailReceipt, a.ID, version, p.ID)
+			_, err = queueMail(ctx, tx, mailRequest{key: key, kind: MailReceipt, agreement: a, party: p, purpose: PurposeCommands,
+				data: MailData{Recorded: []string{fmt.Sprintf("Your confirmation of version %d (fingerprint %s)", version, ShortFingerprint(a.Fingerprint)), "From your message " + msgID}}})
+		}
+		out.Outcome = "confirmed"
+	case in.Intent.Kind == IntentDecline:
+		err = declineTx(ctx, tx, a.ID, version, p.ID, msgID)
+		out.Outcome = "declined"
+	case in.Intent.Unsure:
+		key := fmt.Sprintf("%s:%s", MailUnsure, in.Key)
+		_, err = queueMail(ctx, tx, mailRequest{key: key, kind: MailUnsure, agreement: a, party: p, purpose: PurposeConfirm, ref: int64(version),
+			data: MailData{Quote: clip(cleanText(in.Text))}})
+		out.Outcome = "unsure"
+	default:
+		if strings.TrimSpace(in.Text) == "" {
+			out.Outcome = "empty"
+			return out, "an empty reply", nil
+		}
+		err = commentTx(ctx, tx, a.ID, version, p.ID, in.Text, msgID)
+		out.Outcome = "comment"
+	}
+	var de *Error
+	if errors.As(err, &de) {
+		// Not allowed now (confirmed twice, the agreement ended): nothing
+		// changes, and the message is kept as handled.
+		out.Outcome = "refused"
+		return out, de.Message, nil
+	}
+	if err != nil {
+		return InboundOutcome{}, "", err
+	}
+	return out, "", nil
+}
+
+// resolveToken finds the reply token of in: the first candidate that is a
+// token, else the party of the mail it replies to.
+func (db *DB) resolveToken(ctx context.Context, tx *Tx, in *Inbound) (*Token, error) {
+	for _, c := range in.Tokens {
+		v, ok := NormalizeToken(c)
+		if !ok {
+			continue
+		}
+		t, err := findToken(ctx, tx, `WHERE token = ?`, v)
+		if err == nil {
+			return t, nil
+		} else if !errors.Is(err, ErrNotFound) {
+			return nil, err
+		}
+	}
+	for _, ref := range in.References {
+		var reply string
+		err := tx.QueryRowContext(ctx, `SELECT reply_token FROM outbox WHERE message_id = ? AND reply_token != ''`, strings.Trim(ref, "<>")).Scan(&reply)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue
+		} else if err != nil {
+			return nil, fmt.Errorf("find outbox: %w", err)
+		}
+		return findToken(ctx, tx, `WHERE token = ?`, reply)
+	}
+	return nil, nil
+}
+
+// spoofNotice tells party p, at most once a day, that someone else tried
+// to reply for them.
+func spoofNotice(ctx context.Context, tx *Tx, a *Agreement, p *Party) error {
+	var last string
+	if err := tx.QueryRowContext(ctx, `SELECT spoof_notice_at FROM parties WHERE id = ?`, p.ID).Scan(&last); err != nil {
+		return fmt.Errorf("find party: %w", err)
+	}
+	if last != "" {
+		if t, err := parseTime(last); err == nil && tx.now.Sub(t) < 24*time.Hour {
+			return nil
+		}
+	}
+	key := fmt.Sprintf("%s:%d:%d:%s", MailSpoofNotice, a.ID, p.ID, tx.now.Format("2006-01-02T15"))
+	if _, err := queueMail(ctx, tx, mailRequest{key: key, kind: MailSpoofNotice, agreement: a, party: p, purpose: PurposeCommands}); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, `UPDATE parties SET spoof_notice_at = ? WHERE id = ?`, formatTime(tx.now), p.ID)
+	return err
+}
+
+// bounce marks the bounced party's address and tells the other parties,
+// once.
+func (db *DB) bounce(ctx context.Context, tx *Tx, in *Inbound) (InboundOutcome, string, error) {
+	out := InboundOutcome{Folder: FolderProcessed, Outcome: "bounce"}
+	if in.Bounce == nil {
+		return out, "a bounce without a report", nil
+	}
+	var agreementID, partyID int64
+	if id := in.Bounce.OriginalMessageID; id != "" {
+		var a, p sql.NullInt64
+		err := tx.QueryRowContext(ctx, `SELECT agreement_id, party_id FROM outbox WHERE message_id = ?`, strings.Trim(id, "<>")).Scan(&a, &p)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return out, "", fmt.Errorf("find outbox: %w", err)
+		}
+		agreementID, partyID = a.Int64, p.Int64
+	}
+	if partyID == 0 || !in.Bounce.Permanent {
+		return out, fmt.Sprintf("bounce for %s, permanent %v, not matched to a party", strings.Join(in.Bounce.Recipients, ", "), in.Bounce.Permanent), nil
+	}
+	a, err := findAgreementByID(ctx, tx, agreementID)
+	if err != nil {
+		return out, "", err
+	}
+	p := a.Party(partyID)
+	out.AgreementID, out.PartyID = agreementID, partyID
+	res, err := tx.ExecContext(ctx, `UPDATE parties SET bouncing_since = ? WHERE id = ? AND bouncing_since = ''`, formatTime(tx.now), partyID)
+	if err != nil {
+		return out, "", fmt.Errorf("mark bouncing: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return out, p.Address + " was already marked as bouncing", nil
+	}
+	author := mailParty(*p)
+	for i := range a.Terms.Parties {
+		o := &a.Terms.Parties[i]
+		if o.ID == p.ID {
+			continue
+		}
+		key := fmt.Sprintf("%s:%d:%d:%d", MailBounceNotice, a.ID, p.ID, o.ID)
+		if _, err := queueMail(ctx, tx, mailRequest{key: key, kind: MailBounceNotice, agreement: a, party: o, purpose: PurposeCommands,
+			data: MailData{Author: &author}}); err != nil {
+			return out, "", err
+		}
+	}
+	return out, p.Address + " bounces; the other party was told", nil
+}
+
+// isPlusOf reports whether addr is a plus-address of base:
+// service+x@example.org of service@example.org.
+func isPlusOf(addr, base string) bool {
+	local, domain, ok := strings.Cut(base, "@")
+	if !ok {
+		return false
+	}
+	return strings.HasPrefix(addr, local+"+") && strings.HasSuffix(addr, "@"+domain)
+}
+
+// RemindAndExpire sends the one reminder to confirm (after RemindAfter)
+// to every party of a pending agreement who has not confirmed its current
+// version, and expires versions left unconfirmed for ConfirmFor. It is
+// safe to run as often as wanted: each reminder is sent once.
+func (db *DB) RemindAndExpire(ctx context.Context) (reminded, expired int, err error) {
+	now := db.Now().UTC()
+	rows, err := db.db.QueryContext(ctx, `SELECT a.id, v.created_at FROM agreements a JOIN versions v ON v.agreement_id = a.id AND v.number = a.version WHERE a.status = ?`, StatusPending)
+	if err != nil {
+		return 0, 0, fmt.Errorf("find pending: %w", err)
+	}
+	type due struct {
+		id      int64
+		created time.Time
+	}
+	var ds []due
+	for rows.Next() {
+		var d due
+		var created string
+		if err := rows.Scan(&d.id, &created); err != nil {
+			rows.Close()
+			return 0, 0, err
+		}
+		if d.created, err = parseTime(created); err != nil {
+			rows.Close()
+			return 0, 0, err
+		}
+		ds = append(ds, d)
+	}
+	rows.Close()
+	for _, d := range ds {
+		switch {
+		case now.Sub(d.created) >= db.ConfirmFor:
+			if _, err := db.ExpireAgreement(ctx, d.id); err != nil && !errors.Is(err, ErrConflict) {
+				return reminded, expired, err
+			}
+			expired++
+		case db.RemindAfter > 0 && now.Sub(d.created) >= db.RemindAfter:
+			n, err := db.remind(ctx, d.id, d.created.Add(db.ConfirmFor))
+			if err != nil {
+				return reminded, expired, err
+			}
+			reminded += n
+		}
+	}
+	return reminded, expired, nil
+}
+
+func (db *DB) remind(ctx context.Context, id int64, deadline time.Time) (int, error) {
+	tx, err := db.begin(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback()
+	a, err := findAgreementByID(ctx, tx, id)
+	if err != nil || a.Status != StatusPending {
+		return 0, err
+	}
+	n := 0
+	for i := range a.Terms.Parties {
+		p := &a.Terms.Parties[i]
+		var confirmed int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM confirmations WHERE agreement_id = ? AND version = ? AND party_id = ?`, a.ID, a.Version, p.ID).Scan(&confirmed); err != nil {
+			return 0, err
+		}
+		if confirmed > 0 {
+			continue
+		}
+		key := fmt.Sprintf("%s:%d:%d:%d", MailConfirmReminder, a.ID, a.Version, p.ID)
+		queued, err := queueMail(ctx, tx, mailRequest{key: key, kind: MailConfirmReminder, agreement: a, party: p, purpose: PurposeConfirm, ref: int64(a.Version),
+			data: MailData{Deadline: deadline}})
+		if err != nil {
+			return 0, err
+		}
+		if queued {
+			n++
+		}
+	}
+	return n, tx.Commit()
+}

@@ -1,0 +1,286 @@
+package agreements_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/inwriting/inwriting/agreements"
+)
+
+// replyTo returns an Inbound from party i of a, replying to the mail m
+// (the party's newest mail of that kind when m is nil), saying text read
+// as kind.
+type inboundCase struct {
+	db *agreements.DB
+	a  *agreements.Agreement
+	n  int
+}
+
+func newInboundCase(t *testing.T) *inboundCase {
+	db := MustOpenDB(t)
+	db.ServiceAddress = "service@example.test"
+	return &inboundCase{db: db, a: mustCreate(t, db)}
+}
+
+// tokenOf returns the reply token of the newest mail of kind to party i.
+func (c *inboundCase) tokenOf(t *testing.T, i int, kind agreements.MailKind) string {
+	t.Helper()
+	ms, err := c.db.FindOutbox(context.Background(), agreements.OutboxFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := ""
+	for _, m := range ms {
+		if m.Kind == kind && m.To == c.a.Terms.Parties[i].Address {
+			tok = m.ReplyToken
+		}
+	}
+	if tok == "" {
+		t.Fatalf("no %s mail to party %d", kind, i)
+	}
+	return tok
+}
+
+func (c *inboundCase) reply(from, token, kind, text string) agreements.Inbound {
+	c.n++
+	return agreements.Inbound{
+		Key: fmt.Sprintf("<r%d@example.test>", c.n), MessageID: fmt.Sprintf("<r%d@example.test>", c.n),
+		Mailbox: "INBOX", UIDValidity: 1, UID: uint32(c.n),
+		From: from, Tokens: []string{token}, Intent: agreements.InboundIntent{Kind: kind}, Text: text, AuthResult: "dkim=pass", AuthPass: true,
+	}
+}
+
+func (c *inboundCase) record(t *testing.T, in agreements.Inbound) agreements.InboundOutcome {
+	t.Helper()
+	out, err := c.db.RecordInbound(context.Background(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func (c *inboundCase) status(t *testing.T) agreements.Status {
+	t.Helper()
+	a, err := c.db.FindAgreementByID(context.Background(), c.a.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a.Status
+}
+
+func (c *inboundCase) mailKinds(t *testing.T) map[agreements.MailKind]int {
+	return kinds(outbox(t, c.db, agreements.OutboxFilter{}))
+}
+
+func TestRecordInbound_ConfirmFlow(t *testing.T) {
+	c := newInboundCase(t)
+	aliceTok, bobTok := c.tokenOf(t, 0, agreements.MailConfirmRequest), c.tokenOf(t, 1, agreements.MailConfirmRequest)
+
+	in := c.reply("Alice@Example.test", aliceTok, agreements.IntentAgree, "I agree")
+	out := c.record(t, in)
+	if out.Outcome != "confirmed" || out.Folder != agreements.FolderProcessed || out.AgreementID != c.a.ID {
+		t.Fatalf("outcome = %+v", out)
+	}
+	// The same message again changes nothing and sends nothing.
+	before := len(outbox(t, c.db, agreements.OutboxFilter{}))
+	again := in
+	again.UIDValidity, again.UID = 2, 99
+	if out := c.record(t, again); !out.Duplicate || out.Folder != agreements.FolderProcessed {
+		t.Fatalf("second time = %+v", out)
+	}
+	if after := len(outbox(t, c.db, agreements.OutboxFilter{})); after != before {
+		t.Fatalf("outbox grew from %d to %d on a duplicate", before, after)
+	}
+	if c.status(t) != agreements.StatusPending {
+		t.Fatal("active after one confirmation")
+	}
+	if out := c.record(t, c.reply("bob@example.test", bobTok, agreements.IntentAgree, "Agreed")); out.Outcome != "confirmed" {
+		t.Fatalf("bob = %+v", out)
+	}
+	if c.status(t) != agreements.StatusActive {
+		t.Fatal("not active after both confirmed")
+	}
+	n := c.mailKinds(t)
+	if n[agreements.MailReceipt] != 2 || n[agreements.MailConfirmed] != 2 {
+		t.Fatalf("outbox = %v", n)
+	}
+	cs, _ := c.db.FindConfirmations(context.Background(), c.a.ID)
+	if len(cs) != 2 || cs[0].MessageID != "<r1@example.test>" || cs[0].AuthResult != "dkim=pass" {
+		t.Fatalf("confirmations = %+v", cs)
+	}
+	// Confirming again (a new message) changes nothing.
+	if out := c.record(t, c.reply("bob@example.test", bobTok, agreements.IntentAgree, "I agree")); out.Outcome != "refused" {
+		t.Fatalf("third confirmation = %+v", out)
+	}
+	h, err := c.db.FindHandled(context.Background(), "INBOX", 1, 1)
+	if err != nil || h.Folder != agreements.FolderProcessed || h.Key != "<r1@example.test>" {
+		t.Fatalf("FindHandled = %+v, %v", h, err)
+	}
+	if err := c.db.VerifyEvents(context.Background(), c.a.ID); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestRecordInbound_NeverConfirms(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		mutate  func(c *inboundCase, in *agreements.Inbound, alice, bob string)
+		folder  agreements.Folder
+		outcome string
+	}{
+		{"WrongAddress", func(c *inboundCase, in *agreements.Inbound, alice, bob string) { in.From = "mallory@evil.test" }, agreements.FolderRejected, "rejected-sender"},
+		{"OtherPartysToken", func(c *inboundCase, in *agreements.Inbound, alice, bob string) { in.Tokens = []string{bob} }, agreements.FolderRejected, "rejected-sender"},
+		{"MadeUpToken", func(c *inboundCase, in *agreements.Inbound, alice, bob string) { in.Tokens = []string{"aaaaaaaaaaaaaaaaaaaaaaaa"} }, agreements.FolderUnmatched, "unmatched"},
+		{"NoToken", func(c *inboundCase, in *agreements.Inbound, alice, bob string) { in.Tokens = nil }, agreements.FolderUnmatched, "unmatched"},
+		{"EmptyFrom", func(c *inboundCase, in *agreements.Inbound, alice, bob string) { in.From = "" }, agreements.FolderRejected, "rejected-sender"},
+		{"AutoReply", func(c *inboundCase, in *agreements.Inbound, alice, bob string) { in.Auto, in.AutoReason = "auto-reply", "Auto-Submitted" }, agreements.FolderProcessed, "auto-reply"},
+		{"FromSelf", func(c *inboundCase, in *agreements.Inbound, alice, bob string) { in.From = "service+x@example.test" }, agreements.FolderProcessed, "from-self"},
+		{"Qualified", func(c *inboundCase, in *agreements.Inbound, alice, bob string) {
+			in.Intent = agreements.InboundIntent{Kind: agreements.IntentComment}
+			in.Text = "I agree except point 2"
+		}, agreements.FolderProcessed, "comment"},
+		{"Unsure", func(c *inboundCase, in *agreements.Inbound, alice, bob string) {
+			in.Intent = agreements.InboundIntent{Kind: agreements.IntentComment, Unsure: true}
+			in.Text = "yes but"
+		}, agreements.FolderProcessed, "unsure"},
+		{"AuthRequired", func(c *inboundCase, in *agreements.Inbound, alice, bob string) {
+			c.db.RequireAuth = true
+			in.AuthPass, in.AuthResult = false, "dkim=fail"
+		}, agreements.FolderRejected, "rejected-auth"},
+		{"Unreadable", func(c *inboundCase, in *agreements.Inbound, alice, bob string) { in.Unreadable = "the message is too large" }, agreements.FolderRejected, "unreadable"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := newInboundCase(t)
+			alice, bob := c.tokenOf(t, 0, agreements.MailConfirmRequest), c.tokenOf(t, 1, agreements.MailConfirmRequest)
+			in := c.reply("alice@example.test", alice, agreements.IntentAgree, "I agree")
+			tt.mutate(c, &in, alice, bob)
+			out := c.record(t, in)
+			if out.Folder != tt.folder || out.Outcome != tt.outcome {
+				t.Fatalf("outcome = %+v, want %s in %s", out, tt.outcome, tt.folder)
+			}
+			cs, _ := c.db.FindConfirmations(context.Background(), c.a.ID)
+			if len(cs) != 0 {
+				t.Fatalf("%d confirmations, want 0", len(cs))
+			}
+		})
+	}
+
+	t.Run("SpoofNoticeOnceADay", func(t *testing.T) {
+		c := newInboundCase(t)
+		alice := c.tokenOf(t, 0, agreements.MailConfirmRequest)
+		for range 3 {
+			c.record(t, c.reply("mallory@evil.test", alice, agreements.IntentAgree, "I agree"))
+		}
+		if n := c.mailKinds(t)[agreements.MailSpoofNotice]; n != 1 {
+			t.Fatalf("spoof notices = %d, want 1", n)
+		}
+		later := Now.Add(25 * time.Hour)
+		c.db.Now = func() time.Time { return later }
+		c.record(t, c.reply("mallory@evil.test", alice, agreements.IntentAgree, "I agree"))
+		if n := c.mailKinds(t)[agreements.MailSpoofNotice]; n != 2 {
+			t.Fatalf("spoof notices a day later = %d, want 2", n)
+		}
+	})
+
+	t.Run("CommentForwarded", func(t *testing.T) {
+		c := newInboundCase(t)
+		bob := c.tokenOf(t, 1, agreements.MailConfirmRequest)
+		in := c.reply("bob@example.test", bob, agreements.IntentComment, "I agree except point 2")
+		c.record(t, in)
+		ms := outbox(t, c.db, agreements.OutboxFilter{})
+		last := ms[len(ms)-1]
+		if last.Kind != agreements.MailComment || last.To != "alice@example.test" || last.Data.Quote != "I agree except point 2" || !last.Data.AskAmend {
+			t.Fatalf("last mail = %s to %s %+v", last.Kind, last.To, last.Data)
+		}
+	})
+}
+
+func TestRecordInbound_Superseded(t *testing.T) {
+	c := newInboundCase(t)
+	oldTok := c.tokenOf(t, 0, agreements.MailConfirmRequest)
+	terms := c.a.Terms
+	terms.Title = "Amended"
+	if _, err := c.db.AmendAgreement(context.Background(), c.a.ID, terms); err != nil {
+		t.Fatal(err)
+	}
+	out := c.record(t, c.reply("alice@example.test", oldTok, agreements.IntentAgree, "I agree"))
+	if out.Outcome != "superseded" {
+		t.Fatalf("outcome = %+v", out)
+	}
+	cs, _ := c.db.FindConfirmations(context.Background(), c.a.ID)
+	if len(cs) != 0 {
+		t.Fatal("a reply to version 1 confirmed something")
+	}
+	ms := outbox(t, c.db, agreements.OutboxFilter{})
+	last := ms[len(ms)-1]
+	if last.Kind != agreements.MailSuperseded || last.Data.RepliedTo != 1 || last.Data.Agreement.Version != 2 {
+		t.Fatalf("last mail = %s %+v", last.Kind, last.Data)
+	}
+	// Its reply token confirms version 2.
+	out = c.record(t, c.reply("alice@example.test", last.ReplyToken, agreements.IntentAgree, "I agree"))
+	if out.Outcome != "confirmed" {
+		t.Fatalf("reply to the superseded notice = %+v", out)
+	}
+}
+
+func TestRecordInbound_ReferencesAndBounce(t *testing.T) {
+	c := newInboundCase(t)
+	ms := outbox(t, c.db, agreements.OutboxFilter{})
+	toBob := ms[1]
+
+	t.Run("ByReferences", func(t *testing.T) {
+		in := c.reply("bob@example.test", "", agreements.IntentAgree, "I agree")
+		in.Tokens = nil
+		in.References = []string{"unknown@x", toBob.MessageID}
+		if out := c.record(t, in); out.Outcome != "confirmed" || out.PartyID != c.a.Terms.Parties[1].ID {
+			t.Fatalf("outcome = %+v", out)
+		}
+	})
+
+	t.Run("Bounce", func(t *testing.T) {
+		b := agreements.Inbound{Key: "<dsn1@x>", Mailbox: "INBOX", UIDValidity: 1, UID: 500, From: "mailer-daemon@example.test", Auto: "bounce",
+			Bounce: &agreements.InboundBounce{Recipients: []string{"alice@example.test"}, Permanent: true, OriginalMessageID: ms[0].MessageID}}
+		if out := c.record(t, b); out.Outcome != "bounce" || out.Folder != agreements.FolderProcessed {
+			t.Fatalf("outcome = %+v", out)
+		}
+		b2 := b
+		b2.Key = "<dsn2@x>"
+		c.record(t, b2)
+		if n := c.mailKinds(t)[agreements.MailBounceNotice]; n != 1 {
+			t.Fatalf("bounce notices = %d, want 1", n)
+		}
+	})
+}
+
+func TestRemindAndExpire(t *testing.T) {
+	c := newInboundCase(t)
+	ctx := context.Background()
+	at := func(d time.Duration) {
+		now := Now.Add(d)
+		c.db.Now = func() time.Time { return now }
+	}
+	c.record(t, c.reply("alice@example.test", c.tokenOf(t, 0, agreements.MailConfirmRequest), agreements.IntentAgree, "I agree"))
+	at(47 * time.Hour)
+	if r, e, err := c.db.RemindAndExpire(ctx); err != nil || r != 0 || e != 0 {
+		t.Fatalf("at 47h: %d reminded, %d expired, %v", r, e, err)
+	}
+	at(49 * time.Hour)
+	for range 3 {
+		if _, _, err := c.db.RemindAndExpire(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n := c.mailKinds(t)
+	if n[agreements.MailConfirmReminder] != 1 {
+		t.Fatalf("reminders = %d, want 1 (bob only, once)", n[agreements.MailConfirmReminder])
+	}
+	at(7*24*time.Hour + time.Minute)
+	if _, e, err := c.db.RemindAndExpire(ctx); err != nil || e != 1 {
+		t.Fatalf("expired = %d, %v", e, err)
+	}
+	if c.status(t) != agreements.StatusExpired || c.mailKinds(t)[agreements.MailExpired] != 2 {
+		t.Fatalf("status %s, mails %v", c.status(t), c.mailKinds(t))
+	}
+}
