@@ -1,0 +1,500 @@
+package mailin_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+	"github.com/emersion/go-imap/v2/imapserver"
+	"github.com/emersion/go-imap/v2/imapserver/imapmemserver"
+
+	"github.com/inwriting/inwriting/agreements"
+	"github.com/inwriting/inwriting/internal/mailstack"
+	"github.com/inwriting/inwriting/mailin"
+)
+
+// imapServer is a server the poller's suite runs against: the in-process
+// go-imap server, and Dovecot from the mail stack when it is up.
+type imapServer struct {
+	name     string
+	addr     string
+	mode     mailin.TLSMode
+	poller   func(p *mailin.Poller) // sets TLS and credentials
+	user     string
+	password string
+	domain   string
+	client   func(t *testing.T) *imapclient.Client
+}
+
+func quietLogger() *slog.Logger {
+	if testing.Verbose() {
+		return slog.Default()
+	}
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}
+
+// memServer starts go-imap's in-memory server on loopback with caps (nil:
+// IMAP4rev1 only, without MOVE and UIDPLUS).
+func memServer(t *testing.T, caps imap.CapSet) *imapServer {
+	mem := imapmemserver.New()
+	u := imapmemserver.NewUser("service", "pw")
+	if err := u.Create("INBOX", nil); err != nil {
+		t.Fatal(err)
+	}
+	mem.AddUser(u)
+	srv := imapserver.New(&imapserver.Options{
+		NewSession:   func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) { return mem.NewSession(), nil, nil },
+		Caps:         caps,
+		InsecureAuth: true,
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	s := &imapServer{name: "memserver", addr: ln.Addr().String(), mode: mailin.TLSNone, user: "service", password: "pw", domain: "example.test"}
+	s.poller = func(p *mailin.Poller) { p.TLS, p.Username, p.Password = mailin.TLSNone, s.user, s.password }
+	s.client = func(t *testing.T) *imapclient.Client {
+		c, err := imapclient.DialInsecure(s.addr, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		if err := c.Login(s.user, s.password).Wait(); err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	return s
+}
+
+// dovecot returns the mail stack's Dovecot, or nil when the stack is not
+// up (and not required).
+func dovecot(t *testing.T) *imapServer {
+	st, err := mailstack.Find()
+	if err != nil {
+		return nil
+	}
+	s := &imapServer{name: "dovecot", addr: st.IMAP, mode: mailin.TLSStartTLS, user: "service", password: st.Password("service"), domain: st.Domain}
+	s.poller = func(p *mailin.Poller) {
+		p.TLS, p.TLSConfig, p.Username, p.Password = mailin.TLSStartTLS, st.TLS, s.user, s.password
+	}
+	s.client = func(t *testing.T) *imapclient.Client {
+		c, err := imapclient.DialStartTLS(st.IMAP, &imapclient.Options{TLSConfig: st.TLS})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		if err := c.Login(s.user, s.password).Wait(); err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	return s
+}
+
+// forEachServer runs fn against every server the suite has.
+func forEachServer(t *testing.T, fn func(t *testing.T, s *imapServer)) {
+	t.Run("memserver", func(t *testing.T) { fn(t, memServer(t, imap.CapSet{imap.CapIMAP4rev1: {}, imap.CapIMAP4rev2: {}})) })
+	t.Run("dovecot", func(t *testing.T) {
+		s := dovecot(t)
+		if s == nil {
+			mailstack.Require(t) // skips, or fails when the stack is required
+		}
+		fn(t, s)
+	})
+}
+
+func randomName(prefix string) string {
+	b := make([]byte, 6)
+	rand.Read(b)
+	return prefix + hex.EncodeToString(b)
+}
+
+// world is one test's store, agreement and mailbox.
+type world struct {
+	t       *testing.T
+	s       *imapServer
+	db      *agreements.DB
+	a       *agreements.Agreement
+	mailbox string
+	recv    *mailin.Receiver
+	tokens  [2]string
+	c       *imapclient.Client // the test's own client, made on first use
+}
+
+func (w *world) imap() *imapclient.Client {
+	if w.c == nil {
+		w.c = w.s.client(w.t)
+	}
+	return w.c
+}
+
+func newWorld(t *testing.T, s *imapServer) *world {
+	ctx := context.Background()
+	db := agreements.NewDB(filepath.Join(t.TempDir(), "db"))
+	db.ServiceAddress = "service@" + s.domain
+	db.Logger = quietLogger()
+	if err := db.Open(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	a, err := db.CreateAgreement(ctx, agreements.Terms{
+		Title: "Calls", WhatWentWrong: "I did not call.",
+		Parties: []agreements.Party{
+			{Name: "Alice", Address: "alice@" + s.domain, TimeZone: "UTC", Commitments: []string{"Call."}},
+			{Name: "Bob", Address: "bob@" + s.domain, TimeZone: "UTC", Commitments: []string{"Ask."}},
+		},
+		CheckIn: agreements.Schedule{Unit: agreements.Day, Every: 1, Hour: 19},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &world{t: t, s: s, db: db, a: a, mailbox: randomName("Test-")}
+	ms, _ := db.FindOutbox(ctx, agreements.OutboxFilter{})
+	for _, m := range ms {
+		if m.To == a.Terms.Parties[0].Address {
+			w.tokens[0] = m.ReplyToken
+		} else {
+			w.tokens[1] = m.ReplyToken
+		}
+	}
+	c := s.client(t)
+	if err := c.Create(w.mailbox, nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Delete(w.mailbox).Wait() })
+	w.recv = &mailin.Receiver{Store: db, Address: "service@" + s.domain}
+	return w
+}
+
+// reply is a raw reply from from, to party i's reply address, saying text.
+func (w *world) reply(from string, i int, text string) ([]byte, string) {
+	id := randomName("reply.") + "@" + w.s.domain
+	raw := fmt.Sprintf("From: %s\r\nTo: service+%s@%s\r\nSubject: Re: Please confirm\r\nMessage-ID: <%s>\r\nDate: Fri, 27 Nov 2026 10:00:00 +0000\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n%s\r\n\r\nOn Fri, Nov 27, 2026 at 9:00 AM inwriting <service@%s> wrote:\r\n> Please confirm\r\n",
+		from, w.tokens[i], w.s.domain, id, text, w.s.domain)
+	return []byte(raw), id
+}
+
+func (w *world) append(raw []byte) {
+	w.t.Helper()
+	c := w.imap()
+	cmd := c.Append(w.mailbox, int64(len(raw)), nil)
+	cmd.Write(raw)
+	cmd.Close()
+	if _, err := cmd.Wait(); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+// count returns how many of the Message-IDs are in folder.
+func (w *world) count(folder string, ids ...string) int {
+	w.t.Helper()
+	c := w.imap()
+	if _, err := c.Select(folder, &imap.SelectOptions{ReadOnly: true}).Wait(); err != nil {
+		w.t.Fatal(err)
+	}
+	n := 0
+	for _, id := range ids {
+		data, err := c.UIDSearch(&imap.SearchCriteria{Header: []imap.SearchCriteriaHeaderField{{Key: "Message-ID", Value: id}}, NotFlag: []imap.Flag{imap.FlagDeleted}}, nil).Wait()
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		n += len(data.AllUIDs())
+	}
+	return n
+}
+
+func (w *world) poller(h mailin.Handler) *mailin.Poller {
+	if h == nil {
+		h = w.recv
+	}
+	p := mailin.NewPoller(w.s.addr, h)
+	w.s.poller(p)
+	p.Mailbox = w.mailbox
+	p.Logger = quietLogger()
+	p.MinBackoff = 10 * time.Millisecond
+	p.MaxBackoff = 100 * time.Millisecond
+	return p
+}
+
+func (w *world) runOnce() {
+	w.t.Helper()
+	if err := w.poller(nil).RunOnce(context.Background()); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+func (w *world) confirmations() int {
+	w.t.Helper()
+	cs, err := w.db.FindConfirmations(context.Background(), w.a.ID)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return len(cs)
+}
+
+func (w *world) inboxRows() int {
+	w.t.Helper()
+	var n int
+	if err := w.db.SQL().QueryRow(`SELECT COUNT(*) FROM inbox`).Scan(&n); err != nil {
+		w.t.Fatal(err)
+	}
+	return n
+}
+
+func TestPoller(t *testing.T) {
+	forEachServer(t, func(t *testing.T, s *imapServer) {
+		t.Run("ConfirmByMail", func(t *testing.T) {
+			w := newWorld(t, s)
+			a, aid := w.reply("Alice <alice@"+s.domain+">", 0, "I agree")
+			b, bid := w.reply("bob@"+s.domain, 1, "Agreed.")
+			w.append(a)
+			w.append(b)
+			w.runOnce()
+			got, err := w.db.FindAgreementByID(context.Background(), w.a.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Status != agreements.StatusActive || w.confirmations() != 2 {
+				t.Fatalf("status %s with %d confirmations", got.Status, w.confirmations())
+			}
+			if n := w.count("Processed", aid, bid); n != 2 {
+				t.Fatalf("Processed holds %d of 2", n)
+			}
+			if n := w.count(w.mailbox, aid, bid); n != 0 {
+				t.Fatalf("the mailbox still holds %d", n)
+			}
+		})
+
+		t.Run("SortedByOutcome", func(t *testing.T) {
+			w := newWorld(t, s)
+			spoof, sid := w.reply("\"alice@"+s.domain+"\" <mallory@evil.test>", 0, "I agree")
+			stranger := []byte(fmt.Sprintf("From: stranger@else.test\r\nTo: service@%s\r\nSubject: hi\r\nMessage-ID: <%s>\r\n\r\nhello\r\n", s.domain, "stranger."+randomName("")+"@x"))
+			w.append(spoof)
+			w.append(stranger)
+			w.runOnce()
+			if w.confirmations() != 0 {
+				t.Fatal("a forged reply confirmed")
+			}
+			if n := w.count("Rejected", sid); n != 1 {
+				t.Fatalf("Rejected holds %d of the forged reply", n)
+			}
+			if w.inboxRows() != 2 {
+				t.Fatalf("inbox rows = %d, want 2", w.inboxRows())
+			}
+		})
+
+		t.Run("TwiceOverTheSameMessages", func(t *testing.T) {
+			w := newWorld(t, s)
+			a, aid := w.reply("alice@"+s.domain, 0, "I agree")
+			w.append(a)
+			w.runOnce()
+			w.append(a) // the same message again (a copy, a reply-all twice)
+			w.runOnce()
+			w.runOnce()
+			if w.confirmations() != 1 || w.inboxRows() != 1 {
+				t.Fatalf("%d confirmations, %d inbox rows; want 1 and 1", w.confirmations(), w.inboxRows())
+			}
+			if n := w.count("Processed", aid); n != 2 {
+				t.Fatalf("Processed holds %d copies, want both moved", n)
+			}
+		})
+
+		t.Run("CrashAfterCommitBeforeMove", func(t *testing.T) {
+			w := newWorld(t, s)
+			a, aid := w.reply("alice@"+s.domain, 0, "I agree")
+			w.append(a)
+			// The first poller commits and dies before it moves anything.
+			crash := &crashAfterCommit{Receiver: w.recv}
+			if err := w.poller(crash).RunOnce(context.Background()); err == nil {
+				t.Fatal("the crashing poller did not fail")
+			}
+			if w.confirmations() != 1 || w.count(w.mailbox, aid) != 1 {
+				t.Fatalf("after the crash: %d confirmations, %d in the mailbox", w.confirmations(), w.count(w.mailbox, aid))
+			}
+			w.runOnce()
+			if w.confirmations() != 1 || w.inboxRows() != 1 || w.count("Processed", aid) != 1 || w.count(w.mailbox, aid) != 0 {
+				t.Fatalf("after restart: %d confirmations, %d rows, %d processed", w.confirmations(), w.inboxRows(), w.count("Processed", aid))
+			}
+		})
+
+		t.Run("UIDValidityChange", func(t *testing.T) {
+			w := newWorld(t, s)
+			a, _ := w.reply("alice@"+s.domain, 0, "I agree")
+			b, _ := w.reply("bob@"+s.domain, 1, "I agree")
+			w.append(a)
+			w.runOnce()
+			// The mailbox is recreated (new UIDVALIDITY) and holds the old
+			// message again, and a new one.
+			c := w.imap()
+			if _, err := c.Select("INBOX", nil).Wait(); err != nil { // leave the mailbox before deleting it
+				t.Fatal(err)
+			}
+			if err := c.Delete(w.mailbox).Wait(); err != nil {
+				t.Fatal(err)
+			}
+			if err := c.Create(w.mailbox, nil).Wait(); err != nil {
+				t.Fatal(err)
+			}
+			w.append(a)
+			w.append(b)
+			w.runOnce()
+			if w.confirmations() != 2 || w.inboxRows() != 2 {
+				t.Fatalf("%d confirmations, %d rows; want 2 and 2", w.confirmations(), w.inboxRows())
+			}
+		})
+
+		t.Run("IdleAndReconnect", func(t *testing.T) {
+			w := newWorld(t, s)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			passes := make(chan struct{}, 100)
+			p := w.poller(nil)
+			p.PollInterval = time.Hour // only IDLE can bring the mail in time
+			p.Passed = func() { passes <- struct{}{} }
+			done := make(chan error)
+			go func() { done <- p.Run(ctx) }()
+			<-passes
+			a, aid := w.reply("alice@"+s.domain, 0, "I agree")
+			w.append(a)
+			waitFor(t, 10*time.Second, func() bool { return w.confirmations() == 1 })
+			if n := w.count("Processed", aid); n != 1 {
+				t.Fatalf("Processed holds %d", n)
+			}
+			cancel()
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+		})
+
+		t.Run("DropMidFetch", func(t *testing.T) {
+			w := newWorld(t, s)
+			var ids []string
+			for i := range 6 {
+				raw, id := w.reply("alice@"+s.domain, i%2, "I agree")
+				if i%2 == 1 {
+					raw, id = w.reply("bob@"+s.domain, 1, fmt.Sprintf("Comment %d: can we talk?", i))
+				}
+				w.append(raw)
+				ids = append(ids, id)
+			}
+			// A proxy that cuts every connection after a few KB, until it
+			// has cut three.
+			proxy := newCuttingProxy(t, s.addr, 3000, 3)
+			p := w.poller(nil)
+			p.Addr = proxy
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			p.Batch = 1
+			done := make(chan error)
+			go func() { done <- p.Run(ctx) }()
+			waitFor(t, 20*time.Second, func() bool { return w.count("Processed", ids...) == len(ids) })
+			cancel()
+			<-done
+			if w.inboxRows() != len(ids) || w.confirmations() != 1 {
+				t.Fatalf("%d rows (want %d), %d confirmations (want 1)", w.inboxRows(), len(ids), w.confirmations())
+			}
+		})
+	})
+}
+
+// TestPoller_NoMove runs against a server without MOVE or UIDPLUS: the
+// poller copies, flags the original \Deleted, and expunges nothing.
+func TestPoller_NoMove(t *testing.T) {
+	s := memServer(t, nil)
+	w := newWorld(t, s)
+	a, aid := w.reply("alice@"+s.domain, 0, "I agree")
+	w.append(a)
+	w.runOnce()
+	w.runOnce()
+	if w.confirmations() != 1 || w.inboxRows() != 1 || w.count("Processed", aid) != 1 {
+		t.Fatalf("%d confirmations, %d rows, %d processed", w.confirmations(), w.inboxRows(), w.count("Processed", aid))
+	}
+	c := s.client(t)
+	if _, err := c.Select(w.mailbox, nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	data, err := c.UIDSearch(&imap.SearchCriteria{Flag: []imap.Flag{imap.FlagDeleted}}, nil).Wait()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(data.AllUIDs()) != 1 {
+		t.Fatalf("%d messages left flagged \\Deleted, want the original", len(data.AllUIDs()))
+	}
+}
+
+// crashAfterCommit handles a message, then fails as if the process died
+// before the MOVE.
+type crashAfterCommit struct{ *mailin.Receiver }
+
+func (c *crashAfterCommit) Deliver(ctx context.Context, d mailin.Delivery) (agreements.Folder, error) {
+	if _, err := c.Receiver.Deliver(ctx, d); err != nil {
+		return "", err
+	}
+	return "", errors.New("killed after commit")
+}
+
+func waitFor(t *testing.T, d time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("not done within %v", d)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// newCuttingProxy forwards to target and cuts each of the first cuts
+// connections after limit bytes from the server.
+func newCuttingProxy(t *testing.T, target string, limit int64, cuts int) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	var mu sync.Mutex
+	left := cuts
+	go func() {
+		for {
+			in, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			out, err := net.Dial("tcp", target)
+			if err != nil {
+				in.Close()
+				continue
+			}
+			mu.Lock()
+			cut := left > 0
+			left--
+			mu.Unlock()
+			go func() { io.Copy(out, in); out.Close() }()
+			go func() {
+				if cut {
+					io.CopyN(in, out, limit)
+				} else {
+					io.Copy(in, out)
+				}
+				in.Close()
+				out.Close()
+			}()
+		}
+	}()
+	return ln.Addr().String()
+}
+
