@@ -37,13 +37,13 @@ type MailData struct {
 	Agreement *MailTerms    `json:"agreement,omitempty"` // nil only for could-not-process about no agreement
 	Recipient MailParty     `json:"recipient"`
 	Others    []MailParty   `json:"others,omitempty"`
-	Audit     []MailConfirm `json:"audit,omitempty"`    // confirmed: who confirmed, when, from which message
-	Author    *MailParty    `json:"author,omitempty"`   // comment, declined: who wrote
-	Quote     string        `json:"quote,omitempty"`    // comment, unsure, receipt: what was read
-	Reason    string        `json:"reason,omitempty"`   // could-not-process: what was wrong and what to do
-	Deadline  time.Time     `json:"deadline,omitzero"`  // confirm-request, confirm-reminder: when it expires
-	Recorded  []string      `json:"recorded,omitempty"` // receipt: what was recorded, one line each
-	AskAmend  bool          `json:"ask_amend,omitempty"` // comment to the initiator: ask whether to amend
+	Audit     []MailConfirm `json:"audit,omitempty"`      // confirmed: who confirmed, when, from which message
+	Author    *MailParty    `json:"author,omitempty"`     // comment, declined: who wrote
+	Quote     string        `json:"quote,omitempty"`      // comment, unsure, receipt: what was read
+	Reason    string        `json:"reason,omitempty"`     // could-not-process: what was wrong and what to do
+	Deadline  time.Time     `json:"deadline,omitzero"`    // confirm-request, confirm-reminder: when it expires
+	Recorded  []string      `json:"recorded,omitempty"`   // receipt: what was recorded, one line each
+	AskAmend  bool          `json:"ask_amend,omitempty"`  // comment to the initiator: ask whether to amend
 	RepliedTo int           `json:"replied_to,omitempty"` // superseded: the replaced version the reply was about
 }
 

@@ -132,10 +132,14 @@ func TestRecordInbound_NeverConfirms(t *testing.T) {
 	}{
 		{"WrongAddress", func(c *inboundCase, in *agreements.Inbound, alice, bob string) { in.From = "mallory@evil.test" }, agreements.FolderRejected, "rejected-sender"},
 		{"OtherPartysToken", func(c *inboundCase, in *agreements.Inbound, alice, bob string) { in.Tokens = []string{bob} }, agreements.FolderRejected, "rejected-sender"},
-		{"MadeUpToken", func(c *inboundCase, in *agreements.Inbound, alice, bob string) { in.Tokens = []string{"aaaaaaaaaaaaaaaaaaaaaaaa"} }, agreements.FolderUnmatched, "unmatched"},
+		{"MadeUpToken", func(c *inboundCase, in *agreements.Inbound, alice, bob string) {
+			in.Tokens = []string{"aaaaaaaaaaaaaaaaaaaaaaaa"}
+		}, agreements.FolderUnmatched, "unmatched"},
 		{"NoToken", func(c *inboundCase, in *agreements.Inbound, alice, bob string) { in.Tokens = nil }, agreements.FolderUnmatched, "unmatched"},
 		{"EmptyFrom", func(c *inboundCase, in *agreements.Inbound, alice, bob string) { in.From = "" }, agreements.FolderRejected, "rejected-sender"},
-		{"AutoReply", func(c *inboundCase, in *agreements.Inbound, alice, bob string) { in.Auto, in.AutoReason = "auto-reply", "Auto-Submitted" }, agreements.FolderProcessed, "auto-reply"},
+		{"AutoReply", func(c *inboundCase, in *agreements.Inbound, alice, bob string) {
+			in.Auto, in.AutoReason = "auto-reply", "Auto-Submitted"
+		}, agreements.FolderProcessed, "auto-reply"},
 		{"FromSelf", func(c *inboundCase, in *agreements.Inbound, alice, bob string) { in.From = "service+x@example.test" }, agreements.FolderProcessed, "from-self"},
 		{"Qualified", func(c *inboundCase, in *agreements.Inbound, alice, bob string) {
 			in.Intent = agreements.InboundIntent{Kind: agreements.IntentComment}
@@ -149,7 +153,9 @@ func TestRecordInbound_NeverConfirms(t *testing.T) {
 			c.db.RequireAuth = true
 			in.AuthPass, in.AuthResult = false, "dkim=fail"
 		}, agreements.FolderRejected, "rejected-auth"},
-		{"Unreadable", func(c *inboundCase, in *agreements.Inbound, alice, bob string) { in.Unreadable = "the message is too large" }, agreements.FolderRejected, "unreadable"},
+		{"Unreadable", func(c *inboundCase, in *agreements.Inbound, alice, bob string) {
+			in.Unreadable = "the message is too large"
+		}, agreements.FolderRejected, "unreadable"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			c := newInboundCase(t)

@@ -54,7 +54,9 @@ func memServer(t *testing.T, caps imap.CapSet) *imapServer {
 	}
 	mem.AddUser(u)
 	srv := imapserver.New(&imapserver.Options{
-		NewSession:   func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) { return mem.NewSession(), nil, nil },
+		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
+			return mem.NewSession(), nil, nil
+		},
 		Caps:         caps,
 		InsecureAuth: true,
 	})
@@ -497,4 +499,3 @@ func newCuttingProxy(t *testing.T, target string, limit int64, cuts int) string 
 	}()
 	return ln.Addr().String()
 }
-
