@@ -174,10 +174,16 @@ func (db *DB) decide(ctx context.Context, tx *Tx, in *Inbound) (InboundOutcome, 
 		err = declineTx(ctx, tx, a.ID, version, p.ID, msgID)
 		out.Outcome = "declined"
 	case in.Intent.Unsure:
+		// Close to agreement: ask. When it says more than a word or three
+		// ("I agree except point 2"), it is also a comment, shared.
 		key := fmt.Sprintf("%s:%s", MailUnsure, in.Key)
 		_, err = queueMail(ctx, tx, mailRequest{key: key, kind: MailUnsure, agreement: a, party: p, purpose: PurposeConfirm, ref: int64(version),
 			data: MailData{Quote: clip(cleanText(in.Text))}})
 		out.Outcome = "unsure"
+		if err == nil && len(strings.Fields(in.Text)) > 3 {
+			err = commentTx(ctx, tx, a.ID, version, p.ID, in.Text, msgID)
+			out.Outcome = "comment"
+		}
 	default:
 		if strings.TrimSpace(in.Text) == "" {
 			out.Outcome = "empty"
@@ -266,18 +272,28 @@ func (db *DB) bounce(ctx context.Context, tx *Tx, in *Inbound) (InboundOutcome, 
 	if partyID == 0 || !in.Bounce.Permanent {
 		return out, fmt.Sprintf("bounce for %s, permanent %v, not matched to a party", strings.Join(in.Bounce.Recipients, ", "), in.Bounce.Permanent), nil
 	}
+	out.AgreementID, out.PartyID = agreementID, partyID
+	detail, err := markBouncing(ctx, tx, agreementID, partyID)
+	return out, detail, err
+}
+
+// markBouncing marks party partyID's address as bouncing and tells the
+// other parties, once.
+func markBouncing(ctx context.Context, tx *Tx, agreementID, partyID int64) (string, error) {
 	a, err := findAgreementByID(ctx, tx, agreementID)
 	if err != nil {
-		return out, "", err
+		return "", err
 	}
 	p := a.Party(partyID)
-	out.AgreementID, out.PartyID = agreementID, partyID
+	if p == nil {
+		return "", fmt.Errorf("party %d is not on agreement %d", partyID, agreementID)
+	}
 	res, err := tx.ExecContext(ctx, `UPDATE parties SET bouncing_since = ? WHERE id = ? AND bouncing_since = ''`, formatTime(tx.now), partyID)
 	if err != nil {
-		return out, "", fmt.Errorf("mark bouncing: %w", err)
+		return "", fmt.Errorf("mark bouncing: %w", err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return out, p.Address + " was already marked as bouncing", nil
+		return p.Address + " was already marked as bouncing", nil
 	}
 	author := mailParty(*p)
 	for i := range a.Terms.Parties {
@@ -288,10 +304,10 @@ func (db *DB) bounce(ctx context.Context, tx *Tx, in *Inbound) (InboundOutcome, 
 		key := fmt.Sprintf("%s:%d:%d:%d", MailBounceNotice, a.ID, p.ID, o.ID)
 		if _, err := queueMail(ctx, tx, mailRequest{key: key, kind: MailBounceNotice, agreement: a, party: o, purpose: PurposeCommands,
 			data: MailData{Author: &author}}); err != nil {
-			return out, "", err
+			return "", err
 		}
 	}
-	return out, p.Address + " bounces; the other party was told", nil
+	return p.Address + " bounces; the other party was told", nil
 }
 
 // isPlusOf reports whether addr is a plus-address of base:

@@ -149,6 +149,10 @@ func TestRecordInbound_NeverConfirms(t *testing.T) {
 			in.Intent = agreements.InboundIntent{Kind: agreements.IntentComment, Unsure: true}
 			in.Text = "yes but"
 		}, agreements.FolderProcessed, "unsure"},
+		{"UnsureComment", func(c *inboundCase, in *agreements.Inbound, alice, bob string) {
+			in.Intent = agreements.InboundIntent{Kind: agreements.IntentComment, Unsure: true}
+			in.Text = "I agree except point 2"
+		}, agreements.FolderProcessed, "comment"},
 		{"AuthRequired", func(c *inboundCase, in *agreements.Inbound, alice, bob string) {
 			c.db.RequireAuth = true
 			in.AuthPass, in.AuthResult = false, "dkim=fail"
@@ -242,6 +246,22 @@ func TestRecordInbound_ReferencesAndBounce(t *testing.T) {
 		in.References = []string{"unknown@x", toBob.MessageID}
 		if out := c.record(t, in); out.Outcome != "confirmed" || out.PartyID != c.a.Terms.Parties[1].ID {
 			t.Fatalf("outcome = %+v", out)
+		}
+	})
+
+	t.Run("RefusedAtRCPT", func(t *testing.T) {
+		c := newInboundCase(t)
+		ms, err := c.db.ClaimMail(context.Background(), "o", 10, time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 2 { // the second refusal tells no one again
+			if err := c.db.RecordOutcomes(context.Background(), "o", []agreements.MailOutcome{{ID: ms[1].ID, Status: agreements.MailFailed, Bounced: true, Reason: "550 5.1.1 no such user"}}); err != nil && !agreements.IsNotClaimed(err) {
+				t.Fatal(err)
+			}
+		}
+		if n := c.mailKinds(t)[agreements.MailBounceNotice]; n != 1 {
+			t.Fatalf("bounce notices = %d, want 1", n)
 		}
 	})
 

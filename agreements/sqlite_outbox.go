@@ -249,6 +249,10 @@ type MailOutcome struct {
 	Status MailStatus // MailSent, MailFailed, or MailPending to retry at Next
 	Next   time.Time
 	Reason string // the server's reply or the network error
+	// Bounced marks a failure in which the server refused the recipient
+	// for good (a 5xx to RCPT TO): the party's address is marked as
+	// bouncing and the other parties are told, once.
+	Bounced bool
 	// Raw is the message as rendered for this attempt. A mail keeps the
 	// bytes of its first attempt: every attempt sends the same bytes, and
 	// "outbox show" shows them.
@@ -290,6 +294,17 @@ func (db *DB) RecordOutcomes(ctx context.Context, owner string, outcomes []MailO
 				lost = errNotClaimed(o.ID, owner)
 			}
 			continue
+		}
+		if o.Status == MailFailed && o.Bounced {
+			var agreementID, partyID sql.NullInt64
+			if err := tx.QueryRowContext(ctx, `SELECT agreement_id, party_id FROM outbox WHERE id = ?`, o.ID).Scan(&agreementID, &partyID); err != nil {
+				return fmt.Errorf("find outbox: %w", err)
+			}
+			if agreementID.Valid && partyID.Valid {
+				if _, err := markBouncing(ctx, tx, agreementID.Int64, partyID.Int64); err != nil {
+					return err
+				}
+			}
 		}
 		if o.Status != MailSent {
 			continue

@@ -64,7 +64,9 @@ func (r *Receiver) Handled(ctx context.Context, mailbox string, uidValidity, uid
 // An error means nothing was recorded: leave the message and try again.
 func (r *Receiver) Deliver(ctx context.Context, d Delivery) (agreements.Folder, error) {
 	in := r.Read(d)
-	out, err := r.Store.RecordInbound(ctx, in)
+	// A handling that has begun finishes, even when the poller is
+	// stopping: it is one short transaction.
+	out, err := r.Store.RecordInbound(context.WithoutCancel(ctx), in)
 	if err != nil {
 		return "", err
 	}

@@ -253,6 +253,7 @@ func (s *Sender) record(ctx context.Context, batch []outcome) {
 			out.Reason = se.Error()
 			if se.Permanent || now.Sub(m.CreatedAt) >= s.MaxAge {
 				out.Status = agreements.MailFailed
+				out.Bounced = se.Permanent && se.Recipient
 				log.Warn("mail failed", "err", out.Reason, "attempts", m.Attempts+1)
 			} else {
 				out.Status, out.Next = agreements.MailPending, now.Add(s.backoff(m.Attempts))
@@ -283,6 +284,7 @@ func (s *Sender) backoff(n int) time.Duration {
 // SendError is a failure to send one mail.
 type SendError struct {
 	Permanent bool  // a 5xx reply: retrying will not help
+	Recipient bool  // the reply refused the recipient (RCPT TO)
 	Code      int   // the SMTP reply code; 0 for a network failure
 	ConnLost  bool  // the connection is no longer usable
 	Err       error // the server's reply or the network error
@@ -313,7 +315,7 @@ func (s *Sender) deliver(sc *smtp.Client, m *agreements.OutboxMail, raw []byte) 
 	if err := sc.UpdateDeadline(s.Timeout); err != nil {
 		return classify("deadline", err)
 	}
-	fail := func(stage string, err error) error {
+	fail := func(stage string, err error) *SendError {
 		se := classify(stage, err)
 		if !se.ConnLost && sc.Reset() != nil {
 			se.ConnLost = true
@@ -328,7 +330,9 @@ func (s *Sender) deliver(sc *smtp.Client, m *agreements.OutboxMail, raw []byte) 
 		return fail("MAIL FROM", err)
 	}
 	if err := sc.Rcpt(m.To); err != nil {
-		return fail("RCPT TO", err)
+		se := fail("RCPT TO", err)
+		se.Recipient = true
+		return se
 	}
 	w, err := sc.Data()
 	if err != nil {
@@ -342,6 +346,17 @@ func (s *Sender) deliver(sc *smtp.Client, m *agreements.OutboxMail, raw []byte) 
 		return fail("end of DATA", err)
 	}
 	return nil
+}
+
+// Check connects to the server, secures the connection and
+// authenticates, then quits: what "doctor" runs.
+func (s *Sender) Check(ctx context.Context) error {
+	sc, err := s.dial(ctx)
+	if err != nil {
+		return err
+	}
+	defer sc.Close()
+	return sc.Quit()
 }
 
 // dial connects, says EHLO, secures the connection and authenticates.

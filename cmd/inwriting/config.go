@@ -50,8 +50,49 @@ type Config struct {
 
 	Log     LogConfig     `toml:"log"`
 	Service ServiceConfig `toml:"service"`
+	IMAP    IMAPConfig    `toml:"imap"`
 	SMTP    SMTPConfig    `toml:"smtp"`
 	DKIM    DKIMConfig    `toml:"dkim"`
+	Auth    AuthConfig    `toml:"auth"`
+	Confirm ConfirmConfig `toml:"confirm"`
+}
+
+// IMAPConfig is the mailbox the service reads replies from.
+type IMAPConfig struct {
+	Host string `toml:"host"`
+	Port int    `toml:"port"`
+	// TLS is tls (implicit, port 993, the default), starttls, or none
+	// (plain text; refused unless Host is loopback).
+	TLS      string `toml:"tls"`
+	Username string `toml:"username"`
+	// PasswordFile holds the password; INWRITING_IMAP_PASSWORD overrides it.
+	PasswordFile string `toml:"password_file"`
+	// CAFile is a PEM bundle to verify the server with, beside the system's.
+	CAFile  string `toml:"ca_file"`
+	Mailbox string `toml:"mailbox"`
+	// PollInterval is how often to look for mail when the server has no IDLE.
+	PollInterval string `toml:"poll_interval"`
+
+	Password     string        `toml:"-"`
+	PollDuration time.Duration `toml:"-"`
+}
+
+// AuthConfig says which authentication results to trust and require.
+type AuthConfig struct {
+	// AuthServID is the authserv-id of your receiving server's
+	// Authentication-Results header; only those are trusted (RFC 8601 §5).
+	AuthServID string `toml:"authserv_id"`
+	// Require makes a confirmation count only when DKIM or DMARC passed.
+	Require bool `toml:"require"`
+}
+
+// ConfirmConfig times the confirmation of a version.
+type ConfirmConfig struct {
+	RemindAfter string `toml:"remind_after"` // the one reminder, e.g. "48h"
+	ExpireAfter string `toml:"expire_after"` // e.g. "168h" (7 days)
+
+	Remind time.Duration `toml:"-"`
+	Expire time.Duration `toml:"-"`
 }
 
 // ServiceConfig says who the service is in its mail.
@@ -74,6 +115,8 @@ type SMTPConfig struct {
 	Username string `toml:"username"`
 	// PasswordFile holds the password; INWRITING_SMTP_PASSWORD overrides it.
 	PasswordFile string `toml:"password_file"`
+	// CAFile is a PEM bundle to verify the server with, beside the system's.
+	CAFile string `toml:"ca_file"`
 	// RetryFor is how long a temporary failure is retried, e.g. "72h".
 	RetryFor string `toml:"retry_for"`
 
@@ -102,7 +145,11 @@ var (
 	ErrConfigTimeZone   = errors.New("default_time_zone is not an IANA time zone name like Europe/Lisbon")
 	ErrConfigSMTPTLS    = errors.New("smtp.tls must be starttls, tls or none")
 	ErrConfigPlainSMTP  = errors.New("smtp.tls = none sends passwords and mail in plain text; it is allowed only to a server on loopback")
-	ErrConfigRetryFor   = errors.New("smtp.retry_for must be a duration like 72h")
+	ErrConfigDuration   = errors.New("durations are written like 72h, 90m or 30s")
+	ErrConfigRemind     = errors.New("confirm.remind_after must be shorter than confirm.expire_after")
+	ErrConfigIMAPTLS    = errors.New("imap.tls must be tls, starttls or none")
+	ErrConfigPlainIMAP  = errors.New("imap.tls = none sends the password and mail in plain text; it is allowed only to a server on loopback")
+	ErrConfigNoIMAP     = errors.New("imap.host is needed to read replies")
 	ErrConfigDKIM       = errors.New("dkim needs domain, selector and key_file together")
 	ErrConfigNoSMTP     = errors.New("smtp.host is needed to send mail")
 	ErrConfigMaxMessage = errors.New("max_message_bytes must be at least 1024")
@@ -117,6 +164,8 @@ func DefaultConfig(getenv func(string) string) Config {
 		Log:             LogConfig{Level: "info", Format: "text"},
 		Service:         ServiceConfig{Name: "inwriting"},
 		SMTP:            SMTPConfig{Port: 587, TLS: "starttls", RetryFor: "72h"},
+		IMAP:            IMAPConfig{Port: 993, TLS: "tls", Mailbox: "INBOX", PollInterval: "60s"},
+		Confirm:         ConfirmConfig{RemindAfter: "48h", ExpireAfter: "168h"},
 	}
 }
 
@@ -156,15 +205,20 @@ func LoadConfig(path string, getenv func(string) string) (Config, error) {
 	if err := applyEnv(&c, getenv); err != nil {
 		return c, err
 	}
-	if c.SMTP.PasswordFile != "" {
-		b, err := os.ReadFile(c.SMTP.PasswordFile)
-		if err != nil {
-			return c, fmt.Errorf("config: smtp.password_file: %w", err)
+	for _, sec := range []struct {
+		name, file string
+		dst        *string
+	}{{"smtp", c.SMTP.PasswordFile, &c.SMTP.Password}, {"imap", c.IMAP.PasswordFile, &c.IMAP.Password}} {
+		if sec.file != "" {
+			b, err := os.ReadFile(sec.file)
+			if err != nil {
+				return c, fmt.Errorf("config: %s.password_file: %w", sec.name, err)
+			}
+			*sec.dst = strings.TrimRight(string(b), "\r\n")
 		}
-		c.SMTP.Password = strings.TrimRight(string(b), "\r\n")
-	}
-	if p := getenv(EnvPrefix + "SMTP_PASSWORD"); p != "" {
-		c.SMTP.Password = p
+		if p := getenv(EnvPrefix + strings.ToUpper(sec.name) + "_PASSWORD"); p != "" {
+			*sec.dst = p
+		}
 	}
 	if err := c.Validate(); err != nil {
 		return c, err
@@ -201,11 +255,33 @@ func (c *Config) Validate() error {
 	default:
 		return fmt.Errorf("config: %w, not %q", ErrConfigSMTPTLS, c.SMTP.TLS)
 	}
-	d, err := time.ParseDuration(c.SMTP.RetryFor)
-	if err != nil || d <= 0 {
-		return fmt.Errorf("config: %w, not %q", ErrConfigRetryFor, c.SMTP.RetryFor)
+	switch c.IMAP.TLS {
+	case "tls", "starttls":
+	case "none":
+		if c.IMAP.Host != "" && !isLoopback(c.IMAP.Host) {
+			return fmt.Errorf("config: %w (host %q)", ErrConfigPlainIMAP, c.IMAP.Host)
+		}
+	default:
+		return fmt.Errorf("config: %w, not %q", ErrConfigIMAPTLS, c.IMAP.TLS)
 	}
-	c.SMTP.RetryDuration = d
+	for _, d := range []struct {
+		key, value string
+		dst        *time.Duration
+	}{
+		{"smtp.retry_for", c.SMTP.RetryFor, &c.SMTP.RetryDuration},
+		{"imap.poll_interval", c.IMAP.PollInterval, &c.IMAP.PollDuration},
+		{"confirm.remind_after", c.Confirm.RemindAfter, &c.Confirm.Remind},
+		{"confirm.expire_after", c.Confirm.ExpireAfter, &c.Confirm.Expire},
+	} {
+		v, err := time.ParseDuration(d.value)
+		if err != nil || v <= 0 {
+			return fmt.Errorf("config: %w: %s is %q", ErrConfigDuration, d.key, d.value)
+		}
+		*d.dst = v
+	}
+	if c.Confirm.Remind >= c.Confirm.Expire {
+		return fmt.Errorf("config: %w", ErrConfigRemind)
+	}
 	if (c.DKIM.Domain != "" || c.DKIM.Selector != "" || c.DKIM.KeyFile != "") && (c.DKIM.Domain == "" || c.DKIM.Selector == "" || c.DKIM.KeyFile == "") {
 		return fmt.Errorf("config: %w", ErrConfigDKIM)
 	}

@@ -139,7 +139,10 @@ func TestLoadConfig_SMTP(t *testing.T) {
 	}{
 		{"[smtp]\nhost = \"smtp.example.org\"\ntls = \"none\"\n", main.ErrConfigPlainSMTP},
 		{"[smtp]\ntls = \"maybe\"\n", main.ErrConfigSMTPTLS},
-		{"[smtp]\nretry_for = \"3 days\"\n", main.ErrConfigRetryFor},
+		{"[smtp]\nretry_for = \"3 days\"\n", main.ErrConfigDuration},
+		{"[imap]\nhost = \"imap.example.org\"\ntls = \"none\"\n", main.ErrConfigPlainIMAP},
+		{"[imap]\ntls = \"ssl\"\n", main.ErrConfigIMAPTLS},
+		{"[confirm]\nremind_after = \"200h\"\n", main.ErrConfigRemind},
 		{"[dkim]\ndomain = \"example.org\"\n", main.ErrConfigDKIM},
 	} {
 		if _, err := main.LoadConfig(write(tt.file), getenv(env)); !errors.Is(err, tt.is) {

@@ -220,6 +220,7 @@ func (m *Main) openDB(ctx context.Context) (*agreements.DB, error) {
 	if _, domain, ok := strings.Cut(m.Config.Service.Address, "@"); ok {
 		db.MessageIDDomain = domain
 	}
+	m.configureDB(db)
 	if err := db.Open(ctx); err != nil {
 		db.Close()
 		return nil, err

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -47,14 +48,20 @@ func (e *env) runTerminal(stdin string, args ...string) result {
 
 func (e *env) runWith(terminal bool, stdin string, args ...string) result {
 	e.t.Helper()
-	var out, errb bytes.Buffer
+	return e.runCtx(context.Background(), terminal, stdin, args...)
+}
+
+// runCtx runs the CLI until it returns or ctx ends (as a signal would end
+// serve).
+func (e *env) runCtx(ctx context.Context, terminal bool, stdin string, args ...string) result {
+	var out, errb syncBuffer
 	m := main.NewMain()
 	m.Stdin = strings.NewReader(stdin)
 	m.Stdout, m.Stderr = &out, &errb
 	m.Getenv = func(k string) string { return e.vars[k] }
 	m.Now = func() time.Time { return Now }
 	m.IsTerminal = func() bool { return terminal }
-	code := m.Main(context.Background(), args)
+	code := m.Main(ctx, args)
 	return result{code, out.String(), errb.String()}
 }
 
@@ -168,4 +175,22 @@ func TestExitCodes(t *testing.T) {
 			t.Fatalf("%s: exit %d stderr %q, want %d and %q", tt.args, code, stderr.String(), tt.code, tt.stderr)
 		}
 	}
+}
+
+// syncBuffer is a bytes.Buffer that serve's goroutines can log to at once.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"net"
 	"os"
@@ -10,6 +12,8 @@ import (
 
 	gomail "github.com/wneessen/go-mail"
 
+	"github.com/inwriting/inwriting/agreements"
+	"github.com/inwriting/inwriting/mailin"
 	"github.com/inwriting/inwriting/mailout"
 	"github.com/inwriting/inwriting/templates"
 )
@@ -55,6 +59,9 @@ func (m *Main) sender(ctx context.Context) (*mailout.Sender, error) {
 	}
 	s := mailout.NewSender(db, comp)
 	s.Addr = net.JoinHostPort(c.Host, strconv.Itoa(c.Port))
+	if s.TLSConfig, err = tlsConfig(c.Host, c.CAFile); err != nil {
+		return nil, err
+	}
 	s.TLS = mailout.TLSMode(strings.ToLower(c.TLS))
 	s.Username, s.Password = c.Username, c.Password
 	s.MaxAge = c.RetryDuration
@@ -62,4 +69,51 @@ func (m *Main) sender(ctx context.Context) (*mailout.Sender, error) {
 	s.Logger = m.Logger
 	db.Mailer = s
 	return s, nil
+}
+
+// tlsConfig verifies host with the system's roots and, when caFile is set,
+// the certificates in it too.
+func tlsConfig(host, caFile string) (*tls.Config, error) {
+	tc := &tls.Config{ServerName: host, MinVersion: tls.VersionTLS12}
+	if caFile == "" {
+		return tc, nil
+	}
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, fmt.Errorf("ca_file: %w", err)
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil || pool == nil {
+		pool = x509.NewCertPool()
+	}
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("ca_file %s has no PEM certificate", caFile)
+	}
+	tc.RootCAs = pool
+	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+		// A loopback test server's certificate names localhost.
+		tc.ServerName = "localhost"
+	}
+	return tc, nil
+}
+
+// poller builds the IMAP poller from the configuration.
+func (m *Main) poller(db *agreements.DB) (*mailin.Poller, error) {
+	c := m.Config.IMAP
+	if c.Host == "" {
+		return nil, fmt.Errorf("config: %w", ErrConfigNoIMAP)
+	}
+	r := &mailin.Receiver{Store: db, Address: m.Config.Service.Address, AuthServID: m.Config.Auth.AuthServID, MaxSize: m.Config.MaxMessageBytes}
+	p := mailin.NewPoller(net.JoinHostPort(c.Host, strconv.Itoa(c.Port)), r)
+	p.TLS = mailin.TLSMode(c.TLS)
+	var err error
+	if p.TLSConfig, err = tlsConfig(c.Host, c.CAFile); err != nil {
+		return nil, err
+	}
+	p.Username, p.Password = c.Username, c.Password
+	p.Mailbox = c.Mailbox
+	p.PollInterval = c.PollDuration
+	p.MaxSize = m.Config.MaxMessageBytes
+	p.Logger = m.Logger
+	return p, nil
 }

@@ -46,8 +46,10 @@ type Stack struct {
 	passwords map[string]string
 }
 
-// Users are the stack's mailboxes (local parts of Domain).
-var Users = []string{"service", "alice", "bob"}
+// Users are the stack's mailboxes (local parts of Domain): service for the
+// smoke test, alice and bob the parties, and inwriting, bench and crash
+// for the service in end-to-end tests, benchmarks and the crash test.
+var Users = []string{"service", "alice", "bob", "inwriting", "bench", "crash"}
 
 // Address returns user's address, e.g. alice@example.test.
 func (s *Stack) Address(user string) string { return user + "@" + s.Domain }

@@ -1,0 +1,154 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/inwriting/inwriting/agreements"
+)
+
+// ShutdownDrain is how long serve keeps sending queued mail after it was
+// told to stop.
+var ShutdownDrain = 10 * time.Second
+
+var serveCommand = &command{
+	name:    "serve",
+	summary: "Run the service: read replies over IMAP, send the outbox over SMTP, remind and expire.",
+	nargs:   0,
+	help: `
+It needs [service], [imap] and [smtp] in the configuration (inwriting doctor
+checks them). SIGINT or SIGTERM stops it in order: it stops reading mail
+(the reply being handled is finished), sends what is queued for up to 10
+seconds, and closes the database last. Only one serve may run on a
+database at a time.`,
+	run: runServe,
+}
+
+func runServe(ctx context.Context, m *Main) error {
+	if _, err := m.Config.Identity(); err != nil {
+		return err
+	}
+	unlock, err := lockDatabase(m.Config.Database)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	db, err := m.openDB(ctx)
+	if err != nil {
+		return err
+	}
+	sender, err := m.sender(ctx)
+	if err != nil {
+		return err
+	}
+	poller, err := m.poller(db)
+	if err != nil {
+		return err
+	}
+	m.Logger.Info("serving", "database", m.Config.Database, "imap", poller.Addr, "smtp", sender.Addr, "address", m.Config.Service.Address)
+
+	var wg sync.WaitGroup
+	run := func(name string, ctx context.Context, fn func(context.Context) error) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := fn(ctx); err != nil {
+				m.Logger.Error(name+" stopped", "err", err)
+			}
+		}()
+	}
+	readCtx, stopReading := context.WithCancel(context.WithoutCancel(ctx))
+	sendCtx, stopSending := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopReading()
+	defer stopSending()
+	run("poller", readCtx, poller.Run)
+	run("scheduler", readCtx, func(ctx context.Context) error { return m.schedule(ctx, db) })
+	var sendWG sync.WaitGroup
+	sendWG.Add(1)
+	go func() {
+		defer sendWG.Done()
+		if err := sender.Run(sendCtx); err != nil {
+			m.Logger.Error("sender stopped", "err", err)
+		}
+	}()
+
+	<-ctx.Done()
+	m.Logger.Info("stopping: no more reading")
+	stopReading()
+	wg.Wait()
+	stopSending()
+	sendWG.Wait()
+	dctx, cancel := context.WithTimeout(context.Background(), ShutdownDrain)
+	defer cancel()
+	n, err := sender.Drain(dctx)
+	if err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		m.Logger.Error("drain outbox", "err", err)
+	}
+	m.Logger.Info("stopped", "drained", n)
+	return nil
+}
+
+// configureDB applies the configuration's rules to the store.
+func (m *Main) configureDB(db *agreements.DB) {
+	db.ServiceAddress = m.Config.Service.Address
+	db.RequireAuth = m.Config.Auth.Require
+	db.ConfirmFor = m.Config.Confirm.Expire
+	db.RemindAfter = m.Config.Confirm.Remind
+}
+
+// schedule runs the timed work every minute: the one reminder to confirm,
+// and expiry.
+func (m *Main) schedule(ctx context.Context, db *agreements.DB) error {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		if r, e, err := db.RemindAndExpire(ctx); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			m.Logger.Error("remind and expire", "err", err)
+		} else if r+e > 0 {
+			m.Logger.Info("reminders and expiry", "reminded", r, "expired", e)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// lockDatabase makes sure one serve runs on a database: it holds an
+// exclusive lock on DATABASE.lock until the returned function is called.
+func lockDatabase(database string) (func(), error) {
+	path := database + ".lock"
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("lock: %w", err)
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("lock: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		b := make([]byte, 32)
+		n, _ := f.ReadAt(b, 0)
+		f.Close()
+		pid := strings.TrimSpace(string(b[:n]))
+		return nil, fmt.Errorf("another inwriting serve (PID %s) is running on %s; stop it first", pid, database)
+	}
+	f.Truncate(0)
+	f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
+	return func() {
+		f.Truncate(0)
+		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		f.Close()
+	}, nil
+}

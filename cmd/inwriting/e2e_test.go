@@ -1,0 +1,336 @@
+package main_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+	"github.com/emersion/go-message/mail"
+	gomail "github.com/wneessen/go-mail"
+
+	"github.com/inwriting/inwriting/agreements"
+	"github.com/inwriting/inwriting/internal/mailstack"
+)
+
+// stackEnv points the CLI at the mail stack, with inwriting@ as the
+// service's mailbox, and starts "serve". It stops serve when the test ends.
+type stackEnv struct {
+	*env
+	st *mailstack.Stack
+	db *agreements.DB // a second handle on serve's database, for looking
+}
+
+func serveOnStack(t *testing.T) *stackEnv {
+	st := mailstack.Require(t)
+	if err := st.Empty("inwriting"); err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t)
+	imapHost, imapPort, _ := strings.Cut(st.IMAP, ":")
+	smtpHost, smtpPort, _ := strings.Cut(st.Submission, ":")
+	for k, v := range map[string]string{
+		"INWRITING_SERVICE_ADDRESS": st.Address("inwriting"),
+		"INWRITING_IMAP_HOST":       imapHost, "INWRITING_IMAP_PORT": imapPort, "INWRITING_IMAP_TLS": "starttls",
+		"INWRITING_IMAP_USERNAME": "inwriting", "INWRITING_IMAP_PASSWORD": st.Password("inwriting"),
+		"INWRITING_IMAP_CA_FILE": filepath.Join(st.Dir, "tls", "cert.pem"),
+		"INWRITING_SMTP_HOST":    smtpHost, "INWRITING_SMTP_PORT": smtpPort, "INWRITING_SMTP_TLS": "starttls",
+		"INWRITING_SMTP_USERNAME": "inwriting", "INWRITING_SMTP_PASSWORD": st.Password("inwriting"),
+		"INWRITING_SMTP_CA_FILE": filepath.Join(st.Dir, "tls", "cert.pem"),
+		"INWRITING_LOG_LEVEL":    "debug",
+	} {
+		e.vars[k] = v
+	}
+	if r := e.run("", "doctor"); r.code != 0 {
+		t.Fatalf("doctor: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan result)
+	go func() { done <- e.runCtx(ctx, false, "", "serve") }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case r := <-done:
+			if r.code != 0 || t.Failed() {
+				t.Logf("serve: exit %d\n%s", r.code, r.stderr)
+			}
+		case <-time.After(30 * time.Second):
+			t.Error("serve did not stop within 30 s")
+		}
+	})
+	db := agreements.NewDB(filepath.Join(e.vars["INWRITING_DATA_DIR"], "inwriting.db"))
+	db.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	waitUntil(t, 10*time.Second, func() bool { return db.Open(context.Background()) == nil })
+	t.Cleanup(func() { db.Close() })
+	return &stackEnv{env: e, st: st, db: db}
+}
+
+func waitUntil(t *testing.T, d time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("not done within %v", d)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// sentMail waits for the outbox mail of kind to address about agreement id
+// to be sent, and returns it.
+func (s *stackEnv) sentMail(t *testing.T, id int64, kind agreements.MailKind, to string) *agreements.OutboxMail {
+	t.Helper()
+	var found *agreements.OutboxMail
+	waitUntil(t, 20*time.Second, func() bool {
+		ms, err := s.db.FindOutbox(context.Background(), agreements.OutboxFilter{Status: agreements.MailSent})
+		if err != nil {
+			return false
+		}
+		for _, m := range ms {
+			if m.AgreementID == id && m.Kind == kind && m.To == to {
+				found = m
+				return true
+			}
+		}
+		return false
+	})
+	return found
+}
+
+// fetch waits for the message with Message-ID id in user's INBOX and
+// returns it whole.
+func (s *stackEnv) fetch(t *testing.T, user, id string) []byte {
+	t.Helper()
+	c, err := imapclient.DialStartTLS(s.st.IMAP, &imapclient.Options{TLSConfig: s.st.TLS})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Login(user, s.st.Password(user)).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Select("INBOX", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	var uid imap.UID
+	waitUntil(t, 20*time.Second, func() bool {
+		data, err := c.UIDSearch(&imap.SearchCriteria{Header: []imap.SearchCriteriaHeaderField{{Key: "Message-ID", Value: id}}}, nil).Wait()
+		if err == nil && len(data.AllUIDs()) > 0 {
+			uid = data.AllUIDs()[0]
+			return true
+		}
+		c.Noop().Wait()
+		return false
+	})
+	bufs, err := c.Fetch(imap.UIDSetNum(uid), &imap.FetchOptions{BodySection: []*imap.FetchItemBodySection{{Peek: true}}}).Collect()
+	if err != nil || len(bufs) != 1 {
+		t.Fatalf("fetch: %v", err)
+	}
+	return bufs[0].FindBodySection(&imap.FetchItemBodySection{})
+}
+
+// replyAs answers the mail raw as user would in a mail client: to its
+// Reply-To, threaded, with the original quoted below text, submitted
+// through Postfix.
+func (s *stackEnv) replyAs(t *testing.T, user string, raw []byte, text string, extra ...string) string {
+	t.Helper()
+	r, err := mail.CreateReader(strings.NewReader(string(raw)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	replyTo, err := r.Header.AddressList("Reply-To")
+	if err != nil || len(replyTo) == 0 {
+		t.Fatalf("no Reply-To: %v", err)
+	}
+	subject, _ := r.Header.Subject()
+	origID, _ := r.Header.MessageID()
+	var quoted strings.Builder
+	for {
+		p, err := r.NextPart()
+		if err != nil {
+			break
+		}
+		if h, ok := p.Header.(*mail.InlineHeader); ok {
+			if ct, _, _ := h.ContentType(); ct == "text/plain" {
+				var b strings.Builder
+				buf := make([]byte, 4096)
+				for {
+					n, err := p.Body.Read(buf)
+					b.Write(buf[:n])
+					if err != nil {
+						break
+					}
+				}
+				for _, l := range strings.Split(b.String(), "\n") {
+					quoted.WriteString("> " + strings.TrimRight(l, "\r") + "\n")
+				}
+			}
+		}
+	}
+	m := gomail.NewMsg()
+	m.From(s.st.Address(user))
+	m.To(replyTo[0].Address)
+	m.Subject("Re: " + subject)
+	m.SetGenHeaderPreformatted(gomail.HeaderInReplyTo, "<"+origID+">")
+	m.SetGenHeaderPreformatted(gomail.HeaderReferences, "<"+origID+">")
+	for _, h := range extra {
+		k, v, _ := strings.Cut(h, ": ")
+		m.SetGenHeaderPreformatted(gomail.Header(k), v)
+	}
+	id := fmt.Sprintf("reply.%d.%s@%s", time.Now().UnixNano(), user, s.st.Domain)
+	m.SetMessageIDWithValue(id)
+	m.SetBodyString(gomail.TypeTextPlain, text+"\n\nOn Fri, Nov 27, 2026 at 10:00 AM inwriting <"+s.st.Address("inwriting")+"> wrote:\n"+quoted.String())
+	host, port, _ := strings.Cut(s.st.Submission, ":")
+	var p int
+	fmt.Sscan(port, &p)
+	c, err := gomail.NewClient(host, gomail.WithPort(p), gomail.WithTLSPolicy(gomail.TLSMandatory), gomail.WithTLSConfig(s.st.TLS),
+		gomail.WithSMTPAuth(gomail.SMTPAuthPlain), gomail.WithUsername(user), gomail.WithPassword(s.st.Password(user)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.DialAndSend(m); err != nil {
+		t.Fatal(err)
+	}
+	return "<" + id + ">"
+}
+
+// handled waits until the store has handled the message with key.
+func (s *stackEnv) handled(t *testing.T, key string) (outcome, folder string) {
+	t.Helper()
+	waitUntil(t, 20*time.Second, func() bool {
+		return s.db.SQL().QueryRow(`SELECT outcome, folder FROM inbox WHERE message_key = ?`, key).Scan(&outcome, &folder) == nil
+	})
+	return outcome, folder
+}
+
+func (s *stackEnv) newAgreement(t *testing.T, text string) int64 {
+	t.Helper()
+	before, _ := s.db.FindAgreements(context.Background(), agreements.AgreementFilter{})
+	p := s.write(fmt.Sprintf("a%d.txt", len(before)), text)
+	s.mustRun("new", "--from-file", p)
+	as, err := s.db.FindAgreements(context.Background(), agreements.AgreementFilter{Limit: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return as[0].ID
+}
+
+const agreementText = `Title: %s
+From: Alice Example <alice@example.test>
+To: %s
+Time zones: Alice Europe/Lisbon, Bob America/Chicago
+
+What went wrong:
+I said I would call when I was late, and twice I did not.
+
+I will:
+1. Call or text before 18:00 when I will be home after 19:00.
+2. Tell Bob myself when plans change.
+
+Bob will:
+1. Ask me directly when something worries him.
+
+Check in: every Sunday at 19:00
+`
+
+func TestServe_ConfirmByEmail(t *testing.T) {
+	s := serveOnStack(t)
+	id := s.newAgreement(t, fmt.Sprintf(agreementText, "Evenings and phone calls", "Bob Example <bob@example.test>"))
+
+	// Each receives their own copy, and replies from their own mailbox.
+	var replies []string
+	for _, user := range []string{"alice", "bob"} {
+		m := s.sentMail(t, id, agreements.MailConfirmRequest, s.st.Address(user))
+		raw := s.fetch(t, user, m.MessageID)
+		replies = append(replies, s.replyAs(t, user, raw, "I agree"))
+	}
+	for _, key := range replies {
+		if outcome, folder := s.handled(t, key); outcome != "confirmed" || folder != "Processed" {
+			t.Fatalf("reply %s: %s in %s", key, outcome, folder)
+		}
+	}
+	// Both receive the confirmed copy.
+	for _, user := range []string{"alice", "bob"} {
+		m := s.sentMail(t, id, agreements.MailConfirmed, s.st.Address(user))
+		raw := s.fetch(t, user, m.MessageID)
+		if !strings.Contains(string(raw), "Everyone has confirmed") {
+			t.Fatalf("%s's confirmed copy:\n%s", user, raw)
+		}
+	}
+	show := s.mustRun("show", fmt.Sprint(id))
+	for _, want := range append([]string{"Status:    active", "current, confirmed by all"}, replies...) {
+		if !strings.Contains(show, want) {
+			t.Fatalf("show lacks %q:\n%s", want, show)
+		}
+	}
+}
+
+func TestServe_NeverConfirms(t *testing.T) {
+	s := serveOnStack(t)
+	id := s.newAgreement(t, fmt.Sprintf(agreementText, "Never confirms", "Bob Example <bob@example.test>"))
+	alice := s.fetch(t, "alice", s.sentMail(t, id, agreements.MailConfirmRequest, s.st.Address("alice")).MessageID)
+	bobMail := s.sentMail(t, id, agreements.MailConfirmRequest, s.st.Address("bob"))
+	bob := s.fetch(t, "bob", bobMail.MessageID)
+
+	t.Run("WrongAddress", func(t *testing.T) {
+		// Bob answers Alice's mail (her token) from his own mailbox.
+		key := s.replyAs(t, "bob", alice, "I agree")
+		if outcome, folder := s.handled(t, key); outcome != "rejected-sender" || folder != "Rejected" {
+			t.Fatalf("%s in %s", outcome, folder)
+		}
+	})
+	t.Run("DisplayNameTrick", func(t *testing.T) {
+		key := s.replyAs(t, "bob", alice, "I agree", "X-Note: from bob, named as alice")
+		if outcome, _ := s.handled(t, key); outcome != "rejected-sender" {
+			t.Fatalf("outcome %s", outcome)
+		}
+	})
+	t.Run("OutOfOffice", func(t *testing.T) {
+		before, _ := s.db.FindOutbox(context.Background(), agreements.OutboxFilter{})
+		key := s.replyAs(t, "alice", alice, "I am away until Monday.", "Auto-Submitted: auto-replied")
+		if outcome, _ := s.handled(t, key); outcome != "auto-reply" {
+			t.Fatalf("outcome %s", outcome)
+		}
+		after, _ := s.db.FindOutbox(context.Background(), agreements.OutboxFilter{})
+		if len(after) != len(before) {
+			t.Fatalf("an out-of-office reply was answered (%d mails queued)", len(after)-len(before))
+		}
+	})
+	t.Run("QualifiedIsAComment", func(t *testing.T) {
+		key := s.replyAs(t, "bob", bob, "I agree except point 2")
+		if outcome, _ := s.handled(t, key); outcome != "comment" {
+			t.Fatalf("outcome %s", outcome)
+		}
+		m := s.sentMail(t, id, agreements.MailComment, s.st.Address("alice"))
+		raw := s.fetch(t, "alice", m.MessageID)
+		if !strings.Contains(string(raw), "except point 2") {
+			t.Fatalf("alice's copy of the comment lacks it:\n%s", raw)
+		}
+	})
+	cs, err := s.db.FindConfirmations(context.Background(), id)
+	if err != nil || len(cs) != 0 {
+		t.Fatalf("%d confirmations, want 0 (%v)", len(cs), err)
+	}
+}
+
+func TestServe_Bounce(t *testing.T) {
+	s := serveOnStack(t)
+	// Carol's domain bounces: Postfix returns a delivery status
+	// notification to the service, which tells Alice, once.
+	id := s.newAgreement(t, strings.Replace(strings.Replace(fmt.Sprintf(agreementText, "Bounces", "Carol <carol@gone.test>"), "Bob will:", "Carol will:", 1), "Bob America/Chicago", "Carol America/Chicago", 1))
+	m := s.sentMail(t, id, agreements.MailBounceNotice, s.st.Address("alice"))
+	raw := s.fetch(t, "alice", m.MessageID)
+	if !strings.Contains(string(raw), "carol@gone.test") {
+		t.Fatalf("the bounce notice does not name Carol's address:\n%s", raw)
+	}
+	var outcome string
+	if err := s.db.SQL().QueryRow(`SELECT outcome FROM inbox WHERE outcome = 'bounce'`).Scan(&outcome); err != nil {
+		t.Fatalf("no bounce handled: %v", err)
+	}
+}
