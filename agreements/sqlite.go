@@ -78,6 +78,8 @@ func (db *DB) Open(ctx context.Context) error {
 	q.Set("_foreign_keys", "on")
 	q.Set("_busy_timeout", "10000")
 	q.Set("_txlock", "immediate")
+	// Reuse prepared statements: the same few queries run for every message.
+	q.Set("_stmt_cache_size", "64")
 	var dsn string
 	if db.Path == ":memory:" {
 		// One shared in-memory database for the pool's one connection.

@@ -355,7 +355,11 @@ func (db *DB) ConfirmVersion(ctx context.Context, c Confirmation) (*Agreement, e
 		return nil, err
 	}
 	defer tx.Rollback()
-	if err := confirmTx(ctx, tx, c); err != nil {
+	a, err := findAgreementByID(ctx, tx, c.AgreementID)
+	if err != nil {
+		return nil, err
+	}
+	if err := confirmTx(ctx, tx, a, c); err != nil {
 		return nil, err
 	}
 	if err := tx.Commit(); err != nil {
@@ -364,16 +368,13 @@ func (db *DB) ConfirmVersion(ctx context.Context, c Confirmation) (*Agreement, e
 	return db.FindAgreementByID(ctx, c.AgreementID)
 }
 
-func confirmTx(ctx context.Context, tx *Tx, c Confirmation) error {
+// confirmTx records c for a, the agreement as loaded in tx.
+func confirmTx(ctx context.Context, tx *Tx, a *Agreement, c Confirmation) error {
 	if c.MessageID == "" {
 		return Errorf(EINVALID, "a confirmation needs the Message-ID it came from")
 	}
 	if c.AuthResult == "" {
 		c.AuthResult = "none"
-	}
-	a, err := findAgreementByID(ctx, tx, c.AgreementID)
-	if err != nil {
-		return err
 	}
 	p, err := requireParty(a, c.PartyID)
 	if err != nil {
@@ -423,7 +424,11 @@ func (db *DB) DeclineVersion(ctx context.Context, agreementID int64, version int
 		return nil, err
 	}
 	defer tx.Rollback()
-	if err := declineTx(ctx, tx, agreementID, version, partyID, messageID); err != nil {
+	a, err := findAgreementByID(ctx, tx, agreementID)
+	if err != nil {
+		return nil, err
+	}
+	if err := declineTx(ctx, tx, a, version, partyID, messageID); err != nil {
 		return nil, err
 	}
 	if err := tx.Commit(); err != nil {
@@ -432,11 +437,7 @@ func (db *DB) DeclineVersion(ctx context.Context, agreementID int64, version int
 	return db.FindAgreementByID(ctx, agreementID)
 }
 
-func declineTx(ctx context.Context, tx *Tx, agreementID int64, version int, partyID int64, messageID string) error {
-	a, err := findAgreementByID(ctx, tx, agreementID)
-	if err != nil {
-		return err
-	}
+func declineTx(ctx context.Context, tx *Tx, a *Agreement, version int, partyID int64, messageID string) error {
 	p, err := requireParty(a, partyID)
 	if err != nil {
 		return err
@@ -462,17 +463,17 @@ func (db *DB) RecordComment(ctx context.Context, agreementID int64, version int,
 		return err
 	}
 	defer tx.Rollback()
-	if err := commentTx(ctx, tx, agreementID, version, partyID, text, messageID); err != nil {
+	a, err := findAgreementByID(ctx, tx, agreementID)
+	if err != nil {
+		return err
+	}
+	if err := commentTx(ctx, tx, a, version, partyID, text, messageID); err != nil {
 		return err
 	}
 	return tx.Commit()
 }
 
-func commentTx(ctx context.Context, tx *Tx, agreementID int64, version int, partyID int64, text, messageID string) error {
-	a, err := findAgreementByID(ctx, tx, agreementID)
-	if err != nil {
-		return err
-	}
+func commentTx(ctx context.Context, tx *Tx, a *Agreement, version int, partyID int64, text, messageID string) error {
 	p, err := requireParty(a, partyID)
 	if err != nil {
 		return err

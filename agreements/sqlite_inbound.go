@@ -163,7 +163,7 @@ func (db *DB) decide(ctx context.Context, tx *Tx, in *Inbound) (InboundOutcome, 
 	}
 	switch {
 	case in.Intent.Kind == IntentAgree:
-		err = confirmTx(ctx, tx, Confirmation{AgreementID: a.ID, Version: version, PartyID: p.ID, MessageID: msgID, AuthResult: in.AuthResult})
+		err = confirmTx(ctx, tx, a, Confirmation{AgreementID: a.ID, Version: version, PartyID: p.ID, MessageID: msgID, AuthResult: in.AuthResult})
 		if err == nil {
 			key := fmt.Sprintf("%s:confirm:%d:%d:%d", MailReceipt, a.ID, version, p.ID)
 			_, err = queueMail(ctx, tx, mailRequest{key: key, kind: MailReceipt, agreement: a, party: p, purpose: PurposeCommands,
@@ -171,7 +171,7 @@ func (db *DB) decide(ctx context.Context, tx *Tx, in *Inbound) (InboundOutcome, 
 		}
 		out.Outcome = "confirmed"
 	case in.Intent.Kind == IntentDecline:
-		err = declineTx(ctx, tx, a.ID, version, p.ID, msgID)
+		err = declineTx(ctx, tx, a, version, p.ID, msgID)
 		out.Outcome = "declined"
 	case in.Intent.Unsure:
 		// Close to agreement: ask. When it says more than a word or three
@@ -181,7 +181,7 @@ func (db *DB) decide(ctx context.Context, tx *Tx, in *Inbound) (InboundOutcome, 
 			data: MailData{Quote: clip(cleanText(in.Text))}})
 		out.Outcome = "unsure"
 		if err == nil && len(strings.Fields(in.Text)) > 3 {
-			err = commentTx(ctx, tx, a.ID, version, p.ID, in.Text, msgID)
+			err = commentTx(ctx, tx, a, version, p.ID, in.Text, msgID)
 			out.Outcome = "comment"
 		}
 	default:
@@ -189,7 +189,7 @@ func (db *DB) decide(ctx context.Context, tx *Tx, in *Inbound) (InboundOutcome, 
 			out.Outcome = "empty"
 			return out, "an empty reply", nil
 		}
-		err = commentTx(ctx, tx, a.ID, version, p.ID, in.Text, msgID)
+		err = commentTx(ctx, tx, a, version, p.ID, in.Text, msgID)
 		out.Outcome = "comment"
 	}
 	var de *Error

@@ -265,15 +265,28 @@ func (p *Poller) wait(ctx context.Context, c *imapclient.Client, caps imap.CapSe
 		}
 		return nil
 	}
+	// Changes made since the last command may not be announced when IDLE
+	// starts (some servers only announce what happens during it): a NOOP
+	// just before brings them in, and new mail then skips the IDLE.
+	if err := p.timed(c, p.CommandTimeout, func() error { return c.Noop().Wait() }); err != nil {
+		return fmt.Errorf("noop: %w", err)
+	}
+	select {
+	case <-newMail:
+		return nil
+	default:
+	}
 	idle, err := c.Idle()
 	if err != nil {
 		return fmt.Errorf("idle: %w", err)
 	}
 	timer := time.NewTimer(p.IdleTimeout)
 	defer timer.Stop()
+	p.Logger.Debug("idle")
 	select {
 	case <-ctx.Done():
 	case <-newMail:
+		p.Logger.Debug("idle: new mail")
 	case <-timer.C:
 	case <-c.Closed():
 	}

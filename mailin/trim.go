@@ -229,6 +229,11 @@ func quoteHeaderAt(lines []string, i int) int {
 		if len(joined) > 500 || (parts == 2 && !headerStartRE.MatchString(lines[i])) {
 			return 0
 		}
+		// Every header ends in ":" or ">": skip the regular expressions
+		// for the many lines that do not.
+		if last := joined[len(joined)-1]; last != ':' && last != '>' && !strings.HasSuffix(joined, "：") {
+			continue
+		}
 		if (quoteVerbRE.MatchString(joined) && hasDateRE.MatchString(joined)) || gmailDateRE.MatchString(joined) {
 			return n
 		}
