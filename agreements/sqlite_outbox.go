@@ -353,6 +353,18 @@ func (db *DB) ReleaseMail(ctx context.Context, owner string) error {
 	return nil
 }
 
+// ReleaseAllClaims gives back every claim. Only a process that knows no
+// sender runs on the database may call it: serve does, at start, holding
+// the database's lock, so claims left by a killed serve are taken up at
+// once instead of when their lease runs out.
+func (db *DB) ReleaseAllClaims(ctx context.Context) (int64, error) {
+	res, err := db.db.ExecContext(ctx, `UPDATE outbox SET claimed_by = '', claimed_until = '' WHERE claimed_by != '' AND status = 'pending'`)
+	if err != nil {
+		return 0, fmt.Errorf("release claims: %w", err)
+	}
+	return res.RowsAffected()
+}
+
 // RetryMail makes failed mail id pending again, due now; the operator's
 // way to retry after fixing the cause.
 func (db *DB) RetryMail(ctx context.Context, id int64) (*OutboxMail, error) {

@@ -322,3 +322,18 @@ func TestOutbox_Notify(t *testing.T) {
 		t.Fatalf("Notify after a change that queued nothing = %d, want 1", n.n)
 	}
 }
+
+func TestOutbox_ReleaseAllClaims(t *testing.T) {
+	db := MustOpenDB(t)
+	mustCreate(t, db)
+	ctx := context.Background()
+	if ms, _ := db.ClaimMail(ctx, "dead", 10, time.Hour); len(ms) != 2 {
+		t.Fatalf("claimed %d", len(ms))
+	}
+	if n, err := db.ReleaseAllClaims(ctx); err != nil || n != 2 {
+		t.Fatalf("ReleaseAllClaims = %d, %v", n, err)
+	}
+	if ms, _ := db.ClaimMail(ctx, "new", 10, time.Hour); len(ms) != 2 {
+		t.Fatalf("claimed %d after the release, want 2", len(ms))
+	}
+}

@@ -45,6 +45,13 @@ func runServe(ctx context.Context, m *Main) error {
 	if err != nil {
 		return err
 	}
+	// We hold the lock: claims in the outbox were left by a serve that
+	// died, and can be sent now.
+	if n, err := db.ReleaseAllClaims(ctx); err != nil {
+		return err
+	} else if n > 0 {
+		m.Logger.Warn("took over mail claimed by a serve that stopped without finishing", "mails", n)
+	}
 	sender, err := m.sender(ctx)
 	if err != nil {
 		return err
