@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	main "github.com/inwriting/inwriting/cmd/inwriting"
 )
@@ -97,11 +98,11 @@ func TestLoadConfig(t *testing.T) {
 func TestLoadConfig_Example(t *testing.T) {
 	pw := filepath.Join(t.TempDir(), "pw")
 	os.WriteFile(pw, []byte("x\n"), 0o600)
-	c, err := main.LoadConfig("../../deploy/inwriting.toml", getenv(map[string]string{"INWRITING_SMTP_PASSWORD_FILE": pw}))
+	c, err := main.LoadConfig("../../deploy/inwriting.toml", getenv(map[string]string{"INWRITING_SMTP_PASSWORD_FILE": pw, "INWRITING_IMAP_PASSWORD_FILE": pw}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.DataDir != "/var/lib/inwriting" || c.Database != "/var/lib/inwriting/inwriting.db" || c.SMTP.Host != "smtp.example.org" || c.SMTP.Password != "x" {
+	if c.DataDir != "/var/lib/inwriting" || c.Database != "/var/lib/inwriting/inwriting.db" || c.SMTP.Host != "smtp.example.org" || c.SMTP.Password != "x" || c.IMAP.Password != "x" || c.Confirm.Expire != 168*time.Hour {
 		t.Fatalf("config = %+v", c)
 	}
 	if _, err := c.Identity(); err != nil {
