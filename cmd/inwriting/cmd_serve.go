@@ -33,6 +33,12 @@ database at a time.`,
 }
 
 func runServe(ctx context.Context, m *Main) error {
+	return m.serve(ctx, nil)
+}
+
+// serve runs the service until ctx ends; ready, if set, is called once it
+// runs.
+func (m *Main) serve(ctx context.Context, ready func()) error {
 	if _, err := m.Config.Identity(); err != nil {
 		return err
 	}
@@ -87,6 +93,9 @@ func runServe(ctx context.Context, m *Main) error {
 		}
 	}()
 
+	if ready != nil {
+		ready()
+	}
 	<-ctx.Done()
 	m.Logger.Info("stopping: no more reading")
 	stopReading()
@@ -114,7 +123,11 @@ func (m *Main) configureDB(db *agreements.DB) {
 // schedule runs the timed work every minute: the one reminder to confirm,
 // and expiry.
 func (m *Main) schedule(ctx context.Context, db *agreements.DB) error {
-	t := time.NewTicker(time.Minute)
+	tick := m.tick
+	if tick <= 0 {
+		tick = time.Minute
+	}
+	t := time.NewTicker(tick)
 	defer t.Stop()
 	for {
 		if r, e, err := db.RemindAndExpire(ctx); err != nil {

@@ -54,6 +54,11 @@ type Main struct {
 	exportOpts    exportOptions
 	outboxOpts    outboxOptions
 	readReplyOpts readReplyOptions
+	devOpts       devOptions
+
+	// tick is how often the scheduler runs (a minute; less when the dev
+	// sandbox speeds its clock up).
+	tick time.Duration
 }
 
 // NewMain returns a Main wired to the process's standard streams,

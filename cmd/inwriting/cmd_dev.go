@@ -1,0 +1,358 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+	gomsgmail "github.com/emersion/go-message/mail"
+	gomail "github.com/wneessen/go-mail"
+
+	"github.com/inwriting/inwriting/agreements"
+	"github.com/inwriting/inwriting/internal/sandbox"
+	"github.com/inwriting/inwriting/mailin"
+)
+
+type devOptions struct {
+	imapAddr, smtpAddr string
+	dir                string
+	speed              float64
+	noDemo             bool
+}
+
+var devCommand = &command{
+	name:     "dev",
+	summary:  "Try the whole service on this machine: a sandbox mail server, the service, and two demo parties.",
+	usage:    "[inbox USER | read USER N | reply USER N TEXT]",
+	nargs:    -1,
+	noConfig: true,
+	help: `
+  inwriting dev                      start the sandbox, the service and a demo agreement
+  inwriting dev inbox alice          alice's mail, one line each
+  inwriting dev read alice 1         mail 1 of alice's, as text
+  inwriting dev reply alice 1 "I agree"
+                                     reply as alice, the way a mail client would
+
+The sandbox's IMAP and SMTP servers listen on 127.0.0.1 only, with mailboxes
+service@, alice@ and bob@example.test (passwords printed at start), so a
+real mail client can connect too. The inbox, read and reply commands talk
+to a running sandbox over IMAP and SMTP, like any client. --speed 1000 runs
+the sandbox's clock 1000 times faster, to see a week of the routine in
+minutes. Ctrl-C stops everything.`,
+	flags: func(fs *flag.FlagSet, m *Main) {
+		o := &m.devOpts
+		fs.StringVar(&o.imapAddr, "imap", "127.0.0.1:2143", "the sandbox's IMAP `address`")
+		fs.StringVar(&o.smtpAddr, "smtp", "127.0.0.1:2525", "the sandbox's SMTP `address`")
+		fs.StringVar(&o.dir, "dir", "", "keep the sandbox's database and mail in this `folder` (default: in memory, gone at exit)")
+		fs.Float64Var(&o.speed, "speed", 1, "run the sandbox's clock this many `times` faster")
+		fs.BoolVar(&o.noDemo, "no-demo", false, "start without the demo agreement between alice and bob")
+	},
+	run: runDev,
+}
+
+func runDev(ctx context.Context, m *Main) error {
+	switch {
+	case len(m.args) == 0:
+		return m.devSandbox(ctx)
+	case m.args[0] == "inbox" && len(m.args) == 2:
+		return m.devInbox(ctx, m.args[1])
+	case m.args[0] == "read" && len(m.args) == 3:
+		n, err := strconv.Atoi(m.args[2])
+		if err != nil || n < 1 {
+			return usagef("dev read: %q is not a mail number (see dev inbox)", m.args[2])
+		}
+		return m.devRead(ctx, m.args[1], n)
+	case m.args[0] == "reply" && len(m.args) == 4:
+		n, err := strconv.Atoi(m.args[2])
+		if err != nil || n < 1 {
+			return usagef("dev reply: %q is not a mail number (see dev inbox)", m.args[2])
+		}
+		return m.devReply(ctx, m.args[1], n, m.args[3])
+	}
+	return usagef("dev takes no arguments, or inbox USER, read USER N, or reply USER N TEXT")
+}
+
+// devSandbox runs the sandbox mail server and the service wired to it.
+func (m *Main) devSandbox(ctx context.Context) error {
+	o := m.devOpts
+	if o.speed <= 0 {
+		return usagef("dev: --speed must be more than 0")
+	}
+	srv := sandbox.New()
+	srv.IMAPAddr, srv.SMTPAddr = o.imapAddr, o.smtpAddr
+	dataDir := o.dir
+	if dataDir == "" {
+		tmp, err := os.MkdirTemp("", "inwriting-dev-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(tmp)
+		dataDir = tmp
+	} else {
+		srv.Dir = filepath.Join(dataDir, "mail")
+	}
+	if err := srv.Start(); err != nil {
+		return err
+	}
+	defer srv.Close()
+
+	// The service's configuration: the sandbox, in plain text on loopback.
+	c := DefaultConfig(m.Getenv)
+	c.DataDir = dataDir
+	c.Log.Level = "warn"
+	c.Service.Address = "service@" + sandbox.Domain
+	ih, ip, _ := net.SplitHostPort(srv.IMAPAddr)
+	sh, sp, _ := net.SplitHostPort(srv.SMTPAddr)
+	c.IMAP.Host, c.IMAP.TLS, c.IMAP.Username, c.IMAP.Password = ih, "none", "service", sandbox.Password("service")
+	c.IMAP.Port, _ = strconv.Atoi(ip)
+	c.SMTP.Host, c.SMTP.TLS, c.SMTP.Username, c.SMTP.Password = sh, "none", "service", sandbox.Password("service")
+	c.SMTP.Port, _ = strconv.Atoi(sp)
+	c.IMAP.PollInterval = "5s"
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	m.Config = c
+	m.Logger = newLogger(m.Stderr, c.Log)
+	if o.speed != 1 {
+		start, realStart := m.Now(), time.Now()
+		m.Now = func() time.Time { return start.Add(time.Duration(float64(time.Since(realStart)) * o.speed)) }
+		m.tick = max(time.Duration(float64(time.Minute)/o.speed), 100*time.Millisecond)
+	}
+
+	db, err := m.openDB(ctx)
+	if err != nil {
+		return err
+	}
+	if !o.noDemo {
+		if as, err := db.FindAgreements(ctx, agreements.AgreementFilter{Limit: 1}); err != nil {
+			return err
+		} else if len(as) == 0 {
+			if _, err := db.CreateAgreement(ctx, demoTerms()); err != nil {
+				return err
+			}
+		}
+	}
+	return m.serve(ctx, func() { m.printSandbox(srv, o) })
+}
+
+func demoTerms() agreements.Terms {
+	return agreements.Terms{
+		Title:         "Evenings and phone calls",
+		WhatWentWrong: "Alice said she would call when running late, and twice she did not.\nBob heard from a friend that she had been out, and felt lied to.",
+		Parties: []agreements.Party{
+			{Name: "Alice Example", Address: "alice@" + sandbox.Domain, TimeZone: "Europe/Lisbon",
+				Commitments: []string{"Call or text before 18:00 when I will be home after 19:00.", "Tell Bob myself when plans change."}},
+			{Name: "Bob Example", Address: "bob@" + sandbox.Domain, TimeZone: "America/Chicago",
+				Commitments: []string{"Ask Alice directly when something worries me.", "Say so the same day when I am upset."}},
+		},
+		CheckIn: agreements.Schedule{Unit: agreements.Week, Every: 1, Weekdays: []time.Weekday{time.Sunday}, Hour: 19},
+	}
+}
+
+func (m *Main) printSandbox(srv *sandbox.Server, o devOptions) {
+	w := m.Stdout
+	fmt.Fprintf(w, "inwriting sandbox: ready. Ctrl-C stops it.\n\n")
+	fmt.Fprintf(w, "Mail server (plain text, loopback only):\n  IMAP %s    SMTP %s (AUTH PLAIN)\n", srv.IMAPAddr, srv.SMTPAddr)
+	for _, u := range sandbox.Users {
+		fmt.Fprintf(w, "  %-24s password %s\n", u+"@"+sandbox.Domain, sandbox.Password(u))
+	}
+	flags := ""
+	if o.imapAddr != "127.0.0.1:2143" || o.smtpAddr != "127.0.0.1:2525" {
+		flags = fmt.Sprintf(" --imap %s --smtp %s", srv.IMAPAddr, srv.SMTPAddr)
+	}
+	fmt.Fprintf(w, "\nAlice and Bob have each been asked to confirm the demo agreement. In another terminal:\n")
+	fmt.Fprintf(w, "  inwriting dev%s inbox alice\n  inwriting dev%s read alice 1\n  inwriting dev%s reply alice 1 \"I agree\"\n", flags, flags, flags)
+	fmt.Fprintf(w, "and the same for bob; then both receive the confirmed copy.\n")
+}
+
+// devClient logs in to the sandbox's IMAP server as user.
+func (m *Main) devClient(user string) (*imapclient.Client, error) {
+	if !slicesContains(sandbox.Users, user) {
+		return nil, usagef("dev: %q is not a sandbox mailbox (%s)", user, strings.Join(sandbox.Users, ", "))
+	}
+	c, err := imapclient.DialInsecure(m.devOpts.imapAddr, nil)
+	if err != nil {
+		return nil, fmt.Errorf("the sandbox is not running at %s (start it with: inwriting dev): %w", m.devOpts.imapAddr, err)
+	}
+	if err := c.Login(user, sandbox.Password(user)).Wait(); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("log in as %s: %w", user, err)
+	}
+	if _, err := c.Select("INBOX", nil).Wait(); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+func slicesContains(ss []string, s string) bool {
+	for _, x := range ss {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func (m *Main) devInbox(ctx context.Context, user string) error {
+	c, err := m.devClient(user)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if c.Mailbox().NumMessages == 0 {
+		fmt.Fprintf(m.Stdout, "%s's inbox is empty.\n", user)
+		return nil
+	}
+	bufs, err := c.Fetch(imap.SeqSetNum(seqRange(c.Mailbox().NumMessages)...), &imap.FetchOptions{Envelope: true}).Collect()
+	if err != nil {
+		return err
+	}
+	for _, b := range bufs {
+		e := b.Envelope
+		from := ""
+		if len(e.From) > 0 {
+			from = e.From[0].Addr()
+			if e.From[0].Name != "" {
+				from = e.From[0].Name
+			}
+		}
+		fmt.Fprintf(m.Stdout, "%3d  %s  %-20s %s\n", b.SeqNum, e.Date.Local().Format("Jan 02 15:04"), clipText(from, 20), e.Subject)
+	}
+	return nil
+}
+
+func seqRange(n uint32) []uint32 {
+	out := make([]uint32, n)
+	for i := range out {
+		out[i] = uint32(i + 1)
+	}
+	return out
+}
+
+func clipText(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s
+}
+
+// devFetch returns mail n of user's inbox, whole.
+func (m *Main) devFetch(user string, n int) ([]byte, error) {
+	c, err := m.devClient(user)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	if uint32(n) > c.Mailbox().NumMessages {
+		return nil, fmt.Errorf("%s has %d mails; there is no mail %d", user, c.Mailbox().NumMessages, n)
+	}
+	section := &imap.FetchItemBodySection{Peek: true}
+	bufs, err := c.Fetch(imap.SeqSetNum(uint32(n)), &imap.FetchOptions{BodySection: []*imap.FetchItemBodySection{section}}).Collect()
+	if err != nil || len(bufs) == 0 {
+		return nil, fmt.Errorf("fetch mail %d: %v", n, err)
+	}
+	return bufs[0].FindBodySection(section), nil
+}
+
+func (m *Main) devRead(ctx context.Context, user string, n int) error {
+	raw, err := m.devFetch(user, n)
+	if err != nil {
+		return err
+	}
+	msg, _ := mailin.ParseMessage(raw, mailin.ParseOptions{})
+	for _, h := range []string{"From", "To", "Reply-To", "Date", "Subject"} {
+		if v := msg.Header.Get(h); v != "" {
+			if h == "Subject" {
+				v = msg.Subject
+			}
+			fmt.Fprintf(m.Stdout, "%-9s %s\n", h+":", v)
+		}
+	}
+	for _, a := range msg.Attachments {
+		fmt.Fprintf(m.Stdout, "%-9s %s (%d bytes)\n", "Attached:", a.Name, a.Size)
+	}
+	fmt.Fprintf(m.Stdout, "\n%s\n", strings.TrimRight(msg.Body, "\n"))
+	return nil
+}
+
+// devReply replies to mail n of user's as a mail client would: to its
+// Reply-To, "Re:" subject, threading headers, the original quoted below.
+func (m *Main) devReply(ctx context.Context, user string, n int, text string) error {
+	raw, err := m.devFetch(user, n)
+	if err != nil {
+		return err
+	}
+	r, err := gomsgmail.CreateReader(strings.NewReader(string(raw)))
+	if err != nil {
+		return fmt.Errorf("read mail %d: %w", n, err)
+	}
+	to, err := r.Header.AddressList("Reply-To")
+	if err != nil || len(to) == 0 {
+		to, _ = r.Header.AddressList("From")
+	}
+	if len(to) == 0 {
+		return errors.New("the mail has no Reply-To or From to answer")
+	}
+	subject, _ := r.Header.Subject()
+	if !strings.HasPrefix(strings.ToLower(subject), "re:") {
+		subject = "Re: " + subject
+	}
+	id, _ := r.Header.MessageID()
+	refs, _ := r.Header.MsgIDList("References")
+	from, _ := r.Header.AddressList("From")
+	date, _ := r.Header.Date()
+	msg, _ := mailin.ParseMessage(raw, mailin.ParseOptions{})
+
+	var quote strings.Builder
+	who := "you"
+	if len(from) > 0 {
+		who = (&gomsgmail.Address{Name: from[0].Name, Address: from[0].Address}).String()
+	}
+	fmt.Fprintf(&quote, "On %s, %s wrote:\n", date.Format("Mon, Jan 2, 2006 at 3:04 PM"), who)
+	for _, l := range strings.Split(strings.TrimRight(msg.Body, "\n"), "\n") {
+		quote.WriteString("> " + l + "\n")
+	}
+
+	out := gomail.NewMsg()
+	if err := out.From(user + "@" + sandbox.Domain); err != nil {
+		return err
+	}
+	if err := out.To(to[0].Address); err != nil {
+		return err
+	}
+	out.Subject(subject)
+	if id != "" {
+		out.SetGenHeaderPreformatted(gomail.HeaderInReplyTo, "<"+id+">")
+		var all []string
+		for _, r := range append(refs, id) {
+			all = append(all, "<"+r+">")
+		}
+		out.SetGenHeaderPreformatted(gomail.HeaderReferences, strings.Join(all, " "))
+	}
+	out.SetBodyString(gomail.TypeTextPlain, text+"\n\n"+quote.String())
+	host, port, err := net.SplitHostPort(m.devOpts.smtpAddr)
+	if err != nil {
+		return usagef("dev: --smtp %q: %v", m.devOpts.smtpAddr, err)
+	}
+	p, _ := strconv.Atoi(port)
+	cl, err := gomail.NewClient(host, gomail.WithPort(p), gomail.WithTLSPolicy(gomail.NoTLS),
+		gomail.WithSMTPAuth(gomail.SMTPAuthPlain), gomail.WithUsername(user), gomail.WithPassword(sandbox.Password(user)))
+	if err != nil {
+		return err
+	}
+	if err := cl.DialAndSendWithContext(ctx, out); err != nil {
+		return fmt.Errorf("send the reply (is the sandbox running at %s?): %w", m.devOpts.smtpAddr, err)
+	}
+	fmt.Fprintf(m.Stdout, "Sent as %s to %s: %q\n", user, to[0].Address, text)
+	return nil
+}

@@ -1,0 +1,169 @@
+package main_test
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+	gomail "github.com/wneessen/go-mail"
+
+	"github.com/inwriting/inwriting/internal/sandbox"
+)
+
+func freeAddr(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// startDev runs "inwriting dev" as a newcomer would, on free ports, until
+// the test ends; it returns the flags that reach it.
+func startDev(t *testing.T, e *env, extra ...string) []string {
+	flags := []string{"--imap", freeAddr(t), "--smtp", freeAddr(t)}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan result)
+	go func() { done <- e.runCtx(ctx, false, "", append(append([]string{"dev"}, flags...), extra...)...) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case r := <-done:
+			if r.code != 0 {
+				t.Errorf("dev: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+			}
+		case <-time.After(30 * time.Second):
+			t.Error("dev did not stop within 30 s of Ctrl-C")
+		}
+	})
+	waitUntil(t, 10*time.Second, func() bool {
+		r := e.run("", append(append([]string{"dev"}, flags...), "inbox", "alice")...)
+		return r.code == 0 && strings.Contains(r.stdout, "Please confirm")
+	})
+	return flags
+}
+
+func TestDev_Newcomer(t *testing.T) {
+	e := newEnv(t)
+	dev := startDev(t, e)
+	run := func(args ...string) string { return e.mustRun(append(append([]string{"dev"}, dev...), args...)...) }
+
+	// Both parties read their copy and reply "I agree" from the terminal.
+	for _, user := range []string{"alice", "bob"} {
+		inbox := run("inbox", user)
+		if !strings.Contains(inbox, "  1  ") || !strings.Contains(inbox, "Please confirm: Evenings and phone calls") {
+			t.Fatalf("%s's inbox:\n%s", user, inbox)
+		}
+		mail := run("read", user, "1")
+		for _, want := range []string{"Reply-To: \"inwriting\" <service+", "Reply \"I agree\" to confirm.", "Attached: agreement-1-v1.txt"} {
+			if !strings.Contains(mail, want) {
+				t.Fatalf("%s's mail lacks %q:\n%s", user, want, mail)
+			}
+		}
+		if out := run("reply", user, "1", "I agree"); !strings.Contains(out, "Sent as "+user) {
+			t.Fatalf("reply: %q", out)
+		}
+	}
+	// Both receive the confirmed copy.
+	for _, user := range []string{"alice", "bob"} {
+		waitUntil(t, 20*time.Second, func() bool { return strings.Contains(run("inbox", user), "Confirmed: Evenings and phone calls") })
+	}
+
+	t.Run("Errors", func(t *testing.T) {
+		for _, args := range [][]string{{"inbox", "carol"}, {"read", "alice", "x"}, {"reply", "alice", "1"}, {"frobnicate"}} {
+			if r := e.run("", append(append([]string{"dev"}, dev...), args...)...); r.code != 2 {
+				t.Fatalf("dev %v: exit %d", args, r.code)
+			}
+		}
+		if r := e.run("", append(append([]string{"dev"}, dev...), "read", "alice", "99")...); r.code != 1 || !strings.Contains(r.stderr, "there is no mail 99") {
+			t.Fatalf("read 99: exit %d %q", r.code, r.stderr)
+		}
+		if r := e.run("", "dev", "--imap", freeAddr(t), "inbox", "alice"); r.code != 1 || !strings.Contains(r.stderr, "the sandbox is not running") {
+			t.Fatalf("no sandbox: exit %d %q", r.code, r.stderr)
+		}
+	})
+}
+
+// TestDev_MailClient drives the sandbox with go-imap and go-mail on the
+// printed ports, as a mail client would.
+func TestDev_MailClient(t *testing.T) {
+	e := newEnv(t)
+	dev := startDev(t, e)
+	imapAddr, smtpAddr := dev[1], dev[3]
+	c, err := imapclient.DialInsecure(imapAddr, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Login("bob", sandbox.Password("bob")).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if !c.Caps().Has(imap.CapIdle) || !c.Caps().Has(imap.CapMove) {
+		t.Fatal("the sandbox lacks IDLE or MOVE")
+	}
+	if _, err := c.Select("INBOX", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	bufs, err := c.Fetch(imap.SeqSetNum(1), &imap.FetchOptions{Envelope: true, BodySection: []*imap.FetchItemBodySection{{Peek: true}}}).Collect()
+	if err != nil || len(bufs) != 1 {
+		t.Fatalf("fetch: %v", err)
+	}
+	env := bufs[0].Envelope
+	if len(env.ReplyTo) == 0 || !strings.HasPrefix(env.ReplyTo[0].Addr(), "service+") {
+		t.Fatalf("Reply-To = %v", env.ReplyTo)
+	}
+	host, port, _ := net.SplitHostPort(smtpAddr)
+	var p int
+	fmt.Sscan(port, &p)
+	m := gomail.NewMsg()
+	m.From("bob@" + sandbox.Domain)
+	m.To(env.ReplyTo[0].Addr())
+	m.Subject("Re: " + env.Subject)
+	m.SetGenHeaderPreformatted(gomail.HeaderInReplyTo, "<"+env.MessageID+">")
+	m.SetBodyString(gomail.TypeTextPlain, "1 kept? no: I agree except point 2\n")
+	cl, err := gomail.NewClient(host, gomail.WithPort(p), gomail.WithTLSPolicy(gomail.NoTLS),
+		gomail.WithSMTPAuth(gomail.SMTPAuthPlain), gomail.WithUsername("bob"), gomail.WithPassword(sandbox.Password("bob")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cl.DialAndSend(m); err != nil {
+		t.Fatal(err)
+	}
+	// Alice receives it as a comment; nobody confirmed anything.
+	waitUntil(t, 20*time.Second, func() bool {
+		r := e.run("", append(append([]string{"dev"}, dev...), "inbox", "alice")...)
+		return regexp.MustCompile(`Bob wrote about: Evenings`).MatchString(r.stdout)
+	})
+
+	t.Run("NoAuthNoMail", func(t *testing.T) {
+		cl, _ := gomail.NewClient(host, gomail.WithPort(p), gomail.WithTLSPolicy(gomail.NoTLS))
+		m := gomail.NewMsg()
+		m.From("mallory@evil.test")
+		m.To("service@" + sandbox.Domain)
+		m.SetBodyString(gomail.TypeTextPlain, "I agree")
+		if err := cl.DialAndSend(m); err == nil {
+			t.Fatal("the sandbox took mail without AUTH")
+		}
+	})
+}
+
+// TestDev_Speed runs the sandbox's clock 200,000 times faster: the 48-hour
+// reminder to confirm comes within a second or two, and expiry after a
+// week within a few more.
+func TestDev_Speed(t *testing.T) {
+	e := newEnv(t)
+	dev := startDev(t, e, "--speed", "200000")
+	inbox := func() string { return e.mustRun(append(append([]string{"dev"}, dev...), "inbox", "alice")...) }
+	waitUntil(t, 20*time.Second, func() bool { return strings.Contains(inbox(), "Reminder, please confirm") })
+	waitUntil(t, 20*time.Second, func() bool { return strings.Contains(inbox(), "Expired: Evenings") })
+	if n := strings.Count(inbox(), "Reminder, please confirm"); n != 1 {
+		t.Fatalf("%d reminders, want one", n)
+	}
+}
