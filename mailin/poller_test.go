@@ -36,7 +36,20 @@ type imapServer struct {
 	user     string
 	password string
 	domain   string
-	client   func(t *testing.T) *imapclient.Client
+	dial     func() (*imapclient.Client, error)
+}
+
+// client returns a client logged in as the service, closed when t ends.
+func (s *imapServer) client(t *testing.T) *imapclient.Client {
+	c, err := s.dial()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	if err := c.Login(s.user, s.password).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
 
 func quietLogger() *slog.Logger {
@@ -70,17 +83,7 @@ func memServer(t *testing.T, caps imap.CapSet) *imapServer {
 	t.Cleanup(func() { srv.Close() })
 	s := &imapServer{name: "memserver", addr: ln.Addr().String(), mode: mailin.TLSNone, user: "service", password: "pw", domain: "example.test"}
 	s.poller = func(p *mailin.Poller) { p.TLS, p.Username, p.Password = mailin.TLSNone, s.user, s.password }
-	s.client = func(t *testing.T) *imapclient.Client {
-		c, err := imapclient.DialInsecure(s.addr, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { c.Close() })
-		if err := c.Login(s.user, s.password).Wait(); err != nil {
-			t.Fatal(err)
-		}
-		return c
-	}
+	s.dial = func() (*imapclient.Client, error) { return imapclient.DialInsecure(s.addr, nil) }
 	return s
 }
 
@@ -95,16 +98,8 @@ func dovecot(t *testing.T) *imapServer {
 	s.poller = func(p *mailin.Poller) {
 		p.TLS, p.TLSConfig, p.Username, p.Password = mailin.TLSStartTLS, st.TLS, s.user, s.password
 	}
-	s.client = func(t *testing.T) *imapclient.Client {
-		c, err := imapclient.DialStartTLS(st.IMAP, &imapclient.Options{TLSConfig: st.TLS})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { c.Close() })
-		if err := c.Login(s.user, s.password).Wait(); err != nil {
-			t.Fatal(err)
-		}
-		return c
+	s.dial = func() (*imapclient.Client, error) {
+		return imapclient.DialStartTLS(st.IMAP, &imapclient.Options{TLSConfig: st.TLS})
 	}
 	return s
 }
@@ -119,17 +114,7 @@ func sandboxServer(t *testing.T) *imapServer {
 	t.Cleanup(func() { srv.Close() })
 	s := &imapServer{name: "sandbox", addr: srv.IMAPAddr, mode: mailin.TLSNone, user: "service", password: sandbox.Password("service"), domain: sandbox.Domain}
 	s.poller = func(p *mailin.Poller) { p.TLS, p.Username, p.Password = mailin.TLSNone, s.user, s.password }
-	s.client = func(t *testing.T) *imapclient.Client {
-		c, err := imapclient.DialInsecure(s.addr, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { c.Close() })
-		if err := c.Login(s.user, s.password).Wait(); err != nil {
-			t.Fatal(err)
-		}
-		return c
-	}
+	s.dial = func() (*imapclient.Client, error) { return imapclient.DialInsecure(s.addr, nil) }
 	return s
 }
 
