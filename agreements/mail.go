@@ -21,12 +21,17 @@ const (
 	MailSuperseded      MailKind = "superseded"        // a reply to a replaced version
 	MailSpoofNotice     MailKind = "spoof-notice"      // someone tried to reply for you
 	MailBounceNotice    MailKind = "bounce-notice"     // the other party's address bounces
+	MailCheckIn         MailKind = "checkin"           // a round's check-in questions
+	MailNudge           MailKind = "nudge"             // one gentle reminder to answer
+	MailDigest          MailKind = "digest"            // the other's check-in, positives first
+	MailNotice          MailKind = "notice"            // paused, resumed, stopped, help, history
 )
 
 // MailKinds lists every kind, in the order the documentation shows them.
 var MailKinds = []MailKind{
 	MailConfirmRequest, MailConfirmReminder, MailConfirmed, MailExpired, MailDeclined,
 	MailComment, MailUnsure, MailReceipt, MailCouldNotProcess, MailSuperseded, MailSpoofNotice, MailBounceNotice,
+	MailCheckIn, MailNudge, MailDigest, MailNotice,
 }
 
 // MailData is what a mail shows, captured when it is queued: the agreement
@@ -45,6 +50,39 @@ type MailData struct {
 	Recorded  []string      `json:"recorded,omitempty"`   // receipt: what was recorded, one line each
 	AskAmend  bool          `json:"ask_amend,omitempty"`  // comment to the initiator: ask whether to amend
 	RepliedTo int           `json:"replied_to,omitempty"` // superseded: the replaced version the reply was about
+	Round     string        `json:"round,omitempty"`      // checkin, nudge, digest: the round's day
+	Answers   []MailAnswer  `json:"answers,omitempty"`    // digest: the others' check-ins
+	History   []MailHistory `json:"history,omitempty"`    // digest, history notice: earlier rounds
+	Title     string        `json:"title,omitempty"`      // notice: what it is about
+	Lines     []string      `json:"lines,omitempty"`      // notice: its paragraphs
+}
+
+// MailAnswer is one party's check-in as a digest shows it.
+type MailAnswer struct {
+	Party         MailParty `json:"party"`
+	Answered      bool      `json:"answered"`
+	Statuses      []string  `json:"statuses,omitempty"` // per commitment: kept, partly, missed, or "no answer"
+	PositiveOther string    `json:"positive_other,omitempty"`
+	PositiveSelf  string    `json:"positive_self,omitempty"`
+	WentWrong     string    `json:"went_wrong,omitempty"`
+	Text          string    `json:"text,omitempty"`
+}
+
+// MailHistory is one round in a short history: ✓ kept, ~ partly, ✗
+// missed, · no answer, per commitment.
+type MailHistory struct {
+	Round string `json:"round"`
+	Party string `json:"party"`
+	Marks string `json:"marks"`
+}
+
+// CheckInAnswer is what a party answered to a check-in.
+type CheckInAnswer struct {
+	Statuses      map[int]string `json:"statuses,omitempty"` // by commitment number: kept, partly, missed
+	PositiveOther string         `json:"positive_other,omitempty"`
+	PositiveSelf  string         `json:"positive_self,omitempty"`
+	WentWrong     string         `json:"went_wrong,omitempty"`
+	Text          string         `json:"text"`
 }
 
 // MailTerms is an agreement's version as a mail shows it.
@@ -171,6 +209,18 @@ func (d *MailData) Validate() error {
 	case MailBounceNotice:
 		if d.Author == nil {
 			return missing("whose address bounces")
+		}
+	case MailCheckIn, MailNudge:
+		if d.Round == "" || d.Deadline.IsZero() {
+			return missing("the round and its deadline")
+		}
+	case MailDigest:
+		if d.Round == "" || len(d.Answers) == 0 {
+			return missing("the round and the answers")
+		}
+	case MailNotice:
+		if d.Title == "" || len(d.Lines) == 0 {
+			return missing("what the notice says")
 		}
 	}
 	return nil

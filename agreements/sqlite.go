@@ -49,6 +49,10 @@ type DB struct {
 	// one reminder; 0 for none.
 	RemindAfter time.Duration
 
+	// RoundFor is how long a check-in round stays open for answers before
+	// each party gets the digest of the others' answers.
+	RoundFor time.Duration
+
 	// ServiceAddress is the service's own mailbox: mail from it is ignored.
 	ServiceAddress string
 
@@ -65,7 +69,7 @@ type DB struct {
 // NewDB returns a DB for the file at path, with a real clock and the
 // default logger.
 func NewDB(path string) *DB {
-	return &DB{Path: path, Now: time.Now, Logger: slog.Default(), MessageIDDomain: "inwriting.invalid", ConfirmFor: 7 * 24 * time.Hour, RemindAfter: 48 * time.Hour}
+	return &DB{Path: path, Now: time.Now, Logger: slog.Default(), MessageIDDomain: "inwriting.invalid", ConfirmFor: 7 * 24 * time.Hour, RemindAfter: 48 * time.Hour, RoundFor: 24 * time.Hour}
 }
 
 // Open opens the database, creating it if needed, and applies the embedded

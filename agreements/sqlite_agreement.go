@@ -406,6 +406,9 @@ func confirmTx(ctx context.Context, tx *Tx, a *Agreement, c Confirmation) error 
 	if err := setStatus(ctx, tx, a.ID, StatusActive); err != nil {
 		return err
 	}
+	if err := startRounds(ctx, tx, a); err != nil {
+		return err
+	}
 	if err := appendEvent(ctx, tx, a.ID, EventActivated, map[string]any{"version": c.Version, "fingerprint": a.Fingerprint}); err != nil {
 		return err
 	}

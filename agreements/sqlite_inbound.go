@@ -136,22 +136,36 @@ func (db *DB) decide(ctx context.Context, tx *Tx, in *Inbound) (InboundOutcome, 
 		return out, in.Unreadable, nil
 	}
 	out.Folder = FolderProcessed
-	if tok.Purpose != PurposeConfirm {
-		// Check-ins and commands by reply belong to the routine of an
-		// active agreement.
-		out.Outcome = "kept"
-		return out, "a reply outside a confirmation; kept for the record", nil
-	}
-	version := int(tok.Ref)
 	msgID := in.MessageID
 	if msgID == "" {
 		msgID = in.Key
 	}
-	switch in.Intent.Kind {
-	case IntentCommand:
-		out.Outcome = "command"
-		return out, "command " + in.Intent.Command, nil
+	if in.Intent.Kind == IntentCommand {
+		out.Outcome, err = command(ctx, tx, a, p, in, in.Key)
+		return out, "command " + in.Intent.Command, err
 	}
+	switch tok.Purpose {
+	case PurposeCheckIn:
+		ans := CheckInAnswer{Text: in.Text}
+		if in.CheckIn != nil {
+			ans = *in.CheckIn
+		}
+		out.Outcome, err = recordCheckIn(ctx, tx, a, p, tok.Ref, ans, msgID, in.Key)
+		var de *Error
+		if errors.As(err, &de) {
+			out.Outcome = "refused"
+			return out, de.Message, nil
+		}
+		return out, "", err
+	case PurposeCommands:
+		if strings.TrimSpace(in.Text) == "" || a.Status.Final() {
+			out.Outcome = "kept"
+			return out, "a reply to a notice; kept for the record", nil
+		}
+		out.Outcome = "comment"
+		return out, "", commentTx(ctx, tx, a, a.Version, p.ID, in.Text, msgID)
+	}
+	version := int(tok.Ref)
 	if version < a.Version && !a.Status.Final() {
 		key := fmt.Sprintf("%s:%d:%d:%d:%s", MailSuperseded, a.ID, version, p.ID, in.Key)
 		if _, err := queueMail(ctx, tx, mailRequest{key: key, kind: MailSuperseded, agreement: a, party: p, purpose: PurposeConfirm, ref: int64(a.Version),

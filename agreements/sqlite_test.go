@@ -3,6 +3,8 @@ package agreements_test
 import (
 	"context"
 	"errors"
+	"io"
+	"log/slog"
 	"path/filepath"
 	"testing"
 	"time"
@@ -19,6 +21,9 @@ func MustOpenDB(tb testing.TB) *agreements.DB {
 	tb.Helper()
 	db := agreements.NewDB(filepath.Join(tb.TempDir(), "inwriting.db"))
 	db.Now = func() time.Time { return Now }
+	if !testing.Verbose() {
+		db.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
 	if err := db.Open(context.Background()); err != nil {
 		tb.Fatal(err)
 	}

@@ -116,6 +116,17 @@ func (r *Receiver) Read(d Delivery) agreements.Inbound {
 	in.Text = m.Reply.Text
 	intent := ReadIntent(m.Reply.Text, ExpectConfirmation, nil)
 	in.Intent = agreements.InboundIntent{Kind: string(intent.Kind), Unsure: intent.Unsure, Command: intent.Command, Until: intent.Until, Fix: intent.Fix}
+	// The same words read as a check-in answer, for when they answer one
+	// (the store knows from the token); for "fix:", the correction.
+	text := m.Reply.Text
+	if intent.Command == "fix" {
+		text = intent.Fix
+	}
+	a := ParseCheckIn(text, nil)
+	in.CheckIn = &agreements.CheckInAnswer{Statuses: map[int]string{}, PositiveOther: a.PositiveOther, PositiveSelf: a.PositiveSelf, WentWrong: a.WentWrong, Text: a.Text}
+	for n, st := range a.Statuses {
+		in.CheckIn.Statuses[n] = string(st)
+	}
 	return in
 }
 

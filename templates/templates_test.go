@@ -68,6 +68,14 @@ func fixture(kind agreements.MailKind) *agreements.MailData {
 	case agreements.MailSpoofNotice:
 	case agreements.MailBounceNotice:
 		d.Author = &bob
+	case agreements.MailCheckIn, agreements.MailNudge:
+		d.Round, d.Deadline = "2026-11-29", Now.Add(24*time.Hour)
+	case agreements.MailDigest:
+		d.Round = "2026-11-29"
+		d.Answers = []agreements.MailAnswer{{Party: bob, Answered: true, Statuses: []string{"kept"}, PositiveOther: "Alice called on Tuesday.", PositiveSelf: "I asked instead of guessing.", WentWrong: "The weekend plans."}}
+		d.History = []agreements.MailHistory{{Round: "2026-11-22", Party: "Bob", Marks: "~"}, {Round: "2026-11-29", Party: "Bob", Marks: "✓"}}
+	case agreements.MailNotice:
+		d.Title, d.Lines = "Check-ins are paused", []string{"Bob has paused the check-ins.", `Reply "resume" to start them again.`}
 	}
 	return d
 }

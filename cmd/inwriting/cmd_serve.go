@@ -121,7 +121,7 @@ func (m *Main) configureDB(db *agreements.DB) {
 }
 
 // schedule runs the timed work every minute: the one reminder to confirm,
-// and expiry.
+// expiry, and the check-in routine.
 func (m *Main) schedule(ctx context.Context, db *agreements.DB) error {
 	tick := m.tick
 	if tick <= 0 {
@@ -137,6 +137,14 @@ func (m *Main) schedule(ctx context.Context, db *agreements.DB) error {
 			m.Logger.Error("remind and expire", "err", err)
 		} else if r+e > 0 {
 			m.Logger.Info("reminders and expiry", "reminded", r, "expired", e)
+		}
+		if st, err := db.RunSchedule(ctx); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			m.Logger.Error("check-in schedule", "err", err)
+		} else if st != (agreements.ScheduleStats{}) {
+			m.Logger.Info("check-in schedule", "opened", st.Opened, "checkins", st.CheckIns, "nudges", st.Nudges, "digests", st.Digests, "resumed", st.Resumed)
 		}
 		select {
 		case <-ctx.Done():

@@ -1,0 +1,602 @@
+package agreements
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+)
+
+// earliest returns the first instant of day d's check-in: the schedule's
+// time in the time zone of the party whose clock gets there first.
+func earliest(a *Agreement, d Date) time.Time {
+	var first time.Time
+	for _, p := range a.Terms.Parties {
+		loc, err := LoadLocation(p.TimeZone)
+		if err != nil {
+			loc = time.UTC
+		}
+		if t := a.Terms.CheckIn.At(d, loc); first.IsZero() || t.Before(first) {
+			first = t
+		}
+	}
+	return first
+}
+
+// nextRoundAt returns when the first round after instant after opens.
+func nextRoundAt(a *Agreement, anchor Date, after time.Time) time.Time {
+	d := DateOf(after.UTC()).AddDays(-2)
+	if d.Before(anchor) {
+		d = anchor.AddDays(-1)
+	}
+	for range 1000 {
+		d = a.Terms.CheckIn.Next(d, anchor)
+		if t := earliest(a, d); t.After(after) {
+			return t
+		}
+	}
+	return time.Time{}
+}
+
+// startRounds sets when a newly active (or resumed) agreement's first
+// round opens; the schedule's intervals count from the day it first
+// became active.
+func startRounds(ctx context.Context, tx *Tx, a *Agreement) error {
+	var since string
+	if err := tx.QueryRowContext(ctx, `SELECT active_since FROM agreements WHERE id = ?`, a.ID).Scan(&since); err != nil {
+		return err
+	}
+	if since == "" {
+		since = DateOf(tx.now.UTC()).String()
+	}
+	anchor, err := ParseDate(since)
+	if err != nil {
+		return err
+	}
+	next := nextRoundAt(a, anchor, tx.now)
+	_, err = tx.ExecContext(ctx, `UPDATE agreements SET active_since = ?, next_round_at = ? WHERE id = ?`, since, formatTime(next), a.ID)
+	return err
+}
+
+// ScheduleStats counts what one scheduler pass did.
+type ScheduleStats struct {
+	Opened, CheckIns, Nudges, Digests, Resumed int
+}
+
+// RunSchedule does the timed work of the check-in routine, as of the
+// store's clock: it opens the rounds that are due (after downtime only the
+// latest missed one), mails each party's check-in at their own local time,
+// nudges once, halfway to the deadline, whoever has not answered, and
+// sends the digests of rounds that everyone answered or whose deadline
+// passed. Every step is recorded with its mail, so a pass can run any
+// number of times, or be cut short, and nothing is doubled.
+func (db *DB) RunSchedule(ctx context.Context) (ScheduleStats, error) {
+	var st ScheduleStats
+	now := formatTime(db.Now().UTC())
+
+	ids, err := db.ids(ctx, `SELECT id FROM agreements WHERE status = ? AND next_round_at != '' AND next_round_at <= ? ORDER BY next_round_at`, StatusPaused, now)
+	if err != nil {
+		return st, err
+	}
+	for _, id := range ids {
+		if _, err := db.transition(ctx, id, StatusActive, EventResumed, map[string]any{"by": "pause ended"}, func(tx *Tx, a *Agreement) error {
+			return noticeAll(ctx, tx, a, "resumed", "Check-ins have resumed", []string{"The pause has ended: check-ins come again at the agreed time."})
+		}, StatusPaused); err != nil && !errors.Is(err, ErrConflict) {
+			return st, err
+		}
+		st.Resumed++
+	}
+
+	ids, err = db.ids(ctx, `SELECT id FROM agreements WHERE status = ? AND next_round_at != '' AND next_round_at <= ? ORDER BY next_round_at`, StatusActive, now)
+	if err != nil {
+		return st, err
+	}
+	for _, id := range ids {
+		opened, err := db.openRound(ctx, id)
+		if err != nil {
+			return st, err
+		}
+		if opened {
+			st.Opened++
+		}
+	}
+
+	type due struct{ round, party int64 }
+	var dues []due
+	rows, err := db.db.QueryContext(ctx, `SELECT rp.round_id, rp.party_id FROM round_parties rp JOIN rounds r ON r.id = rp.round_id
+		WHERE rp.mailed = 0 AND rp.due_at <= ? AND r.digest_sent_at = ''`, now)
+	if err != nil {
+		return st, fmt.Errorf("find due check-ins: %w", err)
+	}
+	for rows.Next() {
+		var d due
+		rows.Scan(&d.round, &d.party)
+		dues = append(dues, d)
+	}
+	rows.Close()
+	for _, d := range dues {
+		if err := db.inTx(ctx, func(tx *Tx) error { return mailCheckIn(ctx, tx, d.round, d.party, MailCheckIn) }); err != nil {
+			return st, err
+		}
+		st.CheckIns++
+	}
+
+	// Nudges: halfway between a party's due time and the round's deadline.
+	dues = dues[:0]
+	rows, err = db.db.QueryContext(ctx, `SELECT rp.round_id, rp.party_id, rp.due_at, r.deadline FROM round_parties rp JOIN rounds r ON r.id = rp.round_id
+		WHERE r.digest_sent_at = '' AND rp.mailed = 1 AND rp.nudged = 0 AND rp.answered_at = ''`)
+	if err != nil {
+		return st, fmt.Errorf("find nudges: %w", err)
+	}
+	for rows.Next() {
+		var d due
+		var dueAt, deadline string
+		rows.Scan(&d.round, &d.party, &dueAt, &deadline)
+		a, _ := parseTime(dueAt)
+		b, _ := parseTime(deadline)
+		if !db.Now().Before(a.Add(b.Sub(a) / 2)) {
+			dues = append(dues, d)
+		}
+	}
+	rows.Close()
+	for _, d := range dues {
+		if err := db.inTx(ctx, func(tx *Tx) error { return mailCheckIn(ctx, tx, d.round, d.party, MailNudge) }); err != nil {
+			return st, err
+		}
+		st.Nudges++
+	}
+
+	rounds, err := db.ids(ctx, `SELECT id FROM rounds WHERE digest_sent_at = '' AND deadline <= ?`, now)
+	if err != nil {
+		return st, err
+	}
+	for _, r := range rounds {
+		if err := db.inTx(ctx, func(tx *Tx) error { return sendDigests(ctx, tx, r) }); err != nil {
+			return st, err
+		}
+		st.Digests++
+	}
+	return st, nil
+}
+
+func (db *DB) ids(ctx context.Context, q string, args ...any) ([]int64, error) {
+	rows, err := db.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("schedule: %w", err)
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+func (db *DB) inTx(ctx context.Context, fn func(tx *Tx) error) error {
+	tx, err := db.begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// openRound opens the latest round of agreement id that is due, once.
+func (db *DB) openRound(ctx context.Context, id int64) (bool, error) {
+	opened := false
+	err := db.inTx(ctx, func(tx *Tx) error {
+		a, err := findAgreementByID(ctx, tx, id)
+		if err != nil || a.Status != StatusActive {
+			return err
+		}
+		var since, next string
+		if err := tx.QueryRowContext(ctx, `SELECT active_since, next_round_at FROM agreements WHERE id = ?`, id).Scan(&since, &next); err != nil {
+			return err
+		}
+		anchor, err := ParseDate(since)
+		if err != nil {
+			return fmt.Errorf("agreement %d: active_since %q: %w", id, since, err)
+		}
+		// The latest occurrence that has begun: after downtime, the older
+		// missed ones are not opened.
+		d, ok := a.Terms.CheckIn.Latest(DateOf(tx.now.UTC()).AddDays(1), anchor)
+		for ok && earliest(a, d).After(tx.now) {
+			d, ok = a.Terms.CheckIn.Latest(d.AddDays(-1), anchor)
+		}
+		if ok {
+			start := earliest(a, d)
+			if tx.now.Sub(start) > time.Hour {
+				start = tx.now // opened late: give the full time to answer
+			}
+			res, err := tx.ExecContext(ctx, `INSERT INTO rounds (agreement_id, occurrence, version, opened_at, deadline) VALUES (?, ?, ?, ?, ?)
+				ON CONFLICT (agreement_id, occurrence) DO NOTHING`, id, d.String(), a.Version, formatTime(start), formatTime(start.Add(tx.db.RoundFor)))
+			if err != nil {
+				return fmt.Errorf("open round: %w", err)
+			}
+			if n, _ := res.RowsAffected(); n == 1 {
+				roundID, _ := res.LastInsertId()
+				for _, p := range a.Terms.Parties {
+					loc, err := LoadLocation(p.TimeZone)
+					if err != nil {
+						return err
+					}
+					if _, err := tx.ExecContext(ctx, `INSERT INTO round_parties (round_id, party_id, due_at) VALUES (?, ?, ?)`,
+						roundID, p.ID, formatTime(a.Terms.CheckIn.At(d, loc))); err != nil {
+						return fmt.Errorf("open round: %w", err)
+					}
+				}
+				opened = true
+			}
+		} else {
+			d = anchor.AddDays(-1)
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE agreements SET next_round_at = ? WHERE id = ?`, formatTime(nextRoundAt(a, anchor, maxTime(tx.now, earliest(a, d)))), id)
+		return err
+	})
+	return opened, err
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+type roundInfo struct {
+	id, agreementID int64
+	occurrence      string
+	deadline        time.Time
+}
+
+func findRound(ctx context.Context, q querier, id int64) (*roundInfo, error) {
+	var r roundInfo
+	var deadline string
+	err := q.QueryRowContext(ctx, `SELECT id, agreement_id, occurrence, deadline FROM rounds WHERE id = ?`, id).Scan(&r.id, &r.agreementID, &r.occurrence, &deadline)
+	if err != nil {
+		return nil, errNoRows(err, fmt.Sprintf("there is no round %d", id))
+	}
+	r.deadline, err = parseTime(deadline)
+	return &r, err
+}
+
+// mailCheckIn queues a party's check-in (or its one nudge) for a round.
+func mailCheckIn(ctx context.Context, tx *Tx, roundID, partyID int64, kind MailKind) error {
+	r, err := findRound(ctx, tx, roundID)
+	if err != nil {
+		return err
+	}
+	a, err := findAgreementByID(ctx, tx, r.agreementID)
+	if err != nil {
+		return err
+	}
+	p := a.Party(partyID)
+	if p == nil {
+		return fmt.Errorf("round %d: party %d is not on agreement %d", roundID, partyID, a.ID)
+	}
+	key := fmt.Sprintf("%s:%d:%d", kind, roundID, partyID)
+	if _, err := queueMail(ctx, tx, mailRequest{key: key, kind: kind, agreement: a, party: p, purpose: PurposeCheckIn, ref: roundID,
+		data: MailData{Round: r.occurrence, Deadline: r.deadline}}); err != nil {
+		return err
+	}
+	col := "mailed"
+	if kind == MailNudge {
+		col = "nudged"
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE round_parties SET `+col+` = 1 WHERE round_id = ? AND party_id = ?`, roundID, partyID)
+	return err
+}
+
+// recordCheckIn stores party p's answer to round roundID (a later answer,
+// or a fix, replaces the earlier one) and sends a receipt; when everyone
+// has answered, the digests go out at once.
+func recordCheckIn(ctx context.Context, tx *Tx, a *Agreement, p *Party, roundID int64, ans CheckInAnswer, msgID, key string) (string, error) {
+	r, err := findRound(ctx, tx, roundID)
+	if err != nil {
+		return "", err
+	}
+	if r.agreementID != a.ID {
+		return "", Errorf(EINVALID, "round %d is not of agreement %d", roundID, a.ID)
+	}
+	raw, _ := json.Marshal(ans)
+	res, err := tx.ExecContext(ctx, `UPDATE round_parties SET answered_at = ?, message_id = ?, answer = ? WHERE round_id = ? AND party_id = ?`,
+		formatTime(tx.now), msgID, string(raw), roundID, p.ID)
+	if err != nil {
+		return "", fmt.Errorf("record check-in: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return "", Errorf(EINVALID, "%s is not in round %d", p.Address, roundID)
+	}
+	if err := appendEvent(ctx, tx, a.ID, EventCheckIn, map[string]any{"round": r.occurrence, "party": p.Address, "message_id": msgID, "statuses": ans.Statuses}); err != nil {
+		return "", err
+	}
+	recorded := []string{"Your check-in for " + r.occurrence}
+	for i, c := range p.Commitments {
+		st := ans.Statuses[i+1]
+		if st == "" {
+			st = "not said"
+		}
+		recorded = append(recorded, fmt.Sprintf("%d. %s: %s", i+1, clip(c), st))
+	}
+	for _, f := range []struct{ name, v string }{{"Something good about the other", ans.PositiveOther}, {"Something good about you", ans.PositiveSelf}, {"To talk about", ans.WentWrong}} {
+		if f.v != "" {
+			recorded = append(recorded, f.name+": "+f.v)
+		}
+	}
+	if _, err := queueMail(ctx, tx, mailRequest{key: fmt.Sprintf("%s:checkin:%s", MailReceipt, key), kind: MailReceipt, agreement: a, party: p,
+		purpose: PurposeCheckIn, ref: roundID, data: MailData{Recorded: recorded, Quote: clipQuote(ans.Text)}}); err != nil {
+		return "", err
+	}
+	var open int
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM round_parties WHERE round_id = ? AND answered_at = ''`, roundID).Scan(&open); err != nil {
+		return "", err
+	}
+	if open == 0 {
+		return "checkin", sendDigests(ctx, tx, roundID)
+	}
+	return "checkin", nil
+}
+
+func clipQuote(s string) string {
+	if r := []rune(s); len(r) > 2000 {
+		return string(r[:1997]) + "..."
+	}
+	return s
+}
+
+// sendDigests sends each party the others' answers to a round, once.
+func sendDigests(ctx context.Context, tx *Tx, roundID int64) error {
+	r, err := findRound(ctx, tx, roundID)
+	if err != nil {
+		return err
+	}
+	res, err := tx.ExecContext(ctx, `UPDATE rounds SET digest_sent_at = ? WHERE id = ? AND digest_sent_at = ''`, formatTime(tx.now), roundID)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return nil
+	}
+	a, err := findAgreementByID(ctx, tx, r.agreementID)
+	if err != nil {
+		return err
+	}
+	answers, err := roundAnswers(ctx, tx, a, roundID)
+	if err != nil {
+		return err
+	}
+	history, err := roundHistory(ctx, tx, a, 6)
+	if err != nil {
+		return err
+	}
+	for i := range a.Terms.Parties {
+		p := &a.Terms.Parties[i]
+		var others []MailAnswer
+		for _, ans := range answers {
+			if ans.Party.Address != p.Address {
+				others = append(others, ans)
+			}
+		}
+		var hist []MailHistory
+		for _, h := range history {
+			if h.Party != p.FirstName() {
+				hist = append(hist, h)
+			}
+		}
+		key := fmt.Sprintf("%s:%d:%d", MailDigest, roundID, p.ID)
+		if _, err := queueMail(ctx, tx, mailRequest{key: key, kind: MailDigest, agreement: a, party: p, purpose: PurposeCommands,
+			data: MailData{Round: r.occurrence, Answers: others, History: hist}}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func roundAnswers(ctx context.Context, tx *Tx, a *Agreement, roundID int64) ([]MailAnswer, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT party_id, answered_at, answer FROM round_parties WHERE round_id = ?`, roundID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []MailAnswer
+	for rows.Next() {
+		var pid int64
+		var at, raw string
+		if err := rows.Scan(&pid, &at, &raw); err != nil {
+			return nil, err
+		}
+		p := a.Party(pid)
+		if p == nil {
+			continue
+		}
+		ma := MailAnswer{Party: mailParty(*p), Answered: at != ""}
+		var ans CheckInAnswer
+		if raw != "" {
+			json.Unmarshal([]byte(raw), &ans)
+		}
+		for i := range p.Commitments {
+			st := ans.Statuses[i+1]
+			if st == "" {
+				st = "not said"
+			}
+			ma.Statuses = append(ma.Statuses, st)
+		}
+		ma.PositiveOther, ma.PositiveSelf, ma.WentWrong, ma.Text = ans.PositiveOther, ans.PositiveSelf, ans.WentWrong, clipQuote(ans.Text)
+		out = append(out, ma)
+	}
+	return out, rows.Err()
+}
+
+// roundHistory returns the last n rounds, a row per party: ✓ kept, ~ partly,
+// ✗ missed, · not said or no answer.
+func roundHistory(ctx context.Context, tx *Tx, a *Agreement, n int) ([]MailHistory, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT r.occurrence, rp.party_id, rp.answered_at, rp.answer FROM rounds r JOIN round_parties rp ON rp.round_id = r.id
+		WHERE r.agreement_id = ? AND r.id IN (SELECT id FROM rounds WHERE agreement_id = ? ORDER BY occurrence DESC LIMIT ?) ORDER BY r.occurrence, rp.party_id`, a.ID, a.ID, n)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []MailHistory
+	for rows.Next() {
+		var occ, at, raw string
+		var pid int64
+		if err := rows.Scan(&occ, &pid, &at, &raw); err != nil {
+			return nil, err
+		}
+		p := a.Party(pid)
+		if p == nil {
+			continue
+		}
+		var ans CheckInAnswer
+		json.Unmarshal([]byte(raw), &ans)
+		var marks []string
+		for i := range p.Commitments {
+			switch ans.Statuses[i+1] {
+			case "kept":
+				marks = append(marks, "✓")
+			case "partly":
+				marks = append(marks, "~")
+			case "missed":
+				marks = append(marks, "✗")
+			default:
+				marks = append(marks, "·")
+			}
+		}
+		if at == "" {
+			marks = []string{"no answer"}
+		}
+		out = append(out, MailHistory{Round: occ, Party: p.FirstName(), Marks: strings.Join(marks, " ")})
+	}
+	return out, rows.Err()
+}
+
+// noticeAll tells every party of a something, once per key.
+func noticeAll(ctx context.Context, tx *Tx, a *Agreement, key, title string, lines []string) error {
+	for i := range a.Terms.Parties {
+		p := &a.Terms.Parties[i]
+		k := fmt.Sprintf("%s:%s:%d:%d:%s", MailNotice, key, a.ID, p.ID, tx.now.Format(time.RFC3339))
+		if _, err := queueMail(ctx, tx, mailRequest{key: k, kind: MailNotice, agreement: a, party: p, purpose: PurposeCommands,
+			data: MailData{Title: title, Lines: lines}}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// command carries out a command by reply from party p.
+func command(ctx context.Context, tx *Tx, a *Agreement, p *Party, in *Inbound, key string) (string, error) {
+	who := p.FirstName()
+	notice := func(to *Party, title string, lines ...string) error {
+		k := fmt.Sprintf("%s:%s", MailNotice, key)
+		if to.ID != p.ID {
+			k += fmt.Sprintf(":%d", to.ID)
+		}
+		_, err := queueMail(ctx, tx, mailRequest{key: k, kind: MailNotice, agreement: a, party: to, purpose: PurposeCommands, data: MailData{Title: title, Lines: lines}})
+		return err
+	}
+	switch in.Intent.Command {
+	case "help":
+		return "help", notice(p, "What you can reply", helpLines...)
+	case "pause", "unsubscribe":
+		if a.Status != StatusActive {
+			return "refused", notice(p, "Nothing to pause", fmt.Sprintf("The agreement is %s, so there are no check-ins to pause.", a.Status))
+		}
+		until := ""
+		if !in.Intent.Until.IsZero() {
+			until = formatTime(in.Intent.Until)
+		}
+		if err := setStatus(ctx, tx, a.ID, StatusPaused); err != nil {
+			return "", err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE agreements SET next_round_at = ? WHERE id = ?`, until, a.ID); err != nil {
+			return "", err
+		}
+		if err := appendEvent(ctx, tx, a.ID, EventPaused, map[string]any{"by": p.Address, "until": until}); err != nil {
+			return "", err
+		}
+		line := who + " has paused the check-ins."
+		if until != "" {
+			line = fmt.Sprintf("%s has paused the check-ins until %s.", who, in.Intent.Until.Format("Monday 2 January 2006"))
+		}
+		return "paused", noticeAll(ctx, tx, a, "paused:"+key, "Check-ins are paused", []string{line, `Reply "resume" to start them again.`})
+	case "resume":
+		if a.Status != StatusPaused {
+			return "refused", notice(p, "Nothing to resume", fmt.Sprintf("The agreement is %s, not paused.", a.Status))
+		}
+		if err := setStatus(ctx, tx, a.ID, StatusActive); err != nil {
+			return "", err
+		}
+		if err := startRounds(ctx, tx, a); err != nil {
+			return "", err
+		}
+		if err := appendEvent(ctx, tx, a.ID, EventResumed, map[string]any{"by": p.Address}); err != nil {
+			return "", err
+		}
+		return "resumed", noticeAll(ctx, tx, a, "resumed:"+key, "Check-ins have resumed", []string{who + " has started the check-ins again: they come at the agreed time."})
+	case "stop":
+		if a.Status.Final() {
+			return "refused", notice(p, "Already over", fmt.Sprintf("The agreement is already %s.", a.Status))
+		}
+		if err := setStatus(ctx, tx, a.ID, StatusEnded); err != nil {
+			return "", err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE agreements SET next_round_at = '' WHERE id = ?`, a.ID); err != nil {
+			return "", err
+		}
+		if err := appendEvent(ctx, tx, a.ID, EventEnded, map[string]any{"by": p.Address}); err != nil {
+			return "", err
+		}
+		return "ended", noticeAll(ctx, tx, a, "ended:"+key, "The agreement has ended", []string{who + " has ended the agreement. No more check-ins will come.", "The written copy stays yours; thank you both for trying."})
+	case "history":
+		hist, err := roundHistory(ctx, tx, a, 1000)
+		if err != nil {
+			return "", err
+		}
+		lines := []string{"Every check-in so far (✓ kept, ~ partly, ✗ missed, · not said):"}
+		sort.SliceStable(hist, func(i, j int) bool { return hist[i].Round < hist[j].Round })
+		for _, h := range hist {
+			lines = append(lines, fmt.Sprintf("%s  %s: %s", h.Round, h.Party, h.Marks))
+		}
+		if len(hist) == 0 {
+			lines = append(lines, "There have been no check-ins yet.")
+		}
+		return "history", notice(p, "Your check-in history", lines...)
+	case "fix":
+		var roundID int64
+		err := tx.QueryRowContext(ctx, `SELECT rp.round_id FROM round_parties rp JOIN rounds r ON r.id = rp.round_id
+			WHERE r.agreement_id = ? AND rp.party_id = ? AND rp.answered_at != '' ORDER BY r.occurrence DESC LIMIT 1`, a.ID, p.ID).Scan(&roundID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return "refused", notice(p, "Nothing to fix", "You have not answered a check-in yet, so there is nothing to correct.")
+		} else if err != nil {
+			return "", err
+		}
+		ans := CheckInAnswer{Text: in.Intent.Fix}
+		if in.CheckIn != nil {
+			ans = *in.CheckIn
+		}
+		return recordCheckIn(ctx, tx, a, p, roundID, ans, in.MessageID, key)
+	}
+	return "refused", notice(p, "Not a command", fmt.Sprintf("%q is not something we can do.", in.Intent.Command))
+}
+
+var helpLines = []string{
+	`Reply to any of our mails with one of these, alone on the first line:`,
+	`"pause" or "pause until 2027-01-10": no check-ins until you resume (or until that day). The other person is told.`,
+	`"resume": start the check-ins again.`,
+	`"stop": end the agreement, for both of you. The other person is told.`,
+	`"history": a mail with every check-in so far.`,
+	`"fix: 1 kept, 2 partly": correct your last check-in; it replaces what we recorded.`,
+	`"help": this list.`,
+	`To a check-in, reply in your own words; "1 kept, 2 partly" is enough.`,
+}

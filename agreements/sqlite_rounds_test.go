@@ -1,0 +1,175 @@
+package agreements_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/inwriting/inwriting/agreements"
+)
+
+// TestRoutine lives through twelve weeks of a weekly Sunday 19:00 check-in
+// between Alice in Lisbon and Bob in Chicago, across both daylight-saving
+// changes of spring 2027 (Chicago 14 March, Lisbon 28 March), on the
+// injected clock: both answer through the store's inbound path, Bob misses
+// a round, Alice fixes an answer, Alice pauses for two weeks and resumes.
+func TestRoutine(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2027, 2, 24, 12, 0, 0, 0, time.UTC) // a Wednesday
+	db := MustOpenDB(t)
+	db.Now = func() time.Time { return now }
+	a := mustCreate(t, db)
+	for _, p := range a.Terms.Parties {
+		if _, err := confirm(db, a, 1, p.ID, "<c"+p.FirstName()+"@x>"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	alice, bob := a.Terms.Parties[0], a.Terms.Parties[1]
+	lisbon, chicago := mustLoc(t, "Europe/Lisbon"), mustLoc(t, "America/Chicago")
+
+	seen := map[int64]bool{} // outbox mails handled
+	n := 0
+	reply := func(p agreements.Party, token, text string, answer *agreements.CheckInAnswer, intent agreements.InboundIntent) {
+		n++
+		in := agreements.Inbound{Key: fmt.Sprintf("<sim%d@x>", n), MessageID: fmt.Sprintf("<sim%d@x>", n), Mailbox: "INBOX", UIDValidity: 1, UID: uint32(n),
+			From: p.Address, Tokens: []string{token}, Intent: intent, CheckIn: answer, Text: text, AuthResult: "none"}
+		if _, err := db.RecordInbound(ctx, in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	week := func() int { return int(now.Sub(time.Date(2027, 2, 28, 0, 0, 0, 0, time.UTC)).Hours()/24/7) + 1 }
+	checkinTimes := map[string][]time.Time{}
+	for end := now.Add(12 * 7 * 24 * time.Hour); now.Before(end); now = now.Add(15 * time.Minute) {
+		for range 2 { // twice per tick: a second pass must change nothing
+			if _, err := db.RunSchedule(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		ms, err := db.FindOutbox(ctx, agreements.OutboxFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range ms {
+			if seen[m.ID] {
+				continue
+			}
+			seen[m.ID] = true
+			p := alice
+			if m.To == bob.Address {
+				p = bob
+			}
+			if m.Kind != agreements.MailCheckIn {
+				continue
+			}
+			checkinTimes[p.Address] = append(checkinTimes[p.Address], m.CreatedAt)
+			w := week()
+			switch {
+			case p.Address == bob.Address && w == 3:
+				// Bob misses this round.
+			case p.Address == alice.Address && w == 5:
+				reply(p, m.ReplyToken, "1 missed, 2 kept", &agreements.CheckInAnswer{Statuses: map[int]string{1: "missed", 2: "kept"}, Text: "1 missed, 2 kept"}, agreements.InboundIntent{Kind: agreements.IntentCheckIn})
+				reply(p, m.ReplyToken, "fix: 1 partly", &agreements.CheckInAnswer{Statuses: map[int]string{1: "partly", 2: "kept"}, Text: "1 partly, 2 kept"}, agreements.InboundIntent{Kind: agreements.IntentCommand, Command: "fix", Fix: "1 partly"})
+			default:
+				reply(p, m.ReplyToken, "1 kept", &agreements.CheckInAnswer{Statuses: map[int]string{1: "kept"}, PositiveOther: "listened", Text: "1 kept\nSomething good about you: listened"}, agreements.InboundIntent{Kind: agreements.IntentCheckIn})
+			}
+			if p.Address == alice.Address && w == 7 {
+				reply(p, m.ReplyToken, "pause", nil, agreements.InboundIntent{Kind: agreements.IntentCommand, Command: "pause"})
+			}
+		}
+		if week() == 9 && now.Weekday() == time.Wednesday && now.Hour() == 12 && now.Minute() == 0 {
+			tok, _ := db.IssueToken(ctx, bob.ID, agreements.PurposeCommands, 0)
+			reply(bob, tok.Value, "resume", nil, agreements.InboundIntent{Kind: agreements.IntentCommand, Command: "resume"})
+		}
+	}
+
+	// Each party's check-ins came at 19:00 on Sundays, their own time.
+	for addr, loc := range map[string]*time.Location{alice.Address: lisbon, bob.Address: chicago} {
+		for _, at := range checkinTimes[addr] {
+			l := at.In(loc)
+			if l.Weekday() != time.Sunday || l.Hour() != 19 || l.Minute() >= 15 {
+				t.Fatalf("%s's check-in came at %s local time", addr, l.Format(time.RFC1123))
+			}
+		}
+	}
+	// 12 Sundays: weeks 8 and 9 paused (Alice paused after week 7's
+	// round; Bob resumed in week 9, after its Sunday).
+	var rounds int
+	db.SQL().QueryRow(`SELECT COUNT(*) FROM rounds`).Scan(&rounds)
+	k := kinds(outbox(t, db, agreements.OutboxFilter{}))
+	if rounds != 10 || k[agreements.MailCheckIn] != 20 || k[agreements.MailDigest] != 20 {
+		t.Fatalf("%d rounds, %d check-ins, %d digests; want 10, 20, 20 (%v)", rounds, k[agreements.MailCheckIn], k[agreements.MailDigest], k)
+	}
+	if k[agreements.MailNudge] != 1 {
+		t.Fatalf("%d nudges, want 1 (Bob, week 3)", k[agreements.MailNudge])
+	}
+	if k[agreements.MailNotice] != 4 { // paused and resumed, to both
+		t.Fatalf("%d notices, want 4", k[agreements.MailNotice])
+	}
+	// Alice's fix replaced her week-5 answer.
+	var answers int
+	db.SQL().QueryRow(`SELECT COUNT(*) FROM round_parties WHERE answered_at != ''`).Scan(&answers)
+	if answers != 19 {
+		t.Fatalf("%d answers recorded, want 19 (20 less Bob's missed one; the fix replaced, not added)", answers)
+	}
+	var fixed string
+	db.SQL().QueryRow(`SELECT rp.answer FROM round_parties rp JOIN rounds r ON r.id = rp.round_id WHERE rp.party_id = ? ORDER BY r.occurrence LIMIT 1 OFFSET 4`, alice.ID).Scan(&fixed)
+	if fixed == "" || !containsAll(fixed, `"1":"partly"`) {
+		t.Fatalf("Alice's week-5 answer = %s, want the fix", fixed)
+	}
+	if err := db.VerifyEvents(ctx, a.ID); err != nil {
+		t.Fatal(err)
+	}
+	// No digest went out before both answered or the deadline.
+	ms := outbox(t, db, agreements.OutboxFilter{})
+	for _, m := range ms {
+		if m.Kind == agreements.MailDigest && len(m.Data.Answers) != 1 {
+			t.Fatalf("a digest with %d answers", len(m.Data.Answers))
+		}
+	}
+}
+
+func containsAll(s string, subs ...string) bool {
+	for _, sub := range subs {
+		if !contains(s, sub) {
+			return false
+		}
+	}
+	return true
+}
+
+func contains(s, sub string) bool {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if s[i:i+len(sub)] == sub {
+			return true
+		}
+	}
+	return false
+}
+
+// TestRoutine_Downtime: after a long downtime only the latest missed round
+// opens.
+func TestRoutine_Downtime(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2027, 2, 24, 12, 0, 0, 0, time.UTC)
+	db := MustOpenDB(t)
+	db.Now = func() time.Time { return now }
+	a := mustCreate(t, db)
+	for _, p := range a.Terms.Parties {
+		if _, err := confirm(db, a, 1, p.ID, "<c"+p.FirstName()+"@x>"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	now = now.Add(30 * 24 * time.Hour) // four Sundays pass while the service is down
+	for range 3 {
+		if _, err := db.RunSchedule(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var rounds int
+	var occurrence string
+	db.SQL().QueryRow(`SELECT COUNT(*), MAX(occurrence) FROM rounds`).Scan(&rounds, &occurrence)
+	if rounds != 1 || occurrence != "2027-03-21" {
+		t.Fatalf("%d rounds, latest %s; want 1, 2027-03-21", rounds, occurrence)
+	}
+}
