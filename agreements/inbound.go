@@ -49,8 +49,8 @@ type Inbound struct {
 	Intent     InboundIntent
 	CheckIn    *CheckInAnswer // the reply read as a check-in answer (of the fix, for "fix:")
 	Text       string         // what the sender wrote, trimmed
-	AuthResult string // the trusted Authentication-Results, e.g. "dkim=pass dmarc=pass"; "none"
-	AuthPass   bool   // DKIM or DMARC passed
+	AuthResult string         // the trusted Authentication-Results, e.g. "dkim=pass dmarc=pass"; "none"
+	AuthPass   bool           // DKIM or DMARC passed
 }
 
 // InboundIntent is what the reply means.
