@@ -53,6 +53,7 @@ type MailData struct {
 	Round     string        `json:"round,omitempty"`      // checkin, nudge, digest: the round's day
 	Answers   []MailAnswer  `json:"answers,omitempty"`    // digest: the others' check-ins
 	History   []MailHistory `json:"history,omitempty"`    // digest, history notice: earlier rounds
+	Calendar  string        `json:"calendar,omitempty"`   // confirmed: the check-ins as an iCalendar file
 	Title     string        `json:"title,omitempty"`      // notice: what it is about
 	Lines     []string      `json:"lines,omitempty"`      // notice: its paragraphs
 }

@@ -416,7 +416,8 @@ func confirmTx(ctx context.Context, tx *Tx, a *Agreement, c Confirmation) error 
 	if err != nil {
 		return err
 	}
-	return queueToAll(ctx, tx, a, MailConfirmed, PurposeCommands, MailData{Audit: audit})
+	cal := ICalendar(a, DateOf(tx.now.UTC()), tx.now)
+	return queueToAll(ctx, tx, a, MailConfirmed, PurposeCommands, MailData{Audit: audit, Calendar: cal})
 }
 
 // DeclineVersion records that party partyID declines the current version:

@@ -62,6 +62,19 @@ func startRounds(ctx context.Context, tx *Tx, a *Agreement) error {
 	return err
 }
 
+// ActiveSince returns the day agreement id first became active, or the
+// zero Date when it has not.
+func (db *DB) ActiveSince(ctx context.Context, id int64) (Date, error) {
+	var since string
+	if err := db.db.QueryRowContext(ctx, `SELECT active_since FROM agreements WHERE id = ?`, id).Scan(&since); err != nil {
+		return Date{}, errNoRows(err, fmt.Sprintf("there is no agreement %d", id))
+	}
+	if since == "" {
+		return Date{}, nil
+	}
+	return ParseDate(since)
+}
+
 // ScheduleStats counts what one scheduler pass did.
 type ScheduleStats struct {
 	Opened, CheckIns, Nudges, Digests, Resumed int

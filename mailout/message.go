@@ -171,6 +171,13 @@ func (c *Composer) Message(m *agreements.OutboxMail, date time.Time) (*gomail.Ms
 			gomail.WithFileDescription("SHA-256 "+a.Fingerprint)); err != nil {
 			return nil, fmt.Errorf("attach: %w", err)
 		}
+		if cal := m.Data.Calendar; cal != "" {
+			if err := msg.AttachReader(fmt.Sprintf("agreement-%d-checkins.ics", a.ID), strings.NewReader(cal),
+				gomail.WithFileContentType(gomail.ContentType("text/calendar; charset=utf-8")),
+				gomail.WithFileDescription("The check-ins, for your calendar")); err != nil {
+				return nil, fmt.Errorf("attach: %w", err)
+			}
+		}
 	}
 	return msg, nil
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	"github.com/inwriting/inwriting/agreements"
 )
 
 type exportOptions struct {
@@ -23,13 +25,13 @@ The JSON export holds every version's canonical text, the confirmations and
 the whole event log with its hash chain: 'inwriting verify' checks it, here
 or on any machine.`,
 	flags: func(fs *flag.FlagSet, m *Main) {
-		fs.StringVar(&m.exportOpts.format, "format", "md", "`md` or json")
+		fs.StringVar(&m.exportOpts.format, "format", "md", "`md`, json, or ics (the check-in schedule for a calendar)")
 		fs.StringVar(&m.exportOpts.output, "o", "", "write to `FILE` instead of standard output")
 	},
 	run: func(ctx context.Context, m *Main) error {
 		o := m.exportOpts
-		if o.format != "md" && o.format != "json" {
-			return usagef("export: --format must be md or json, not %q", o.format)
+		if o.format != "md" && o.format != "json" && o.format != "ics" {
+			return usagef("export: --format must be md, json or ics, not %q", o.format)
 		}
 		id, err := parseID(m.args[0])
 		if err != nil {
@@ -55,9 +57,16 @@ or on any machine.`,
 			}
 			w = f
 		}
-		if o.format == "json" {
+		switch o.format {
+		case "json":
 			err = writeJSON(w, e)
-		} else {
+		case "ics":
+			from := agreements.DateOf(r.Agreement.CreatedAt)
+			if since, serr := db.ActiveSince(ctx, id); serr == nil && since != (agreements.Date{}) {
+				from = since
+			}
+			_, err = io.WriteString(w, agreements.ICalendar(r.Agreement, from, m.Now()))
+		default:
 			err = writeMarkdown(w, e)
 		}
 		if f != nil {

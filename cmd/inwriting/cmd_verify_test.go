@@ -81,6 +81,15 @@ func TestShowExportVerify(t *testing.T) {
 		}
 	})
 
+	t.Run("Export/ICS", func(t *testing.T) {
+		out := strings.ReplaceAll(e.mustRun("export", "1", "--format", "ics"), "\r\n ", "")
+		for _, want := range []string{"BEGIN:VCALENDAR", "RRULE:FREQ=WEEKLY;BYDAY=SU", "DTSTART;TZID=Europe/Lisbon:20261129T190000", "DTSTART;TZID=America/Chicago:20261129T190000", "TZID:America/Chicago"} {
+			if !strings.Contains(out, want) {
+				t.Fatalf("ics lacks %q:\n%s", want, out)
+			}
+		}
+	})
+
 	t.Run("Export/JSON", func(t *testing.T) {
 		x, _ := e.exportJSON()
 		if x.Format != "inwriting-export" || x.Agreement.Status != agreements.StatusActive || len(x.Confirmations) != 2 || len(x.Events) != 5 {
