@@ -613,3 +613,62 @@ var helpLines = []string{
 	`"help": this list.`,
 	`To a check-in, reply in your own words; "1 kept, 2 partly" is enough.`,
 }
+
+// Round is one check-in round, for exports and "show".
+type Round struct {
+	Occurrence   string       `json:"occurrence"`
+	OpenedAt     time.Time    `json:"opened_at"`
+	Deadline     time.Time    `json:"deadline"`
+	DigestSentAt string       `json:"digest_sent_at,omitempty"`
+	Parties      []RoundParty `json:"parties"`
+}
+
+// RoundParty is one party's part of a round.
+type RoundParty struct {
+	Party      string         `json:"party"`
+	DueAt      time.Time      `json:"due_at"`
+	AnsweredAt string         `json:"answered_at,omitempty"`
+	Answer     *CheckInAnswer `json:"answer,omitempty"`
+}
+
+// FindRounds returns every round of agreement id, oldest first.
+func (db *DB) FindRounds(ctx context.Context, id int64) ([]Round, error) {
+	a, err := db.FindAgreementByID(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := db.db.QueryContext(ctx, `SELECT r.id, r.occurrence, r.opened_at, r.deadline, r.digest_sent_at, rp.party_id, rp.due_at, rp.answered_at, rp.answer
+		FROM rounds r JOIN round_parties rp ON rp.round_id = r.id WHERE r.agreement_id = ? ORDER BY r.occurrence, rp.party_id`, id)
+	if err != nil {
+		return nil, fmt.Errorf("find rounds: %w", err)
+	}
+	defer rows.Close()
+	var out []Round
+	last := int64(0)
+	for rows.Next() {
+		var rid, pid int64
+		var occ, opened, deadline, digest, due, answered, answer string
+		if err := rows.Scan(&rid, &occ, &opened, &deadline, &digest, &pid, &due, &answered, &answer); err != nil {
+			return nil, err
+		}
+		if rid != last {
+			o, _ := parseTime(opened)
+			d, _ := parseTime(deadline)
+			out = append(out, Round{Occurrence: occ, OpenedAt: o, Deadline: d, DigestSentAt: digest})
+			last = rid
+		}
+		rp := RoundParty{AnsweredAt: answered}
+		if p := a.Party(pid); p != nil {
+			rp.Party = p.Address
+		}
+		rp.DueAt, _ = parseTime(due)
+		if answer != "" {
+			var ans CheckInAnswer
+			if json.Unmarshal([]byte(answer), &ans) == nil {
+				rp.Answer = &ans
+			}
+		}
+		out[len(out)-1].Parties = append(out[len(out)-1].Parties, rp)
+	}
+	return out, rows.Err()
+}

@@ -120,6 +120,13 @@ func TestRoutine(t *testing.T) {
 	if err := db.VerifyEvents(ctx, a.ID); err != nil {
 		t.Fatal(err)
 	}
+	rs, err := db.FindRounds(ctx, a.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rs) != 10 || len(rs[0].Parties) != 2 || rs[2].Parties[1].Answer != nil || rs[0].Parties[0].Answer.PositiveOther != "listened" {
+		t.Fatalf("FindRounds = %d rounds; round 3 = %+v", len(rs), rs[2])
+	}
 	// No digest went out before both answered or the deadline.
 	ms := outbox(t, db, agreements.OutboxFilter{})
 	for _, m := range ms {

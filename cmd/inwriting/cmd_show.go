@@ -42,6 +42,7 @@ type record struct {
 	Versions      []*agreements.Version
 	Confirmations []*agreements.Confirmation
 	Events        []agreements.Event
+	Rounds        []agreements.Round
 	EventCount    int64
 	EventHead     string
 	ChainErr      error
@@ -60,6 +61,9 @@ func loadRecord(ctx context.Context, db *agreements.DB, id int64) (*record, erro
 		return nil, err
 	}
 	if r.Events, err = db.FindEvents(ctx, id); err != nil {
+		return nil, err
+	}
+	if r.Rounds, err = db.FindRounds(ctx, id); err != nil {
 		return nil, err
 	}
 	if r.EventCount, r.EventHead, err = db.EventHead(ctx, id); err != nil {
@@ -122,6 +126,21 @@ func (r *record) writeText(w io.Writer) {
 		fmt.Fprintf(tw, "  v%d\t%s\t%s\t%s\t%s\n", c.Version, r.partyAddress(c.PartyID), c.ConfirmedAt.Format(time.RFC3339), c.MessageID, c.AuthResult)
 	}
 	tw.Flush()
+
+	if len(r.Rounds) > 0 {
+		fmt.Fprintf(w, "\nCheck-ins:\n")
+		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		for _, rd := range r.Rounds {
+			for _, p := range rd.Parties {
+				state := "no answer"
+				if p.Answer != nil {
+					state = checkinSummary(p.Answer)
+				}
+				fmt.Fprintf(tw, "  %s\t%s\t%s\n", rd.Occurrence, p.Party, state)
+			}
+		}
+		tw.Flush()
+	}
 
 	fmt.Fprintf(w, "\nEvent log:\n")
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
@@ -198,4 +217,29 @@ func indentAfterFirst(s, prefix string) string {
 		return s
 	}
 	return first + "\n" + indent(rest, prefix)
+}
+
+// checkinSummary renders an answer on one line: "1 kept, 2 partly; good
+// about the other: …".
+func checkinSummary(a *agreements.CheckInAnswer) string {
+	var nums []int
+	for n := range a.Statuses {
+		nums = append(nums, n)
+	}
+	sort.Ints(nums)
+	var parts []string
+	for _, n := range nums {
+		parts = append(parts, fmt.Sprintf("%d %s", n, a.Statuses[n]))
+	}
+	s := strings.Join(parts, ", ")
+	if a.PositiveOther != "" {
+		s += "; good about the other: " + a.PositiveOther
+	}
+	if s == "" {
+		s = strings.ReplaceAll(a.Text, "\n", " ")
+	}
+	if r := []rune(s); len(r) > 100 {
+		s = string(r[:97]) + "..."
+	}
+	return s
 }

@@ -27,6 +27,7 @@ type Export struct {
 	Agreement     ExportAgreement      `json:"agreement"`
 	Versions      []ExportVersion      `json:"versions"`
 	Confirmations []ExportConfirmation `json:"confirmations"`
+	Rounds        []agreements.Round   `json:"rounds"`
 	Events        []agreements.Event   `json:"events"`
 	Chain         ExportChain          `json:"chain"`
 }
@@ -77,10 +78,12 @@ func (r *record) export(now time.Time) *Export {
 			Terms: a.Terms, CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt,
 		},
 		Versions:      []ExportVersion{},
+		Rounds:        []agreements.Round{},
 		Confirmations: []ExportConfirmation{},
 		Events:        r.Events,
 		Chain:         ExportChain{Count: r.EventCount, Head: r.EventHead},
 	}
+	e.Rounds = append(e.Rounds, r.Rounds...)
 	for _, v := range r.Versions {
 		e.Versions = append(e.Versions, ExportVersion{Number: v.Number, Fingerprint: v.Fingerprint, CreatedAt: v.CreatedAt, CanonicalText: v.CanonicalText})
 	}
@@ -131,6 +134,18 @@ func writeMarkdown(w io.Writer, e *Export) error {
 		b.WriteString("| version | party | confirmed | message | authentication |\n|---|---|---|---|---|\n")
 		for _, c := range e.Confirmations {
 			fmt.Fprintf(&b, "| %d | %s | %s | `%s` | %s |\n", c.Version, c.Party, c.ConfirmedAt.Format(time.RFC3339), c.MessageID, mdEscape(c.AuthResult))
+		}
+	}
+	if len(e.Rounds) > 0 {
+		b.WriteString("\n## Check-ins\n\n| day | party | answer |\n|---|---|---|\n")
+		for _, rd := range e.Rounds {
+			for _, p := range rd.Parties {
+				state := "no answer"
+				if p.Answer != nil {
+					state = checkinSummary(p.Answer)
+				}
+				fmt.Fprintf(&b, "| %s | %s | %s |\n", rd.Occurrence, p.Party, strings.ReplaceAll(mdEscape(state), "|", "\\|"))
+			}
 		}
 	}
 	b.WriteString("\n## Event log\n\n| # | at | event | details |\n|---|---|---|---|\n")
