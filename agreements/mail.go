@@ -25,13 +25,14 @@ const (
 	MailNudge           MailKind = "nudge"             // one gentle reminder to answer
 	MailDigest          MailKind = "digest"            // the other's check-in, positives first
 	MailNotice          MailKind = "notice"            // paused, resumed, stopped, help, history
+	MailTermsReminder   MailKind = "terms-reminder"    // the party's commitments, on the reminder schedule
 )
 
 // MailKinds lists every kind, in the order the documentation shows them.
 var MailKinds = []MailKind{
 	MailConfirmRequest, MailConfirmReminder, MailConfirmed, MailExpired, MailDeclined,
 	MailComment, MailUnsure, MailReceipt, MailCouldNotProcess, MailSuperseded, MailSpoofNotice, MailBounceNotice,
-	MailCheckIn, MailNudge, MailDigest, MailNotice,
+	MailCheckIn, MailNudge, MailDigest, MailNotice, MailTermsReminder,
 }
 
 // MailData is what a mail shows, captured when it is queued: the agreement

@@ -13,14 +13,16 @@ import (
 
 // earliest returns the first instant of day d's check-in: the schedule's
 // time in the time zone of the party whose clock gets there first.
-func earliest(a *Agreement, d Date) time.Time {
+func earliest(a *Agreement, d Date) time.Time { return earliestOf(a, a.Terms.CheckIn, d) }
+
+func earliestOf(a *Agreement, s Schedule, d Date) time.Time {
 	var first time.Time
 	for _, p := range a.Terms.Parties {
 		loc, err := LoadLocation(p.TimeZone)
 		if err != nil {
 			loc = time.UTC
 		}
-		if t := a.Terms.CheckIn.At(d, loc); first.IsZero() || t.Before(first) {
+		if t := s.At(d, loc); first.IsZero() || t.Before(first) {
 			first = t
 		}
 	}
@@ -29,13 +31,19 @@ func earliest(a *Agreement, d Date) time.Time {
 
 // nextRoundAt returns when the first round after instant after opens.
 func nextRoundAt(a *Agreement, anchor Date, after time.Time) time.Time {
+	return nextAt(a, a.Terms.CheckIn, anchor, after)
+}
+
+// nextAt returns the first instant after after at which an occurrence of
+// s begins for some party.
+func nextAt(a *Agreement, s Schedule, anchor Date, after time.Time) time.Time {
 	d := DateOf(after.UTC()).AddDays(-2)
 	if d.Before(anchor) {
 		d = anchor.AddDays(-1)
 	}
 	for range 1000 {
-		d = a.Terms.CheckIn.Next(d, anchor)
-		if t := earliest(a, d); t.After(after) {
+		d = s.Next(d, anchor)
+		if t := earliestOf(a, s, d); t.After(after) {
 			return t
 		}
 	}
@@ -58,8 +66,74 @@ func startRounds(ctx context.Context, tx *Tx, a *Agreement) error {
 		return err
 	}
 	next := nextRoundAt(a, anchor, tx.now)
-	_, err = tx.ExecContext(ctx, `UPDATE agreements SET active_since = ?, next_round_at = ? WHERE id = ?`, since, formatTime(next), a.ID)
+	reminder := ""
+	if a.Terms.Reminder != nil {
+		reminder = formatTime(nextAt(a, *a.Terms.Reminder, anchor, tx.now))
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE agreements SET active_since = ?, next_round_at = ?, next_reminder_at = ? WHERE id = ?`, since, formatTime(next), reminder, a.ID)
 	return err
+}
+
+// remindTerms sends each party of agreement id, at their own local time,
+// the reminder of their commitments that is due, once.
+func (db *DB) remindTerms(ctx context.Context, id int64) (int, error) {
+	sent := 0
+	err := db.inTx(ctx, func(tx *Tx) error {
+		a, err := findAgreementByID(ctx, tx, id)
+		if err != nil || a.Status != StatusActive || a.Terms.Reminder == nil {
+			if err == nil {
+				_, err = tx.ExecContext(ctx, `UPDATE agreements SET next_reminder_at = '' WHERE id = ?`, id)
+			}
+			return err
+		}
+		s := *a.Terms.Reminder
+		since, err := db.activeSince(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		d, ok := s.Latest(DateOf(tx.now.UTC()).AddDays(1), since)
+		for ok && earliestOf(a, s, d).After(tx.now) {
+			d, ok = s.Latest(d.AddDays(-1), since)
+		}
+		var later time.Time // a party whose local time has not come yet
+		if ok {
+			for i := range a.Terms.Parties {
+				p := &a.Terms.Parties[i]
+				loc, err := LoadLocation(p.TimeZone)
+				if err != nil {
+					return err
+				}
+				if at := s.At(d, loc); at.After(tx.now) {
+					if later.IsZero() || at.Before(later) {
+						later = at
+					}
+					continue
+				}
+				key := fmt.Sprintf("%s:%d:%s:%d", MailTermsReminder, a.ID, d, p.ID)
+				q, err := queueMail(ctx, tx, mailRequest{key: key, kind: MailTermsReminder, agreement: a, party: p, purpose: PurposeCommands})
+				if err != nil {
+					return err
+				}
+				if q {
+					sent++
+				}
+			}
+		}
+		if later.IsZero() {
+			later = nextAt(a, s, since, tx.now)
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE agreements SET next_reminder_at = ? WHERE id = ?`, formatTime(later), id)
+		return err
+	})
+	return sent, err
+}
+
+func (db *DB) activeSince(ctx context.Context, tx *Tx, id int64) (Date, error) {
+	var since string
+	if err := tx.QueryRowContext(ctx, `SELECT active_since FROM agreements WHERE id = ?`, id).Scan(&since); err != nil {
+		return Date{}, err
+	}
+	return ParseDate(since)
 }
 
 // ActiveSince returns the day agreement id first became active, or the
@@ -77,7 +151,7 @@ func (db *DB) ActiveSince(ctx context.Context, id int64) (Date, error) {
 
 // ScheduleStats counts what one scheduler pass did.
 type ScheduleStats struct {
-	Opened, CheckIns, Nudges, Digests, Resumed int
+	Opened, CheckIns, Nudges, Digests, Resumed, Reminders int
 }
 
 // RunSchedule does the timed work of the check-in routine, as of the
@@ -116,6 +190,18 @@ func (db *DB) RunSchedule(ctx context.Context) (ScheduleStats, error) {
 		if opened {
 			st.Opened++
 		}
+	}
+
+	ids, err = db.ids(ctx, `SELECT id FROM agreements WHERE status = ? AND next_reminder_at != '' AND next_reminder_at <= ?`, StatusActive, now)
+	if err != nil {
+		return st, err
+	}
+	for _, id := range ids {
+		n, err := db.remindTerms(ctx, id)
+		if err != nil {
+			return st, err
+		}
+		st.Reminders += n
 	}
 
 	type due struct{ round, party int64 }
@@ -532,7 +618,7 @@ func command(ctx context.Context, tx *Tx, a *Agreement, p *Party, in *Inbound, k
 		if err := setStatus(ctx, tx, a.ID, StatusPaused); err != nil {
 			return "", err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE agreements SET next_round_at = ? WHERE id = ?`, until, a.ID); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE agreements SET next_round_at = ?, next_reminder_at = '' WHERE id = ?`, until, a.ID); err != nil {
 			return "", err
 		}
 		if err := appendEvent(ctx, tx, a.ID, EventPaused, map[string]any{"by": p.Address, "until": until}); err != nil {
@@ -564,7 +650,7 @@ func command(ctx context.Context, tx *Tx, a *Agreement, p *Party, in *Inbound, k
 		if err := setStatus(ctx, tx, a.ID, StatusEnded); err != nil {
 			return "", err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE agreements SET next_round_at = '' WHERE id = ?`, a.ID); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE agreements SET next_round_at = '', next_reminder_at = '' WHERE id = ?`, a.ID); err != nil {
 			return "", err
 		}
 		if err := appendEvent(ctx, tx, a.ID, EventEnded, map[string]any{"by": p.Address}); err != nil {

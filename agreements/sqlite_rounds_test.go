@@ -180,3 +180,43 @@ func TestRoutine_Downtime(t *testing.T) {
 		t.Fatalf("%d rounds, latest %s; want 1, 2027-03-21", rounds, occurrence)
 	}
 }
+
+// TestRemindTerms: a reminder of the terms every other Monday at 08:00,
+// each party at their own local time, once each.
+func TestRemindTerms(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2027, 1, 6, 12, 0, 0, 0, time.UTC) // a Wednesday
+	db := MustOpenDB(t)
+	db.Now = func() time.Time { return now }
+	terms := testTerms()
+	terms.Reminder = &agreements.Schedule{Unit: agreements.Week, Every: 2, Weekdays: []time.Weekday{time.Monday}, Hour: 8}
+	a, err := db.CreateAgreement(ctx, terms)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range a.Terms.Parties {
+		if _, err := confirm(db, a, 1, p.ID, "<c"+p.FirstName()+"@x>"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	zones := map[string]*time.Location{"alice@example.test": mustLoc(t, "Europe/Lisbon"), "bob@example.test": mustLoc(t, "America/Chicago")}
+	for end := now.Add(5 * 7 * 24 * time.Hour); now.Before(end); now = now.Add(15 * time.Minute) {
+		if _, err := db.RunSchedule(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got []*agreements.OutboxMail
+	for _, m := range outbox(t, db, agreements.OutboxFilter{}) {
+		if m.Kind == agreements.MailTermsReminder {
+			got = append(got, m)
+			l := m.CreatedAt.In(zones[m.To])
+			if l.Weekday() != time.Monday || l.Hour() != 8 || l.Minute() >= 15 {
+				t.Fatalf("a reminder to %s at %s local time", m.To, l)
+			}
+		}
+	}
+	// Mondays 18 Jan, 1 Feb (the week of 11 Jan is the anchor's week + 1).
+	if len(got) != 4 {
+		t.Fatalf("%d reminders, want 4 (two Mondays, two parties)", len(got))
+	}
+}

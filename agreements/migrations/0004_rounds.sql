@@ -3,6 +3,7 @@
 
 ALTER TABLE agreements ADD COLUMN active_since TEXT NOT NULL DEFAULT '';  -- the day intervals count from (YYYY-MM-DD)
 ALTER TABLE agreements ADD COLUMN next_round_at TEXT NOT NULL DEFAULT ''; -- when the next round opens (UTC); '' for none
+ALTER TABLE agreements ADD COLUMN next_reminder_at TEXT NOT NULL DEFAULT ''; -- when the next reminder of the terms is due
 CREATE INDEX agreements_next_round ON agreements (status, next_round_at);
 
 CREATE TABLE rounds (
