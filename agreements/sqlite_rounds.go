@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -182,13 +183,21 @@ func (db *DB) RunSchedule(ctx context.Context) (ScheduleStats, error) {
 	if err != nil {
 		return st, err
 	}
-	for _, id := range ids {
-		opened, err := db.openRound(ctx, id)
-		if err != nil {
+	// Many small changes, a few transactions: each chunk commits at once.
+	for chunk := range slices.Chunk(ids, scheduleChunk) {
+		if err := db.inTx(ctx, func(tx *Tx) error {
+			for _, id := range chunk {
+				opened, err := openRoundTx(ctx, tx, id)
+				if err != nil {
+					return err
+				}
+				if opened {
+					st.Opened++
+				}
+			}
+			return nil
+		}); err != nil {
 			return st, err
-		}
-		if opened {
-			st.Opened++
 		}
 	}
 
@@ -217,11 +226,18 @@ func (db *DB) RunSchedule(ctx context.Context) (ScheduleStats, error) {
 		dues = append(dues, d)
 	}
 	rows.Close()
-	for _, d := range dues {
-		if err := db.inTx(ctx, func(tx *Tx) error { return mailCheckIn(ctx, tx, d.round, d.party, MailCheckIn) }); err != nil {
+	for chunk := range slices.Chunk(dues, scheduleChunk) {
+		if err := db.inTx(ctx, func(tx *Tx) error {
+			for _, d := range chunk {
+				if err := mailCheckIn(ctx, tx, d.round, d.party, MailCheckIn); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
 			return st, err
 		}
-		st.CheckIns++
+		st.CheckIns += len(chunk)
 	}
 
 	// Nudges: halfway between a party's due time and the round's deadline.
@@ -291,10 +307,14 @@ func (db *DB) inTx(ctx context.Context, fn func(tx *Tx) error) error {
 	return tx.Commit()
 }
 
-// openRound opens the latest round of agreement id that is due, once.
-func (db *DB) openRound(ctx context.Context, id int64) (bool, error) {
+// scheduleChunk is how many agreements or mails one scheduler transaction
+// handles: fewer commits, and still short transactions.
+const scheduleChunk = 250
+
+// openRoundTx opens the latest round of agreement id that is due, once.
+func openRoundTx(ctx context.Context, tx *Tx, id int64) (bool, error) {
 	opened := false
-	err := db.inTx(ctx, func(tx *Tx) error {
+	err := func() error {
 		a, err := findAgreementByID(ctx, tx, id)
 		if err != nil || a.Status != StatusActive {
 			return err
@@ -342,7 +362,7 @@ func (db *DB) openRound(ctx context.Context, id int64) (bool, error) {
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE agreements SET next_round_at = ? WHERE id = ?`, formatTime(nextRoundAt(a, anchor, maxTime(tx.now, earliest(a, d)))), id)
 		return err
-	})
+	}()
 	return opened, err
 }
 

@@ -1,0 +1,135 @@
+// Command schedule measures one scheduler pass: it loads N active
+// agreements into SQLite, of which D are due, and times the pass that opens
+// their rounds and queues their check-in mail; it prints the time and the
+// peak RSS. Run it at two sizes to see the pass grow with D, not N:
+//
+//	go run ./internal/bench/schedule -n 100000 -due 1000
+//	go run ./internal/bench/schedule -n 1000000 -due 10000
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/inwriting/inwriting/agreements"
+)
+
+func main() {
+	n := flag.Int("n", 100000, "active agreements")
+	due := flag.Int("due", 1000, "of which due in this pass")
+	flag.Parse()
+	if err := run(*n, *due); err != nil {
+		log.Fatal(err)
+	}
+}
+
+func run(n, due int) error {
+	ctx := context.Background()
+	dir, err := os.MkdirTemp("", "inwriting-bench-schedule-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	now := time.Date(2027, 3, 7, 19, 30, 0, 0, time.UTC) // a Sunday, after 19:00 UTC
+	db := agreements.NewDB(filepath.Join(dir, "db"))
+	db.Now = func() time.Time { return now }
+	db.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	if err := db.Open(ctx); err != nil {
+		return err
+	}
+	defer db.Close()
+
+	start := time.Now()
+	if err := load(ctx, db, n, due, now); err != nil {
+		return err
+	}
+	fmt.Printf("loaded %d active agreements (%d due) in %v\n", n, due, time.Since(start).Round(time.Millisecond))
+
+	before := peakRSS()
+	start = time.Now()
+	st, err := db.RunSchedule(ctx)
+	if err != nil {
+		return err
+	}
+	pass := time.Since(start)
+	fmt.Printf("one pass: %d rounds opened, %d check-ins queued in %v (%.0f µs per due agreement); peak RSS %d MiB (%d MiB before the pass)\n",
+		st.Opened, st.CheckIns, pass.Round(time.Millisecond), float64(pass.Microseconds())/float64(max(due, 1)), peakRSS()>>20, before>>20)
+	start = time.Now()
+	st, err = db.RunSchedule(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("a second pass (nothing due): %v, %d opened\n", time.Since(start).Round(time.Millisecond), st.Opened)
+	return nil
+}
+
+// load inserts n active agreements between two parties in UTC, checking in
+// every Sunday at 19:00; due of them have their next round at 19:00 today,
+// the others next Sunday.
+func load(ctx context.Context, db *agreements.DB, n, due int, now time.Time) error {
+	sql := db.SQL()
+	tx, err := sql.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	terms := agreements.Terms{
+		Title: "Bench", WhatWentWrong: "A benchmark.",
+		Parties: []agreements.Party{
+			{Name: "A", Address: "a@example.test", TimeZone: "UTC", Commitments: []string{"Call."}},
+			{Name: "B", Address: "b@example.test", TimeZone: "UTC", Commitments: []string{"Ask."}},
+		},
+		CheckIn: agreements.Schedule{Unit: agreements.Week, Every: 1, Weekdays: []time.Weekday{time.Sunday}, Hour: 19},
+	}
+	raw, _ := json.Marshal(terms)
+	ts := now.Add(-30 * 24 * time.Hour).Format(time.RFC3339)
+	today := time.Date(now.Year(), now.Month(), now.Day(), 19, 0, 0, 0, time.UTC)
+	insA, _ := tx.Prepare(`INSERT INTO agreements (id, status, version, created_at, updated_at, active_since, next_round_at) VALUES (?, 'active', 1, ?, ?, '2027-02-01', ?)`)
+	insP, _ := tx.Prepare(`INSERT INTO parties (agreement_id, position, address, address_key, name, time_zone) VALUES (?, ?, ?, ?, ?, 'UTC')`)
+	insV, _ := tx.Prepare(`INSERT INTO versions (agreement_id, number, terms, canonical_text, fingerprint, created_at) VALUES (?, 1, ?, 'bench', ?, ?)`)
+	fp := strings.Repeat("0", 64)
+	for i := 1; i <= n; i++ {
+		next := today.AddDate(0, 0, 7)
+		if i <= due {
+			next = today
+		}
+		if _, err := insA.Exec(i, ts, ts, next.Format(time.RFC3339)); err != nil {
+			return err
+		}
+		for pos, who := range []string{"a", "b"} {
+			addr := fmt.Sprintf("%s%d@example.test", who, i)
+			if _, err := insP.Exec(i, pos+1, addr, addr, strings.ToUpper(who)); err != nil {
+				return err
+			}
+		}
+		if _, err := insV.Exec(i, string(raw), fp, ts); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+// peakRSS returns the process's peak resident set size, from /proc.
+func peakRSS() int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
+			var kb int64
+			fmt.Sscan(strings.TrimSuffix(strings.TrimSpace(v), " kB"), &kb)
+			return kb << 10
+		}
+	}
+	return 0
+}
