@@ -628,7 +628,11 @@ func command(ctx context.Context, tx *Tx, a *Agreement, p *Party, in *Inbound, k
 	case "help":
 		return "help", notice(p, "What you can reply", helpLines...)
 	case "pause", "unsubscribe":
+		unsub := in.Intent.Command == "unsubscribe"
 		if a.Status != StatusActive {
+			if unsub {
+				return "kept", nil // nothing is being sent; nothing to say
+			}
 			return "refused", notice(p, "Nothing to pause", fmt.Sprintf("The agreement is %s, so there are no check-ins to pause.", a.Status))
 		}
 		until := ""
@@ -641,8 +645,21 @@ func command(ctx context.Context, tx *Tx, a *Agreement, p *Party, in *Inbound, k
 		if _, err := tx.ExecContext(ctx, `UPDATE agreements SET next_round_at = ?, next_reminder_at = '' WHERE id = ?`, until, a.ID); err != nil {
 			return "", err
 		}
-		if err := appendEvent(ctx, tx, a.ID, EventPaused, map[string]any{"by": p.Address, "until": until}); err != nil {
+		if err := appendEvent(ctx, tx, a.ID, EventPaused, map[string]any{"by": p.Address, "until": until, "unsubscribe": unsub}); err != nil {
 			return "", err
+		}
+		if unsub {
+			// "Stop mailing me": nothing more to that party, and to the
+			// others only that check-ins are paused, without saying more.
+			for i := range a.Terms.Parties {
+				o := &a.Terms.Parties[i]
+				if o.ID != p.ID {
+					if err := notice(o, "Check-ins are paused", "Check-ins are paused for now.", `Reply "resume" to start them again.`); err != nil {
+						return "", err
+					}
+				}
+			}
+			return "unsubscribed", nil
 		}
 		line := who + " has paused the check-ins."
 		if until != "" {
@@ -777,4 +794,27 @@ func (db *DB) FindRounds(ctx context.Context, id int64) ([]Round, error) {
 		out[len(out)-1].Parties = append(out[len(out)-1].Parties, rp)
 	}
 	return out, rows.Err()
+}
+
+// Unsubscribe carries out an RFC 8058 one-click unsubscribe for the party
+// of token: check-ins pause, and the other party is told only that. It is
+// idempotent, and an unknown token is ErrNotFound.
+func (db *DB) Unsubscribe(ctx context.Context, token string) error {
+	t, err := db.FindToken(ctx, token)
+	if err != nil {
+		return err
+	}
+	return db.inTx(ctx, func(tx *Tx) error {
+		a, err := findAgreementByID(ctx, tx, t.AgreementID)
+		if err != nil {
+			return err
+		}
+		p := a.Party(t.PartyID)
+		if p == nil {
+			return Errorf(ENOTFOUND, "unknown reply token")
+		}
+		in := &Inbound{Intent: InboundIntent{Kind: IntentCommand, Command: "unsubscribe"}}
+		_, err = command(ctx, tx, a, p, in, fmt.Sprintf("one-click:%s:%s", t.Value, tx.now.Format("2006-01-02T15")))
+		return err
+	})
 }

@@ -115,6 +115,10 @@ func (r *Receiver) Read(d Delivery) agreements.Inbound {
 	in.AuthResult, in.AuthPass = r.authResults(m)
 	in.Text = m.Reply.Text
 	intent := ReadIntent(m.Reply.Text, ExpectConfirmation, nil)
+	// The List-Unsubscribe mailto link: subject "unsubscribe", often no text.
+	if intent.Kind != Command && strings.EqualFold(strings.TrimSpace(m.Subject), "unsubscribe") && strings.TrimSpace(m.Reply.Text) == "" {
+		intent = Intent{Kind: Command, Command: "unsubscribe"}
+	}
 	in.Intent = agreements.InboundIntent{Kind: string(intent.Kind), Unsure: intent.Unsure, Command: intent.Command, Until: intent.Until, Fix: intent.Fix}
 	// The same words read as a check-in answer, for when they answer one
 	// (the store knows from the token); for "fix:", the correction.

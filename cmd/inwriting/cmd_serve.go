@@ -83,6 +83,9 @@ func (m *Main) serve(ctx context.Context, ready func()) error {
 	defer stopReading()
 	defer stopSending()
 	run("poller", readCtx, poller.Run)
+	if addr := m.Config.Service.Listen; addr != "" {
+		run("web listener", readCtx, func(ctx context.Context) error { return m.serveHTTP(ctx, addr, db) })
+	}
 	run("scheduler", readCtx, func(ctx context.Context) error { return m.schedule(ctx, db) })
 	var sendWG sync.WaitGroup
 	sendWG.Add(1)

@@ -103,6 +103,9 @@ type ServiceConfig struct {
 	Name string `toml:"name"`
 	// PublicURL is the https base URL for one-click unsubscribe; optional.
 	PublicURL string `toml:"public_url"`
+	// Listen is where serve's web listener (one-click unsubscribe, a
+	// health check) listens, behind the public URL's proxy; "" for none.
+	Listen string `toml:"listen"`
 }
 
 // SMTPConfig is the server the service sends through.

@@ -1,0 +1,98 @@
+package main_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/inwriting/inwriting/agreements"
+	main "github.com/inwriting/inwriting/cmd/inwriting"
+)
+
+func TestOneClickUnsubscribe(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	db := agreements.NewDB(filepath.Join(dir, "db"))
+	db.Now = func() time.Time { return Now }
+	if err := db.Open(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	terms, err := agreements.ParseProposal(agreements.ProposalInput{Text: mustRead(t, exampleFile)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := db.CreateAgreement(ctx, terms)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range a.Terms.Parties {
+		if _, err := db.ConfirmVersion(ctx, agreements.Confirmation{AgreementID: a.ID, Version: 1, PartyID: p.ID, MessageID: "<m@x>"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tok, err := db.IssueToken(ctx, a.Terms.Parties[1].ID, agreements.PurposeCommands, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := main.NewMain()
+	srv := httptest.NewServer(m.HandlerForTest(db))
+	defer srv.Close()
+
+	// A GET (a link scanner) changes nothing.
+	res, err := http.Get(srv.URL + "/unsubscribe/" + tok.Value)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	if res.StatusCode != 200 || !strings.Contains(string(body), `method="post"`) {
+		t.Fatalf("GET = %d %s", res.StatusCode, body)
+	}
+	if got, _ := db.FindAgreementByID(ctx, a.ID); got.Status != agreements.StatusActive {
+		t.Fatal("a GET paused the agreement")
+	}
+	// The one-click POST of RFC 8058.
+	for range 2 {
+		res, err = http.Post(srv.URL+"/unsubscribe/"+tok.Value, "application/x-www-form-urlencoded", strings.NewReader("List-Unsubscribe=One-Click"))
+		if err != nil || res.StatusCode != 200 {
+			t.Fatalf("POST = %v %v", res.StatusCode, err)
+		}
+	}
+	if got, _ := db.FindAgreementByID(ctx, a.ID); got.Status != agreements.StatusPaused {
+		t.Fatalf("status %s, want paused", got.Status)
+	}
+	ms, _ := db.FindOutbox(ctx, agreements.OutboxFilter{})
+	notices := 0
+	for _, m := range ms {
+		if m.Kind == agreements.MailNotice {
+			notices++
+			if m.To != "alice@example.test" || strings.Contains(strings.Join(m.Data.Lines, " "), "Bob") {
+				t.Fatalf("notice to %s says %q", m.To, m.Data.Lines)
+			}
+		}
+	}
+	if notices != 1 {
+		t.Fatalf("%d notices, want 1, to Alice only", notices)
+	}
+	res, _ = http.Post(srv.URL+"/unsubscribe/aaaaaaaaaaaaaaaaaaaaaaaa", "", nil)
+	if res.StatusCode != 404 {
+		t.Fatalf("unknown token: %d", res.StatusCode)
+	}
+	if res, _ := http.Get(srv.URL + "/healthz"); res.StatusCode != 200 {
+		t.Fatalf("healthz: %d", res.StatusCode)
+	}
+}
+
+func mustRead(t *testing.T, path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
