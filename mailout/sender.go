@@ -74,14 +74,16 @@ type Sender struct {
 var _ agreements.Mailer = (*Sender)(nil)
 
 // NewSender returns a sender with the defaults: STARTTLS required, 30 s
-// timeout, batches of 50, retries for 3 days from 1 minute to 1 hour apart.
+// timeout, batches of 50, a look for due mail every 5 s (mail queued by
+// another process, such as "inwriting new", is not announced), retries for
+// 3 days from 1 minute to 1 hour apart.
 func NewSender(outbox Outbox, c *Composer) *Sender {
 	host, _ := os.Hostname()
 	b := make([]byte, 4)
 	crand.Read(b)
 	return &Sender{
 		Outbox: outbox, Composer: c, TLS: TLSStartTLS,
-		Timeout: 30 * time.Second, Batch: 50, Lease: 5 * time.Minute, Interval: 30 * time.Second,
+		Timeout: 30 * time.Second, Batch: 50, Lease: 5 * time.Minute, Interval: 5 * time.Second,
 		MaxAge: 72 * time.Hour, MinBackoff: time.Minute, MaxBackoff: time.Hour,
 		Now: time.Now, Logger: slog.Default(),
 		Owner:  fmt.Sprintf("%s/%d/%s", host, os.Getpid(), hex.EncodeToString(b)),
