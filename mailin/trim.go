@@ -204,7 +204,10 @@ var (
 	gmailDateRE = regexp.MustCompile(`(?is)^\s*(\d{4}[/-]\d{1,2}[/-]\d{1,2}|\d{1,2}[./]\d{1,2}[./]\d{2,4}).{0,200}<\s*[^<>\s]+@[^<>\s]+\s*>\s*:?\s*$`)
 	hasDateRE   = regexp.MustCompile(`\d|@`)
 	// headerStartRE is how a header that wraps over lines begins.
-	headerStartRE = regexp.MustCompile(`(?i)^\s*>?\s*(on|le|am|el|em|op|il|w dniu|den|dne|at|\d+|mon|tue|wed|thu|fri|sat|sun|понедельник|вторник|среда|четверг|пятница|суббота|воскресенье)\b|<[^>]*@|[\w.+-]+@[\w-]+\.\w`)
+	headerStartRE = regexp.MustCompile(`(?i)^\s*>?\s*((on|le|am|el|em|op|il|w dniu|den|dne|at|mon|tue|wed|thu|fri|sat|sun|понедельник|вторник|среда|четверг|пятница|суббота|воскресенье)\b|\d{1,4}[./-]\d{1,2}[./-]\d{1,4}|\d{1,2}\s+\p{L}+\.?\s+\d{4})|<[^>]*@|[\w.+-]+@[\w-]+\.\w`)
+	// wordStartRE is a header that begins with a word ("On …"): only such
+	// a header may run on across a blank line.
+	wordStartRE = regexp.MustCompile(`(?i)^\s*>?\s*(on|le|am|el|em|op|il|w dniu|den|dne|at)\b`)
 )
 
 // quoteHeaderAt returns how many lines (up to six, blank ones included)
@@ -222,6 +225,9 @@ func quoteHeaderAt(lines []string, i int) int {
 		}
 		l = strings.TrimSpace(strings.TrimPrefix(l, ">"))
 		if l == "" {
+			if !wordStartRE.MatchString(lines[i]) {
+				return 0
+			}
 			continue
 		}
 		joined = strings.TrimSpace(joined + " " + l)

@@ -64,3 +64,17 @@ func checkFromInput(t *testing.T, in string, r mailin.Reply) {
 		}
 	}
 }
+
+func TestTrim_CheckInAnswers(t *testing.T) {
+	for _, in := range []string{
+		"1 kept\nSomething good about Alice: she called at six.\n\nOn Fri, Nov 27, 2026 at 10:00 AM inwriting <service@example.test> wrote:\n> Time for your check-in",
+		"1 kept, 2 partly\n\nOn Fri, Nov 27, 2026 at 10:00 AM inwriting <service@example.test> wrote:\n> Time for your check-in",
+		"2026 was a good year\nand this week too\nOn Fri, Nov 27, 2026 at 10:00 AM inwriting <service@example.test> wrote:\n> x",
+	} {
+		r := mailin.Trim(in)
+		first, _, _ := strings.Cut(in, "\n")
+		if !strings.HasPrefix(r.Text, first) || strings.Contains(r.Text, "wrote:") {
+			t.Fatalf("Trim(%q) = %q", in, r.Text)
+		}
+	}
+}

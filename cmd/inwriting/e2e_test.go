@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -27,12 +28,15 @@ type stackEnv struct {
 	db *agreements.DB // a second handle on serve's database, for looking
 }
 
-func serveOnStack(t *testing.T) *stackEnv {
+func serveOnStack(t *testing.T, opts ...func(*env)) *stackEnv {
 	st := mailstack.Require(t)
 	if err := st.Empty("inwriting"); err != nil {
 		t.Fatal(err)
 	}
 	e := newEnv(t)
+	for _, o := range opts {
+		o(e)
+	}
 	imapHost, imapPort, _ := strings.Cut(st.IMAP, ":")
 	smtpHost, smtpPort, _ := strings.Cut(st.Submission, ":")
 	for k, v := range map[string]string{
@@ -332,5 +336,61 @@ func TestServe_Bounce(t *testing.T) {
 	var outcome string
 	if err := s.db.SQL().QueryRow(`SELECT outcome FROM inbox WHERE outcome = 'bounce'`).Scan(&outcome); err != nil {
 		t.Fatalf("no bounce handled: %v", err)
+	}
+}
+
+// TestServe_CheckInRound lives through one check-in round on the real
+// stack: the clock jumps to Sunday evening, both parties get their
+// check-in at 19:00 their time, answer by mail, and each gets the other's
+// answer in a digest.
+func TestServe_CheckInRound(t *testing.T) {
+	var mu sync.Mutex
+	offset := time.Duration(0)
+	clock := func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		return time.Now().Add(offset)
+	}
+	s := serveOnStack(t, func(e *env) { e.now, e.tick = clock, 200*time.Millisecond })
+	text := strings.Replace(fmt.Sprintf(agreementText, "One round", "Bob Example <bob@example.test>"), "Time zones: Alice Europe/Lisbon, Bob America/Chicago", "Time zone: UTC", 1)
+	id := s.newAgreement(t, text)
+	for _, user := range []string{"alice", "bob"} {
+		raw := s.fetch(t, user, s.sentMail(t, id, agreements.MailConfirmRequest, s.st.Address(user)).MessageID)
+		s.handled(t, s.replyAs(t, user, raw, "I agree"))
+	}
+	a, err := s.db.FindAgreementByID(context.Background(), id)
+	if err != nil || a.Status != agreements.StatusActive {
+		t.Fatalf("agreement: %v %v", a, err)
+	}
+	// Jump to the next Sunday, 19:01 UTC.
+	now := clock()
+	days := (7 - int(now.Weekday())) % 7
+	target := time.Date(now.Year(), now.Month(), now.Day(), 19, 1, 0, 0, time.UTC).AddDate(0, 0, days)
+	if !target.After(now) {
+		target = target.AddDate(0, 0, 7)
+	}
+	mu.Lock()
+	offset = target.Sub(time.Now())
+	mu.Unlock()
+
+	answers := map[string]string{"alice": "1 kept, 2 partly\nSomething good about Bob: he asked me first.", "bob": "1 kept\nSomething good about Alice: she called at six."}
+	for _, user := range []string{"alice", "bob"} {
+		m := s.sentMail(t, id, agreements.MailCheckIn, s.st.Address(user))
+		raw := s.fetch(t, user, m.MessageID)
+		if !strings.Contains(string(raw), "Time for your check-in") {
+			t.Fatalf("%s's check-in:\n%s", user, raw)
+		}
+		if outcome, _ := s.handled(t, s.replyAs(t, user, raw, answers[user])); outcome != "checkin" {
+			t.Fatalf("%s's answer: %s", user, outcome)
+		}
+	}
+	// Each receives the other's answer.
+	for user, other := range map[string]string{"alice": "she called at six", "bob": "he asked me first"} {
+		m := s.sentMail(t, id, agreements.MailDigest, s.st.Address(user))
+		raw := s.fetch(t, user, m.MessageID)
+		body := strings.ReplaceAll(string(raw), "=\r\n", "")
+		if !strings.Contains(body, other) || !strings.Contains(body, "Something good about you") {
+			t.Fatalf("%s's digest lacks %q:\n%s", user, other, raw)
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/inwriting/inwriting/agreements"
 )
@@ -16,3 +17,6 @@ func (m *Main) HandlerForTest(db *agreements.DB) http.Handler {
 	m.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	return m.handler(db)
 }
+
+// SetTickForTest makes the scheduler run every d.
+func (m *Main) SetTickForTest(d time.Duration) { m.tick = d }

@@ -22,6 +22,10 @@ type env struct {
 	t    *testing.T
 	vars map[string]string
 	dir  string
+	// now and tick, when set, are the clock and scheduler interval of the
+	// programs run.
+	now  func() time.Time
+	tick time.Duration
 }
 
 func newEnv(t *testing.T) *env {
@@ -60,6 +64,12 @@ func (e *env) runCtx(ctx context.Context, terminal bool, stdin string, args ...s
 	m.Stdout, m.Stderr = &out, &errb
 	m.Getenv = func(k string) string { return e.vars[k] }
 	m.Now = func() time.Time { return Now }
+	if e.now != nil {
+		m.Now = e.now
+	}
+	if e.tick != 0 {
+		m.SetTickForTest(e.tick)
+	}
 	m.IsTerminal = func() bool { return terminal }
 	code := m.Main(ctx, args)
 	return result{code, out.String(), errb.String()}
