@@ -667,6 +667,15 @@ func command(ctx context.Context, tx *Tx, a *Agreement, p *Party, in *Inbound, k
 		}
 		return "paused", noticeAll(ctx, tx, a, "paused:"+key, "Check-ins are paused", []string{line, `Reply "resume" to start them again.`})
 	case "resume":
+		if a.Status == StatusEnded {
+			// A "stop" by reply can be taken back for 7 days.
+			var at string
+			err := tx.QueryRowContext(ctx, `SELECT at FROM events WHERE agreement_id = ? AND type = ? ORDER BY seq DESC LIMIT 1`, a.ID, EventEnded).Scan(&at)
+			if t, perr := parseTime(at); err != nil || perr != nil || tx.now.Sub(t) > 7*24*time.Hour {
+				return "refused", notice(p, "Too late to resume", "The agreement ended more than 7 days ago. You can start a new one by writing to this address.")
+			}
+			a.Status = StatusPaused
+		}
 		if a.Status != StatusPaused {
 			return "refused", notice(p, "Nothing to resume", fmt.Sprintf("The agreement is %s, not paused.", a.Status))
 		}
@@ -693,7 +702,7 @@ func command(ctx context.Context, tx *Tx, a *Agreement, p *Party, in *Inbound, k
 		if err := appendEvent(ctx, tx, a.ID, EventEnded, map[string]any{"by": p.Address}); err != nil {
 			return "", err
 		}
-		return "ended", noticeAll(ctx, tx, a, "ended:"+key, "The agreement has ended", []string{who + " has ended the agreement. No more check-ins will come.", "The written copy stays yours; thank you both for trying."})
+		return "ended", noticeAll(ctx, tx, a, "ended:"+key, "The agreement has ended", []string{who + " has ended the agreement. No more check-ins will come.", `Either of you can reply "resume" within 7 days to take it back.`, "The written copy stays yours; thank you both for trying."})
 	case "history":
 		hist, err := roundHistory(ctx, tx, a, 1000)
 		if err != nil {

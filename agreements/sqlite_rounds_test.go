@@ -220,3 +220,52 @@ func TestRemindTerms(t *testing.T) {
 		t.Fatalf("%d reminders, want 4 (two Mondays, two parties)", len(got))
 	}
 }
+
+func TestStopAndResume(t *testing.T) {
+	ctx := context.Background()
+	now := Now
+	db := MustOpenDB(t)
+	db.Now = func() time.Time { return now }
+	a := mustCreate(t, db)
+	for _, p := range a.Terms.Parties {
+		if _, err := confirm(db, a, 1, p.ID, "<c"+p.FirstName()+"@x>"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tok, _ := db.IssueToken(ctx, a.Terms.Parties[0].ID, agreements.PurposeCommands, 0)
+	n := 0
+	cmd := func(c string) agreements.InboundOutcome {
+		n++
+		out, err := db.RecordInbound(ctx, agreements.Inbound{Key: fmt.Sprintf("<cmd%d@x>", n), Mailbox: "INBOX", UIDValidity: 1, UID: uint32(n),
+			From: "alice@example.test", Tokens: []string{tok.Value}, Intent: agreements.InboundIntent{Kind: agreements.IntentCommand, Command: c}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	status := func() agreements.Status {
+		got, _ := db.FindAgreementByID(ctx, a.ID)
+		return got.Status
+	}
+	if out := cmd("stop"); out.Outcome != "ended" || status() != agreements.StatusEnded {
+		t.Fatalf("stop: %s, status %s", out.Outcome, status())
+	}
+	now = now.Add(6 * 24 * time.Hour)
+	if out := cmd("resume"); out.Outcome != "resumed" || status() != agreements.StatusActive {
+		t.Fatalf("resume within 7 days: %s, status %s", out.Outcome, status())
+	}
+	cmd("stop")
+	now = now.Add(8 * 24 * time.Hour)
+	if out := cmd("resume"); out.Outcome != "refused" || status() != agreements.StatusEnded {
+		t.Fatalf("resume after 8 days: %s, status %s", out.Outcome, status())
+	}
+	if out := cmd("help"); out.Outcome != "help" {
+		t.Fatalf("help: %s", out.Outcome)
+	}
+	if out := cmd("history"); out.Outcome != "history" {
+		t.Fatalf("history: %s", out.Outcome)
+	}
+	if err := db.VerifyEvents(ctx, a.ID); err != nil {
+		t.Fatal(err)
+	}
+}
