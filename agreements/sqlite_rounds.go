@@ -187,13 +187,14 @@ func (db *DB) RunSchedule(ctx context.Context) (ScheduleStats, error) {
 	for chunk := range slices.Chunk(ids, scheduleChunk) {
 		if err := db.inTx(ctx, func(tx *Tx) error {
 			for _, id := range chunk {
-				opened, err := openRoundTx(ctx, tx, id)
+				opened, mailed, err := openRoundTx(ctx, tx, id)
 				if err != nil {
 					return err
 				}
 				if opened {
 					st.Opened++
 				}
+				st.CheckIns += mailed
 			}
 			return nil
 		}); err != nil {
@@ -311,10 +312,11 @@ func (db *DB) inTx(ctx context.Context, fn func(tx *Tx) error) error {
 // handles: fewer commits, and still short transactions.
 const scheduleChunk = 250
 
-// openRoundTx opens the latest round of agreement id that is due, once.
-func openRoundTx(ctx context.Context, tx *Tx, id int64) (bool, error) {
-	opened := false
-	err := func() error {
+// openRoundTx opens the latest round of agreement id that is due, once,
+// and mails the check-ins that are due already; it reports whether it
+// opened a round and how many check-ins it mailed.
+func openRoundTx(ctx context.Context, tx *Tx, id int64) (opened bool, mailed int, err error) {
+	err = func() error {
 		a, err := findAgreementByID(ctx, tx, id)
 		if err != nil || a.Status != StatusActive {
 			return err
@@ -345,14 +347,25 @@ func openRoundTx(ctx context.Context, tx *Tx, id int64) (bool, error) {
 			}
 			if n, _ := res.RowsAffected(); n == 1 {
 				roundID, _ := res.LastInsertId()
-				for _, p := range a.Terms.Parties {
+				r := &roundInfo{id: roundID, agreementID: id, occurrence: d.String(), deadline: start.Add(tx.db.RoundFor)}
+				for i := range a.Terms.Parties {
+					p := &a.Terms.Parties[i]
 					loc, err := LoadLocation(p.TimeZone)
 					if err != nil {
 						return err
 					}
+					due := a.Terms.CheckIn.At(d, loc)
 					if _, err := tx.ExecContext(ctx, `INSERT INTO round_parties (round_id, party_id, due_at) VALUES (?, ?, ?)`,
-						roundID, p.ID, formatTime(a.Terms.CheckIn.At(d, loc))); err != nil {
+						roundID, p.ID, formatTime(due)); err != nil {
 						return fmt.Errorf("open round: %w", err)
+					}
+					// Whoever's time has come gets the check-in now, with the
+					// agreement already in hand.
+					if !due.After(tx.now) {
+						if err := mailCheckInTo(ctx, tx, a, r, p, MailCheckIn); err != nil {
+							return err
+						}
+						mailed++
 					}
 				}
 				opened = true
@@ -363,7 +376,7 @@ func openRoundTx(ctx context.Context, tx *Tx, id int64) (bool, error) {
 		_, err = tx.ExecContext(ctx, `UPDATE agreements SET next_round_at = ? WHERE id = ?`, formatTime(nextRoundAt(a, anchor, maxTime(tx.now, earliest(a, d)))), id)
 		return err
 	}()
-	return opened, err
+	return opened, mailed, err
 }
 
 func maxTime(a, b time.Time) time.Time {
@@ -404,8 +417,12 @@ func mailCheckIn(ctx context.Context, tx *Tx, roundID, partyID int64, kind MailK
 	if p == nil {
 		return fmt.Errorf("round %d: party %d is not on agreement %d", roundID, partyID, a.ID)
 	}
-	key := fmt.Sprintf("%s:%d:%d", kind, roundID, partyID)
-	if _, err := queueMail(ctx, tx, mailRequest{key: key, kind: kind, agreement: a, party: p, purpose: PurposeCheckIn, ref: roundID,
+	return mailCheckInTo(ctx, tx, a, r, p, kind)
+}
+
+func mailCheckInTo(ctx context.Context, tx *Tx, a *Agreement, r *roundInfo, p *Party, kind MailKind) error {
+	key := fmt.Sprintf("%s:%d:%d", kind, r.id, p.ID)
+	if _, err := queueMail(ctx, tx, mailRequest{key: key, kind: kind, agreement: a, party: p, purpose: PurposeCheckIn, ref: r.id,
 		data: MailData{Round: r.occurrence, Deadline: r.deadline}}); err != nil {
 		return err
 	}
@@ -413,7 +430,7 @@ func mailCheckIn(ctx context.Context, tx *Tx, roundID, partyID int64, kind MailK
 	if kind == MailNudge {
 		col = "nudged"
 	}
-	_, err = tx.ExecContext(ctx, `UPDATE round_parties SET `+col+` = 1 WHERE round_id = ? AND party_id = ?`, roundID, partyID)
+	_, err := tx.ExecContext(ctx, `UPDATE round_parties SET `+col+` = 1 WHERE round_id = ? AND party_id = ?`, r.id, p.ID)
 	return err
 }
 

@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -25,12 +26,16 @@ import (
 
 func main() {
 	n := flag.Int("n", 100000, "active agreements")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the pass to `file`")
 	due := flag.Int("due", 1000, "of which due in this pass")
 	flag.Parse()
+	profile = *cpuprofile
 	if err := run(*n, *due); err != nil {
 		log.Fatal(err)
 	}
 }
+
+var profile string
 
 func run(n, due int) error {
 	ctx := context.Background()
@@ -55,6 +60,14 @@ func run(n, due int) error {
 	fmt.Printf("loaded %d active agreements (%d due) in %v\n", n, due, time.Since(start).Round(time.Millisecond))
 
 	before := peakRSS()
+	if profile != "" {
+		f, err := os.Create(profile)
+		if err != nil {
+			return err
+		}
+		pprof.StartCPUProfile(f)
+		defer pprof.StopCPUProfile()
+	}
 	start = time.Now()
 	st, err := db.RunSchedule(ctx)
 	if err != nil {
