@@ -19,12 +19,7 @@ func TestRoutine(t *testing.T) {
 	now := time.Date(2027, 2, 24, 12, 0, 0, 0, time.UTC) // a Wednesday
 	db := MustOpenDB(t)
 	db.Now = func() time.Time { return now }
-	a := mustCreate(t, db)
-	for _, p := range a.Terms.Parties {
-		if _, err := confirm(db, a, 1, p.ID, "<c"+p.FirstName()+"@x>"); err != nil {
-			t.Fatal(err)
-		}
-	}
+	a := mustActivate(t, db, mustCreate(t, db))
 	alice, bob := a.Terms.Parties[0], a.Terms.Parties[1]
 	lisbon, chicago := mustLoc(t, "Europe/Lisbon"), mustLoc(t, "America/Chicago")
 
@@ -161,12 +156,7 @@ func TestRoutine_Downtime(t *testing.T) {
 	now := time.Date(2027, 2, 24, 12, 0, 0, 0, time.UTC)
 	db := MustOpenDB(t)
 	db.Now = func() time.Time { return now }
-	a := mustCreate(t, db)
-	for _, p := range a.Terms.Parties {
-		if _, err := confirm(db, a, 1, p.ID, "<c"+p.FirstName()+"@x>"); err != nil {
-			t.Fatal(err)
-		}
-	}
+	mustActivate(t, db, mustCreate(t, db))
 	now = now.Add(30 * 24 * time.Hour) // four Sundays pass while the service is down
 	for range 3 {
 		if _, err := db.RunSchedule(ctx); err != nil {
@@ -194,11 +184,7 @@ func TestRemindTerms(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range a.Terms.Parties {
-		if _, err := confirm(db, a, 1, p.ID, "<c"+p.FirstName()+"@x>"); err != nil {
-			t.Fatal(err)
-		}
-	}
+	mustActivate(t, db, a)
 	zones := map[string]*time.Location{"alice@example.test": mustLoc(t, "Europe/Lisbon"), "bob@example.test": mustLoc(t, "America/Chicago")}
 	for end := now.Add(5 * 7 * 24 * time.Hour); now.Before(end); now = now.Add(15 * time.Minute) {
 		if _, err := db.RunSchedule(ctx); err != nil {
@@ -226,12 +212,7 @@ func TestStopAndResume(t *testing.T) {
 	now := Now
 	db := MustOpenDB(t)
 	db.Now = func() time.Time { return now }
-	a := mustCreate(t, db)
-	for _, p := range a.Terms.Parties {
-		if _, err := confirm(db, a, 1, p.ID, "<c"+p.FirstName()+"@x>"); err != nil {
-			t.Fatal(err)
-		}
-	}
+	a := mustActivate(t, db, mustCreate(t, db))
 	tok, _ := db.IssueToken(ctx, a.Terms.Parties[0].ID, agreements.PurposeCommands, 0)
 	n := 0
 	cmd := func(c string) agreements.InboundOutcome {
@@ -268,4 +249,15 @@ func TestStopAndResume(t *testing.T) {
 	if err := db.VerifyEvents(ctx, a.ID); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// mustActivate confirms a for every party, which makes it active.
+func mustActivate(t *testing.T, db *agreements.DB, a *agreements.Agreement) *agreements.Agreement {
+	t.Helper()
+	for _, p := range a.Terms.Parties {
+		if _, err := confirm(db, a, 1, p.ID, "<c"+p.FirstName()+"@x>"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return a
 }
