@@ -174,24 +174,26 @@ func (m *Main) printSandbox(srv *sandbox.Server, o devOptions) {
 	fmt.Fprintf(w, "and the same for bob; then both receive the confirmed copy.\n")
 }
 
-// devClient logs in to the sandbox's IMAP server as user.
-func (m *Main) devClient(user string) (*imapclient.Client, error) {
+// devClient logs in to the sandbox's IMAP server as user and selects the
+// inbox; it returns the number of mails in it.
+func (m *Main) devClient(user string) (*imapclient.Client, uint32, error) {
 	if !slicesContains(sandbox.Users, user) {
-		return nil, usagef("dev: %q is not a sandbox mailbox (%s)", user, strings.Join(sandbox.Users, ", "))
+		return nil, 0, usagef("dev: %q is not a sandbox mailbox (%s)", user, strings.Join(sandbox.Users, ", "))
 	}
 	c, err := imapclient.DialInsecure(m.devOpts.imapAddr, nil)
 	if err != nil {
-		return nil, fmt.Errorf("the sandbox is not running at %s (start it with: inwriting dev): %w", m.devOpts.imapAddr, err)
+		return nil, 0, fmt.Errorf("the sandbox is not running at %s (start it with: inwriting dev): %w", m.devOpts.imapAddr, err)
 	}
 	if err := c.Login(user, sandbox.Password(user)).Wait(); err != nil {
 		c.Close()
-		return nil, fmt.Errorf("log in as %s: %w", user, err)
+		return nil, 0, fmt.Errorf("log in as %s: %w", user, err)
 	}
-	if _, err := c.Select("INBOX", nil).Wait(); err != nil {
+	sel, err := c.Select("INBOX", nil).Wait()
+	if err != nil {
 		c.Close()
-		return nil, err
+		return nil, 0, err
 	}
-	return c, nil
+	return c, sel.NumMessages, nil
 }
 
 func slicesContains(ss []string, s string) bool {
@@ -204,16 +206,16 @@ func slicesContains(ss []string, s string) bool {
 }
 
 func (m *Main) devInbox(ctx context.Context, user string) error {
-	c, err := m.devClient(user)
+	c, n, err := m.devClient(user)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	if c.Mailbox().NumMessages == 0 {
+	if n == 0 {
 		fmt.Fprintf(m.Stdout, "%s's inbox is empty.\n", user)
 		return nil
 	}
-	bufs, err := c.Fetch(imap.SeqSetNum(seqRange(c.Mailbox().NumMessages)...), &imap.FetchOptions{Envelope: true}).Collect()
+	bufs, err := c.Fetch(imap.SeqSetNum(seqRange(n)...), &imap.FetchOptions{Envelope: true}).Collect()
 	if err != nil {
 		return err
 	}
@@ -248,13 +250,13 @@ func clipText(s string, n int) string {
 
 // devFetch returns mail n of user's inbox, whole.
 func (m *Main) devFetch(user string, n int) ([]byte, error) {
-	c, err := m.devClient(user)
+	c, count, err := m.devClient(user)
 	if err != nil {
 		return nil, err
 	}
 	defer c.Close()
-	if uint32(n) > c.Mailbox().NumMessages {
-		return nil, fmt.Errorf("%s has %d mails; there is no mail %d", user, c.Mailbox().NumMessages, n)
+	if uint32(n) > count {
+		return nil, fmt.Errorf("%s has %d mails; there is no mail %d", user, count, n)
 	}
 	section := &imap.FetchItemBodySection{Peek: true}
 	bufs, err := c.Fetch(imap.SeqSetNum(uint32(n)), &imap.FetchOptions{BodySection: []*imap.FetchItemBodySection{section}}).Collect()
