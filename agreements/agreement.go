@@ -67,6 +67,9 @@ type Terms struct {
 	Parties       []Party   `json:"parties"`
 	CheckIn       Schedule  `json:"check_in"`
 	Reminder      *Schedule `json:"reminder,omitempty"`
+	// MissedAfter, when set, tells every party when one has missed that
+	// many check-ins in a row. Zero (the default) does nothing more.
+	MissedAfter int `json:"missed_after,omitempty"`
 }
 
 // Party is one person on an agreement and what they will do.
@@ -184,6 +187,9 @@ func (t *Terms) Validate() error {
 		if err := t.Reminder.Validate(); err != nil {
 			return err
 		}
+	}
+	if t.MissedAfter < 0 || t.MissedAfter > 52 {
+		return Errorf(EINVALID, "the rule for missed check-ins counts 1 to 52 rounds, not %d", t.MissedAfter)
 	}
 	return nil
 }

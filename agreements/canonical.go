@@ -80,6 +80,11 @@ func CanonicalText(agreementID int64, version int, t Terms) string {
 	} else {
 		line("Reminders: none")
 	}
+	// Added to format 1 as an optional last line: texts without the rule
+	// are unchanged.
+	if t.MissedAfter > 0 {
+		line("Missed check-ins: after ", strconv.Itoa(t.MissedAfter), " missed in a row, everyone is told")
+	}
 	return b.String()
 }
 

@@ -3,6 +3,7 @@ package agreements
 import (
 	"net/mail"
 	"regexp"
+	"strconv"
 	"strings"
 )
 
@@ -55,6 +56,7 @@ func ParseProposal(in ProposalInput) (Terms, error) {
 var (
 	headingRE    = regexp.MustCompile(`^\s*([\p{L}][\p{L}\p{M}\p{N}@+_'’ .\-]*?)\s*:\s*(.*)$`)
 	willRE       = regexp.MustCompile(`^(?i)(.+?)\s+(?:will|wil|shall|will do|agrees? to)$`)
+	missedRE     = regexp.MustCompile(`(?i)\b(?:after\s+)?(\d{1,2})\s+(?:missed|in a row|check-?ins?|rounds?)`)
 	listMarkerRE = regexp.MustCompile(`^\s*(?:\(?\d{1,2}[.)]|[-*•–·])\s+`)
 )
 
@@ -65,17 +67,18 @@ type commitmentBlock struct {
 }
 
 type proposalParser struct {
-	in        ProposalInput
-	title     string
-	from      *mail.Address
-	others    []*mail.Address
-	zones     string
-	zonesLine int
-	wrong     []string
-	checkIn   *Schedule
-	reminder  *Schedule
-	blocks    []*commitmentBlock
-	section   string // "", "wrong", "commit"
+	in          ProposalInput
+	title       string
+	from        *mail.Address
+	others      []*mail.Address
+	zones       string
+	zonesLine   int
+	wrong       []string
+	checkIn     *Schedule
+	reminder    *Schedule
+	missedAfter int
+	blocks      []*commitmentBlock
+	section     string // "", "wrong", "commit"
 }
 
 func (p *proposalParser) line(n int, raw string) error {
@@ -160,6 +163,13 @@ func (p *proposalParser) heading(n int, written, value string) (bool, error) {
 		}
 		p.checkIn = &s
 		p.section = ""
+	case "missed check-ins", "missed check-in", "missed", "if we miss check-ins", "if a check-in is missed":
+		p.section = ""
+		m := missedRE.FindStringSubmatch(value)
+		if m == nil {
+			return true, Errorf(EINVALID, `line %d: %q: expected a rule like "after 2 missed rounds, tell both of us"`, n, clip(value))
+		}
+		p.missedAfter, _ = strconv.Atoi(m[1])
 	case "reminder", "reminders", "remind", "remind us", "remind me", "remind us of the terms":
 		p.section = ""
 		if v := strings.ToLower(strings.TrimRight(value, ".")); v == "none" || v == "no" || v == "never" {
@@ -210,7 +220,7 @@ func (p *proposalParser) terms() (Terms, error) {
 		return Terms{}, Errorf(EINVALID, "end of text: the agreement is missing %s", joinAnd(missing))
 	}
 
-	t := Terms{Title: p.title, WhatWentWrong: strings.Join(p.wrong, "\n"), CheckIn: *p.checkIn, Reminder: p.reminder}
+	t := Terms{Title: p.title, WhatWentWrong: strings.Join(p.wrong, "\n"), CheckIn: *p.checkIn, Reminder: p.reminder, MissedAfter: p.missedAfter}
 	seen := map[string]bool{}
 	for _, a := range append([]*mail.Address{p.from}, p.others...) {
 		key := strings.ToLower(a.Address)

@@ -516,6 +516,9 @@ func sendDigests(ctx context.Context, tx *Tx, roundID int64) error {
 	if err != nil {
 		return err
 	}
+	if err := missedRule(ctx, tx, a, roundID); err != nil {
+		return err
+	}
 	for i := range a.Terms.Parties {
 		p := &a.Terms.Parties[i]
 		var others []MailAnswer
@@ -843,4 +846,40 @@ func (db *DB) Unsubscribe(ctx context.Context, token string) error {
 		_, err = command(ctx, tx, a, p, in, fmt.Sprintf("one-click:%s:%s", t.Value, tx.now.Format("2006-01-02T15")))
 		return err
 	})
+}
+
+// missedRule applies the agreement's rule for missed check-ins as a round
+// closes: a party who has now missed exactly MissedAfter rounds in a row
+// is named to everyone, once.
+func missedRule(ctx context.Context, tx *Tx, a *Agreement, roundID int64) error {
+	n := a.Terms.MissedAfter
+	if n <= 0 {
+		return nil
+	}
+	for i := range a.Terms.Parties {
+		p := &a.Terms.Parties[i]
+		rows, err := tx.QueryContext(ctx, `SELECT rp.answered_at FROM round_parties rp JOIN rounds r ON r.id = rp.round_id
+			WHERE r.agreement_id = ? AND rp.party_id = ? ORDER BY r.occurrence DESC LIMIT ?`, a.ID, p.ID, n+1)
+		if err != nil {
+			return err
+		}
+		missed := 0
+		for rows.Next() {
+			var at string
+			rows.Scan(&at)
+			if at != "" {
+				break
+			}
+			missed++
+		}
+		rows.Close()
+		if missed != n {
+			continue
+		}
+		if err := noticeAll(ctx, tx, a, fmt.Sprintf("missed:%d:%d", p.ID, roundID), "Missed check-ins",
+			[]string{fmt.Sprintf("%s has missed %d check-ins in a row.", p.FirstName(), n), "You agreed to be told; maybe this is a good moment to talk."}); err != nil {
+			return err
+		}
+	}
+	return nil
 }

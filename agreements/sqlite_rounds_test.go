@@ -3,6 +3,7 @@ package agreements_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -260,4 +261,46 @@ func mustActivate(t *testing.T, db *agreements.DB, a *agreements.Agreement) *agr
 		}
 	}
 	return a
+}
+
+// TestMissedRule: "after 2 missed rounds, tell both of us", once.
+func TestMissedRule(t *testing.T) {
+	ctx := context.Background()
+	text := "Title: T\nFrom: Alice <alice@example.test>\nTo: Bob <bob@example.test>\nTime zone: UTC\nWhat went wrong: x\nI will: a\nBob will: b\nCheck in: every Sunday at 19:00\nMissed check-ins: after 2 missed rounds, tell both of us\n"
+	terms, err := agreements.ParseProposal(agreements.ProposalInput{Text: text})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if terms.MissedAfter != 2 {
+		t.Fatalf("MissedAfter = %d", terms.MissedAfter)
+	}
+	if !strings.Contains(agreements.CanonicalText(1, 1, terms), "Missed check-ins: after 2 missed in a row") {
+		t.Fatal("the rule is not in the canonical text")
+	}
+	now := time.Date(2027, 2, 24, 12, 0, 0, 0, time.UTC)
+	db := MustOpenDB(t)
+	db.Now = func() time.Time { return now }
+	a, err := db.CreateAgreement(ctx, terms)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustActivate(t, db, a)
+	for end := now.Add(5 * 7 * 24 * time.Hour); now.Before(end); now = now.Add(time.Hour) {
+		if _, err := db.RunSchedule(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var missed int
+	for _, m := range outbox(t, db, agreements.OutboxFilter{}) {
+		if m.Kind == agreements.MailNotice && m.Data.Title == "Missed check-ins" {
+			missed++
+		}
+	}
+	// Both miss every round: each is named once, to both: 4 notices.
+	if missed != 4 {
+		t.Fatalf("%d missed-check-in notices, want 4", missed)
+	}
+	if _, err := agreements.ParseProposal(agreements.ProposalInput{Text: strings.Replace(text, "after 2 missed rounds", "sometimes", 1)}); err == nil {
+		t.Fatal("a rule without a number parsed")
+	}
 }
