@@ -2,23 +2,16 @@ package main_test
 
 import (
 	"context"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/inwriting/inwriting/agreements"
 )
 
 // failFirst marks outbox mail 1 as failed with a 550, as a sender would.
 func (e *env) failFirst() {
 	e.t.Helper()
 	ctx := context.Background()
-	db := agreements.NewDB(filepath.Join(e.vars["INWRITING_DATA_DIR"], "inwriting.db"))
-	db.Now = func() time.Time { return Now }
-	if err := db.Open(ctx); err != nil {
-		e.t.Fatal(err)
-	}
+	db := e.openDB()
 	defer db.Close()
 	if _, err := db.ClaimMail(ctx, "test", 1, time.Minute); err != nil {
 		e.t.Fatal(err)

@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/inwriting/inwriting/agreements"
 	main "github.com/inwriting/inwriting/cmd/inwriting"
@@ -18,11 +17,7 @@ import (
 func (e *env) confirmAll() {
 	e.t.Helper()
 	ctx := context.Background()
-	db := agreements.NewDB(filepath.Join(e.vars["INWRITING_DATA_DIR"], "inwriting.db"))
-	db.Now = func() time.Time { return Now }
-	if err := db.Open(ctx); err != nil {
-		e.t.Fatal(err)
-	}
+	db := e.openDB()
 	defer db.Close()
 	a, err := db.FindAgreementByID(ctx, 1)
 	if err != nil {

@@ -3,6 +3,8 @@ package main_test
 import (
 	"bytes"
 	"context"
+	"io"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/inwriting/inwriting/agreements"
 	main "github.com/inwriting/inwriting/cmd/inwriting"
 )
 
@@ -203,4 +206,16 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// openDB opens the environment's database in the store, on the test clock.
+func (e *env) openDB() *agreements.DB {
+	e.t.Helper()
+	db := agreements.NewDB(filepath.Join(e.vars["INWRITING_DATA_DIR"], "inwriting.db"))
+	db.Now = func() time.Time { return Now }
+	db.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	if err := db.Open(context.Background()); err != nil {
+		e.t.Fatal(err)
+	}
+	return db
 }
