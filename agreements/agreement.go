@@ -37,6 +37,8 @@ type Agreement struct {
 	Terms       Terms
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
+
+	canonical string // the current version's canonical text, as loaded
 }
 
 // Party returns the party with the given ID, or nil.
@@ -79,6 +81,8 @@ type Party struct {
 	Address     string   `json:"address"`
 	TimeZone    string   `json:"time_zone"`
 	Commitments []string `json:"commitments"`
+
+	threadID string // the Message-ID the party's mail threads under, as loaded
 }
 
 // Display returns "Name <address>" as people read it (not encoded for a

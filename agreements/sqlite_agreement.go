@@ -158,7 +158,7 @@ func (db *DB) FindAgreements(ctx context.Context, f AgreementFilter) ([]*Agreeme
 
 func findAgreements(ctx context.Context, q querier, clause string, args ...any) ([]*Agreement, error) {
 	rows, err := q.QueryContext(ctx, `
-		SELECT a.id, a.status, a.version, a.created_at, a.updated_at, v.terms, v.fingerprint
+		SELECT a.id, a.status, a.version, a.created_at, a.updated_at, v.terms, v.fingerprint, v.canonical_text
 		FROM agreements a JOIN versions v ON v.agreement_id = a.id AND v.number = a.version
 		`+clause, args...)
 	if err != nil {
@@ -169,7 +169,7 @@ func findAgreements(ctx context.Context, q querier, clause string, args ...any) 
 	for rows.Next() {
 		var a Agreement
 		var created, updated, terms string
-		if err := rows.Scan(&a.ID, &a.Status, &a.Version, &created, &updated, &terms, &a.Fingerprint); err != nil {
+		if err := rows.Scan(&a.ID, &a.Status, &a.Version, &created, &updated, &terms, &a.Fingerprint, &a.canonical); err != nil {
 			return nil, fmt.Errorf("find agreements: %w", err)
 		}
 		if a.CreatedAt, err = parseTime(created); err != nil {
@@ -197,7 +197,7 @@ func findAgreements(ctx context.Context, q querier, clause string, args ...any) 
 // attachPartyIDs fills in the store's party IDs, which versions' terms do not
 // carry, by position.
 func attachPartyIDs(ctx context.Context, q querier, a *Agreement) error {
-	rows, err := q.QueryContext(ctx, `SELECT id, position FROM parties WHERE agreement_id = ? ORDER BY position`, a.ID)
+	rows, err := q.QueryContext(ctx, `SELECT id, position, thread_id FROM parties WHERE agreement_id = ? ORDER BY position`, a.ID)
 	if err != nil {
 		return fmt.Errorf("find parties: %w", err)
 	}
@@ -205,13 +205,15 @@ func attachPartyIDs(ctx context.Context, q querier, a *Agreement) error {
 	for rows.Next() {
 		var id int64
 		var pos int
-		if err := rows.Scan(&id, &pos); err != nil {
+		var thread string
+		if err := rows.Scan(&id, &pos, &thread); err != nil {
 			return fmt.Errorf("find parties: %w", err)
 		}
 		if pos < 1 || pos > len(a.Terms.Parties) {
 			return fmt.Errorf("agreement %d: party %d at position %d is not in the terms", a.ID, id, pos)
 		}
 		a.Terms.Parties[pos-1].ID = id
+		a.Terms.Parties[pos-1].threadID = thread
 	}
 	return rows.Err()
 }

@@ -71,9 +71,11 @@ func queueMail(ctx context.Context, tx *Tx, r mailRequest) (bool, error) {
 	var agreementID, partyID any
 	var replyTok, cmdTok, thread string
 	if a := r.agreement; a != nil {
-		var text string
-		if err := tx.QueryRowContext(ctx, `SELECT canonical_text FROM versions WHERE agreement_id = ? AND number = ?`, a.ID, a.Version).Scan(&text); err != nil {
-			return false, fmt.Errorf("find canonical text: %w", err)
+		text := a.canonical
+		if text == "" {
+			if err := tx.QueryRowContext(ctx, `SELECT canonical_text FROM versions WHERE agreement_id = ? AND number = ?`, a.ID, a.Version).Scan(&text); err != nil {
+				return false, fmt.Errorf("find canonical text: %w", err)
+			}
 		}
 		d.Agreement = &MailTerms{
 			ID: a.ID, Title: a.Terms.Title, Version: a.Version, Fingerprint: a.Fingerprint,
@@ -90,18 +92,16 @@ func queueMail(ctx context.Context, tx *Tx, r mailRequest) (bool, error) {
 			}
 		}
 		agreementID, partyID = a.ID, r.party.ID
-		t, err := issueToken(ctx, tx, r.party.ID, r.purpose, r.ref)
+		t, err := issueToken(ctx, tx, a.ID, r.party.ID, r.purpose, r.ref)
 		if err != nil {
 			return false, err
 		}
 		replyTok = t.Value
-		if t, err = issueToken(ctx, tx, r.party.ID, PurposeCommands, 0); err != nil {
+		if t, err = issueToken(ctx, tx, a.ID, r.party.ID, PurposeCommands, 0); err != nil {
 			return false, err
 		}
 		cmdTok = t.Value
-		if err := tx.QueryRowContext(ctx, `SELECT thread_id FROM parties WHERE id = ?`, r.party.ID).Scan(&thread); err != nil {
-			return false, fmt.Errorf("find thread: %w", err)
-		}
+		thread = r.party.threadID
 	}
 	if err := d.Validate(); err != nil {
 		return false, err
@@ -124,9 +124,10 @@ func queueMail(ctx context.Context, tx *Tx, r mailRequest) (bool, error) {
 		return false, nil
 	}
 	if r.party != nil && thread == "" {
-		if _, err := tx.ExecContext(ctx, `UPDATE parties SET thread_id = ? WHERE id = ?`, msgID, r.party.ID); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE parties SET thread_id = ? WHERE id = ? AND thread_id = ''`, msgID, r.party.ID); err != nil {
 			return false, fmt.Errorf("set thread: %w", err)
 		}
+		r.party.threadID = msgID // later mail in this transaction threads under it
 	}
 	tx.queued = true
 	return true, nil

@@ -355,14 +355,15 @@ func openRoundTx(ctx context.Context, tx *Tx, id int64) (opened bool, mailed int
 						return err
 					}
 					due := a.Terms.CheckIn.At(d, loc)
-					if _, err := tx.ExecContext(ctx, `INSERT INTO round_parties (round_id, party_id, due_at) VALUES (?, ?, ?)`,
-						roundID, p.ID, formatTime(due)); err != nil {
-						return fmt.Errorf("open round: %w", err)
-					}
 					// Whoever's time has come gets the check-in now, with the
 					// agreement already in hand.
-					if !due.After(tx.now) {
-						if err := mailCheckInTo(ctx, tx, a, r, p, MailCheckIn); err != nil {
+					now := !due.After(tx.now)
+					if _, err := tx.ExecContext(ctx, `INSERT INTO round_parties (round_id, party_id, due_at, mailed) VALUES (?, ?, ?, ?)`,
+						roundID, p.ID, formatTime(due), now); err != nil {
+						return fmt.Errorf("open round: %w", err)
+					}
+					if now {
+						if err := queueCheckIn(ctx, tx, a, r, p, MailCheckIn); err != nil {
 							return err
 						}
 						mailed++
@@ -421,9 +422,7 @@ func mailCheckIn(ctx context.Context, tx *Tx, roundID, partyID int64, kind MailK
 }
 
 func mailCheckInTo(ctx context.Context, tx *Tx, a *Agreement, r *roundInfo, p *Party, kind MailKind) error {
-	key := fmt.Sprintf("%s:%d:%d", kind, r.id, p.ID)
-	if _, err := queueMail(ctx, tx, mailRequest{key: key, kind: kind, agreement: a, party: p, purpose: PurposeCheckIn, ref: r.id,
-		data: MailData{Round: r.occurrence, Deadline: r.deadline}}); err != nil {
+	if err := queueCheckIn(ctx, tx, a, r, p, kind); err != nil {
 		return err
 	}
 	col := "mailed"
@@ -431,6 +430,14 @@ func mailCheckInTo(ctx context.Context, tx *Tx, a *Agreement, r *roundInfo, p *P
 		col = "nudged"
 	}
 	_, err := tx.ExecContext(ctx, `UPDATE round_parties SET `+col+` = 1 WHERE round_id = ? AND party_id = ?`, r.id, p.ID)
+	return err
+}
+
+// queueCheckIn queues a party's check-in (or nudge) for round r.
+func queueCheckIn(ctx context.Context, tx *Tx, a *Agreement, r *roundInfo, p *Party, kind MailKind) error {
+	key := fmt.Sprintf("%s:%d:%d", kind, r.id, p.ID)
+	_, err := queueMail(ctx, tx, mailRequest{key: key, kind: kind, agreement: a, party: p, purpose: PurposeCheckIn, ref: r.id,
+		data: MailData{Round: r.occurrence, Deadline: r.deadline}})
 	return err
 }
 

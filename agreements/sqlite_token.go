@@ -21,7 +21,7 @@ func (db *DB) IssueToken(ctx context.Context, partyID int64, purpose Purpose, re
 		return nil, err
 	}
 	defer tx.Rollback()
-	t, err := issueToken(ctx, tx, partyID, purpose, ref)
+	t, err := issueToken(ctx, tx, 0, partyID, purpose, ref)
 	if err != nil {
 		return nil, err
 	}
@@ -31,14 +31,17 @@ func (db *DB) IssueToken(ctx context.Context, partyID int64, purpose Purpose, re
 	return t, nil
 }
 
-func issueToken(ctx context.Context, tx *Tx, partyID int64, purpose Purpose, ref int64) (*Token, error) {
+// issueToken is IssueToken in tx; agreementID, when the caller knows it
+// (0 otherwise), saves looking it up.
+func issueToken(ctx context.Context, tx *Tx, agreementID, partyID int64, purpose Purpose, ref int64) (*Token, error) {
 	t, err := findToken(ctx, tx, `WHERE party_id = ? AND purpose = ? AND ref = ?`, partyID, purpose, ref)
 	if err == nil || !errors.Is(err, ErrNotFound) {
 		return t, err
 	}
-	var agreementID int64
-	if err := tx.QueryRowContext(ctx, `SELECT agreement_id FROM parties WHERE id = ?`, partyID).Scan(&agreementID); err != nil {
-		return nil, errNoRows(err, fmt.Sprintf("there is no party %d", partyID))
+	if agreementID == 0 {
+		if err := tx.QueryRowContext(ctx, `SELECT agreement_id FROM parties WHERE id = ?`, partyID).Scan(&agreementID); err != nil {
+			return nil, errNoRows(err, fmt.Sprintf("there is no party %d", partyID))
+		}
 	}
 	for range 5 { // a collision of 120 random bits means a broken random source
 		v := newTokenValue()
