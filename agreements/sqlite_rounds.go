@@ -478,7 +478,7 @@ func recordCheckIn(ctx context.Context, tx *Tx, a *Agreement, p *Party, roundID 
 		}
 	}
 	if _, err := queueMail(ctx, tx, mailRequest{key: fmt.Sprintf("%s:checkin:%s", MailReceipt, key), kind: MailReceipt, agreement: a, party: p,
-		purpose: PurposeCheckIn, ref: roundID, data: MailData{Recorded: recorded, Quote: clipQuote(ans.Text)}}); err != nil {
+		purpose: PurposeCheckIn, ref: roundID, data: MailData{Recorded: recorded, Quote: clipQuote(ans.Text), Round: r.occurrence}}); err != nil {
 		return "", err
 	}
 	var open int
