@@ -11,10 +11,10 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
-	"github.com/emersion/go-message/mail"
 
 	"github.com/inwriting/inwriting/agreements"
 	"github.com/inwriting/inwriting/internal/mailstack"
+	"github.com/inwriting/inwriting/internal/mailtest"
 	"github.com/inwriting/inwriting/mailout"
 	"github.com/inwriting/inwriting/templates"
 )
@@ -101,8 +101,8 @@ func TestEndToEnd(t *testing.T) {
 	raw := bufs[0].FindBodySection(&imap.FetchItemBodySection{})
 	defer c.Store(imap.UIDSetNum(uid), &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagDeleted}}, nil).Close()
 
-	p := parse(t, raw)
-	h := p.header
+	p := mailtest.Parse(t, raw)
+	h := p.Header
 	checks := map[string]string{
 		"Message-ID":               "<" + toAlice.MessageID + ">",
 		"Reply-To":                 "service+" + toAlice.ReplyToken + "@" + st.Domain,
@@ -125,52 +125,14 @@ func TestEndToEnd(t *testing.T) {
 	if subj, _ := h.Subject(); subj != "Please confirm: Evenings and phone calls [ref "+toAlice.ReplyToken+"]" {
 		t.Fatalf("Subject = %q", subj)
 	}
-	if !strings.Contains(p.text, `Reply "I agree" to confirm.`) || !strings.Contains(p.html, "I agree") {
-		t.Fatalf("parts: text %d bytes, html %d bytes", len(p.text), len(p.html))
+	if !strings.Contains(p.Text, `Reply "I agree" to confirm.`) || !strings.Contains(p.HTML, "I agree") {
+		t.Fatalf("parts: text %d bytes, html %d bytes", len(p.Text), len(p.HTML))
 	}
-	att, ok := p.attachments["agreement-1-v1.txt"]
+	att, ok := p.Attachments["agreement-1-v1.txt"]
 	if !ok || agreements.Fingerprint(att) != a.Fingerprint {
 		t.Fatalf("attachment's fingerprint = %s, want %s", agreements.Fingerprint(att), a.Fingerprint)
 	}
-	if !strings.Contains(p.text, agreements.ShortFingerprint(a.Fingerprint)) {
+	if !strings.Contains(p.Text, agreements.ShortFingerprint(a.Fingerprint)) {
 		t.Fatal("the text does not quote the fingerprint")
 	}
-}
-
-// parsed is a message read back.
-type parsed struct {
-	header      mail.Header
-	text, html  string
-	attachments map[string]string
-}
-
-func parse(t *testing.T, raw []byte) parsed {
-	t.Helper()
-	r, err := mail.CreateReader(strings.NewReader(string(raw)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := parsed{header: r.Header, attachments: map[string]string{}}
-	for {
-		part, err := r.NextPart()
-		if err == io.EOF {
-			break
-		} else if err != nil {
-			t.Fatal(err)
-		}
-		body, _ := io.ReadAll(part.Body)
-		switch h := part.Header.(type) {
-		case *mail.InlineHeader:
-			switch ct, _, _ := h.ContentType(); ct {
-			case "text/plain":
-				p.text = string(body)
-			case "text/html":
-				p.html = string(body)
-			}
-		case *mail.AttachmentHeader:
-			name, _ := h.Filename()
-			p.attachments[name] = string(body)
-		}
-	}
-	return p
 }

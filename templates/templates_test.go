@@ -3,7 +3,6 @@ package templates_test
 import (
 	"bytes"
 	"flag"
-	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -11,9 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/emersion/go-message/mail"
-
 	"github.com/inwriting/inwriting/agreements"
+	"github.com/inwriting/inwriting/internal/mailtest"
 	"github.com/inwriting/inwriting/mailout"
 	"github.com/inwriting/inwriting/templates"
 )
@@ -130,44 +128,6 @@ func TestGolden(t *testing.T) {
 	}
 }
 
-// parsed is a composed message read back.
-type parsed struct {
-	header      mail.Header
-	text, html  string
-	attachments map[string]string
-}
-
-func parse(t *testing.T, raw []byte) parsed {
-	t.Helper()
-	r, err := mail.CreateReader(bytes.NewReader(raw))
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := parsed{header: r.Header, attachments: map[string]string{}}
-	for {
-		part, err := r.NextPart()
-		if err == io.EOF {
-			break
-		} else if err != nil {
-			t.Fatal(err)
-		}
-		body, _ := io.ReadAll(part.Body)
-		switch h := part.Header.(type) {
-		case *mail.InlineHeader:
-			ct, _, _ := h.ContentType()
-			if ct == "text/plain" {
-				p.text = string(body)
-			} else if ct == "text/html" {
-				p.html = string(body)
-			}
-		case *mail.AttachmentHeader:
-			name, _ := h.Filename()
-			p.attachments[name] = string(body)
-		}
-	}
-	return p
-}
-
 func TestParts(t *testing.T) {
 	set, err := templates.New("")
 	if err != nil {
@@ -176,33 +136,33 @@ func TestParts(t *testing.T) {
 	for _, kind := range agreements.MailKinds {
 		t.Run(string(kind), func(t *testing.T) {
 			d := fixture(kind)
-			p := parse(t, compose(t, set, d, "https://inwriting.example.test"))
+			p := mailtest.Parse(t, compose(t, set, d, "https://inwriting.example.test"))
 			for _, h := range []string{"Message-ID", "In-Reply-To", "References", "Reply-To", "Auto-Submitted", "X-Auto-Response-Suppress",
 				"List-Id", "List-Unsubscribe", "List-Unsubscribe-Post", "Date", "From", "To", "Subject"} {
-				if p.header.Get(h) == "" {
+				if p.Header.Get(h) == "" {
 					t.Fatalf("header %s is missing", h)
 				}
 			}
-			if got := p.header.Get("Reply-To"); !strings.Contains(got, "service+abcdefghijklmnopqrstuvwx@example.test") {
+			if got := p.Header.Get("Reply-To"); !strings.Contains(got, "service+abcdefghijklmnopqrstuvwx@example.test") {
 				t.Fatalf("Reply-To = %q", got)
 			}
-			if got, _ := p.header.Subject(); !strings.HasSuffix(got, "[ref abcdefghijklmnopqrstuvwx]") || len(got) > 120 {
+			if got, _ := p.Header.Subject(); !strings.HasSuffix(got, "[ref abcdefghijklmnopqrstuvwx]") || len(got) > 120 {
 				t.Fatalf("Subject = %q", got)
 			}
-			if got := p.header.Get("List-Unsubscribe"); got != "<https://inwriting.example.test/unsubscribe/commandstokencommandstok>, <mailto:service+commandstokencommandstok@example.test?subject=unsubscribe>" {
+			if got := p.Header.Get("List-Unsubscribe"); got != "<https://inwriting.example.test/unsubscribe/commandstokencommandstok>, <mailto:service+commandstokencommandstok@example.test?subject=unsubscribe>" {
 				t.Fatalf("List-Unsubscribe = %q", got)
 			}
-			if got := p.header.Get("From"); got != `"inwriting" <service@example.test>` {
+			if got := p.Header.Get("From"); got != `"inwriting" <service@example.test>` {
 				t.Fatalf("From = %q", got)
 			}
-			if p.text == "" || p.html == "" {
-				t.Fatalf("text part %d bytes, html part %d bytes; want both", len(p.text), len(p.html))
+			if p.Text == "" || p.HTML == "" {
+				t.Fatalf("text part %d bytes, html part %d bytes; want both", len(p.Text), len(p.HTML))
 			}
-			if att := p.attachments["agreement-7-v2.txt"]; att != canonical {
+			if att := p.Attachments["agreement-7-v2.txt"]; att != canonical {
 				t.Fatalf("attachment = %q, want the canonical text", att)
 			}
 			short := agreements.ShortFingerprint(d.Agreement.Fingerprint)
-			for name, body := range map[string]string{"text": p.text, "html": p.html} {
+			for name, body := range map[string]string{"text": p.Text, "html": p.HTML} {
 				for _, want := range []string{"Evenings and phone calls", short, "Alice"} {
 					if !strings.Contains(body, want) {
 						t.Fatalf("%s part lacks %q:\n%s", name, want, body)
@@ -212,20 +172,20 @@ func TestParts(t *testing.T) {
 					t.Fatalf("%s part has a blank:\n%s", name, body)
 				}
 			}
-			if strings.Contains(p.html, "<img") || strings.Contains(p.html, "http://") || strings.Contains(p.html, "src=") {
+			if strings.Contains(p.HTML, "<img") || strings.Contains(p.HTML, "http://") || strings.Contains(p.HTML, "src=") {
 				t.Fatal("the HTML part loads something remote")
 			}
-			if !strings.Contains(p.text, "Reply") {
+			if !strings.Contains(p.Text, "Reply") {
 				t.Fatal("the text part does not say what replying does")
 			}
 		})
 	}
 	t.Run("NoPublicURL", func(t *testing.T) {
-		p := parse(t, compose(t, set, fixture(agreements.MailConfirmRequest), ""))
-		if p.header.Get("List-Unsubscribe-Post") != "" {
+		p := mailtest.Parse(t, compose(t, set, fixture(agreements.MailConfirmRequest), ""))
+		if p.Header.Get("List-Unsubscribe-Post") != "" {
 			t.Fatal("List-Unsubscribe-Post without an https URL")
 		}
-		if got := p.header.Get("List-Unsubscribe"); got != "<mailto:service+commandstokencommandstok@example.test?subject=unsubscribe>" {
+		if got := p.Header.Get("List-Unsubscribe"); got != "<mailto:service+commandstokencommandstok@example.test?subject=unsubscribe>" {
 			t.Fatalf("List-Unsubscribe = %q", got)
 		}
 	})

@@ -33,18 +33,11 @@ or on any machine.`,
 		if o.format != "md" && o.format != "json" && o.format != "ics" {
 			return usagef("export: --format must be md, json or ics, not %q", o.format)
 		}
-		id, err := parseID(m.args[0])
+		db, r, err := m.recordArg(ctx)
 		if err != nil {
 			return err
 		}
-		db, err := m.openDB(ctx)
-		if err != nil {
-			return err
-		}
-		r, err := loadRecord(ctx, db, id)
-		if err != nil {
-			return err
-		}
+		id := r.Agreement.ID
 		if r.ChainErr != nil {
 			return fmt.Errorf("agreement %d: %w; the record was altered, not exporting it", id, r.ChainErr)
 		}

@@ -19,15 +19,7 @@ var showCommand = &command{
 	usage:   "ID",
 	nargs:   1,
 	run: func(ctx context.Context, m *Main) error {
-		id, err := parseID(m.args[0])
-		if err != nil {
-			return err
-		}
-		db, err := m.openDB(ctx)
-		if err != nil {
-			return err
-		}
-		r, err := loadRecord(ctx, db, id)
+		_, r, err := m.recordArg(ctx)
 		if err != nil {
 			return err
 		}
@@ -46,6 +38,21 @@ type record struct {
 	EventCount    int64
 	EventHead     string
 	ChainErr      error
+}
+
+// recordArg loads the record of the agreement whose ID is the command's
+// argument.
+func (m *Main) recordArg(ctx context.Context) (*agreements.DB, *record, error) {
+	id, err := parseID(m.args[0])
+	if err != nil {
+		return nil, nil, err
+	}
+	db, err := m.openDB(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	r, err := loadRecord(ctx, db, id)
+	return db, r, err
 }
 
 func loadRecord(ctx context.Context, db *agreements.DB, id int64) (*record, error) {
