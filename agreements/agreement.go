@@ -82,8 +82,12 @@ type Party struct {
 	TimeZone    string   `json:"time_zone"`
 	Commitments []string `json:"commitments"`
 
-	threadID string // the Message-ID the party's mail threads under, as loaded
+	threadID     string // the Message-ID the party's mail threads under, as loaded
+	unsubscribed string // when the party unsubscribed; "" while subscribed
 }
+
+// Unsubscribed reports whether the party has asked for no more mail.
+func (p Party) Unsubscribed() bool { return p.unsubscribed != "" }
 
 // Display returns "Name <address>" as people read it (not encoded for a
 // mail header), or the bare address without a name.

@@ -28,6 +28,8 @@ const (
 	EventResumed      EventType = "resumed"
 	EventEnded        EventType = "ended"
 	EventExpired      EventType = "expired"
+	EventUnsubscribed EventType = "unsubscribed"
+	EventResubscribed EventType = "resubscribed"
 )
 
 // Event is one entry of an agreement's append-only log. Hash is the SHA-256

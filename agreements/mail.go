@@ -236,6 +236,9 @@ const (
 	MailPending MailStatus = "pending"
 	MailSent    MailStatus = "sent"
 	MailFailed  MailStatus = "failed"
+	// MailCancelled is mail not sent because its recipient unsubscribed
+	// before it went out.
+	MailCancelled MailStatus = "cancelled"
 )
 
 // OutboxMail is one row of the outbox: a mail to one recipient.

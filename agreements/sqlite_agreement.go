@@ -197,7 +197,7 @@ func findAgreements(ctx context.Context, q querier, clause string, args ...any) 
 // attachPartyIDs fills in the store's party IDs, which versions' terms do not
 // carry, by position.
 func attachPartyIDs(ctx context.Context, q querier, a *Agreement) error {
-	rows, err := q.QueryContext(ctx, `SELECT id, position, thread_id FROM parties WHERE agreement_id = ? ORDER BY position`, a.ID)
+	rows, err := q.QueryContext(ctx, `SELECT id, position, thread_id, unsubscribed_at FROM parties WHERE agreement_id = ? ORDER BY position`, a.ID)
 	if err != nil {
 		return fmt.Errorf("find parties: %w", err)
 	}
@@ -205,8 +205,8 @@ func attachPartyIDs(ctx context.Context, q querier, a *Agreement) error {
 	for rows.Next() {
 		var id int64
 		var pos int
-		var thread string
-		if err := rows.Scan(&id, &pos, &thread); err != nil {
+		var thread, unsub string
+		if err := rows.Scan(&id, &pos, &thread, &unsub); err != nil {
 			return fmt.Errorf("find parties: %w", err)
 		}
 		if pos < 1 || pos > len(a.Terms.Parties) {
@@ -214,6 +214,7 @@ func attachPartyIDs(ctx context.Context, q querier, a *Agreement) error {
 		}
 		a.Terms.Parties[pos-1].ID = id
 		a.Terms.Parties[pos-1].threadID = thread
+		a.Terms.Parties[pos-1].unsubscribed = unsub
 	}
 	return rows.Err()
 }

@@ -128,7 +128,7 @@ func (db *DB) decide(ctx context.Context, tx *Tx, in *Inbound) (InboundOutcome, 
 	}
 	if in.Unreadable != "" {
 		key := fmt.Sprintf("%s:%s", MailCouldNotProcess, in.Key)
-		if _, err := queueMail(ctx, tx, mailRequest{key: key, kind: MailCouldNotProcess, agreement: a, party: p, purpose: tok.Purpose, ref: tok.Ref,
+		if _, err := queueMail(ctx, tx, mailRequest{key: key, kind: MailCouldNotProcess, agreement: a, party: p, answer: true, purpose: tok.Purpose, ref: tok.Ref,
 			data: MailData{Reason: in.Unreadable}}); err != nil {
 			return InboundOutcome{}, "", err
 		}
@@ -168,7 +168,7 @@ func (db *DB) decide(ctx context.Context, tx *Tx, in *Inbound) (InboundOutcome, 
 	version := int(tok.Ref)
 	if version < a.Version && !a.Status.Final() {
 		key := fmt.Sprintf("%s:%d:%d:%d:%s", MailSuperseded, a.ID, version, p.ID, in.Key)
-		if _, err := queueMail(ctx, tx, mailRequest{key: key, kind: MailSuperseded, agreement: a, party: p, purpose: PurposeConfirm, ref: int64(a.Version),
+		if _, err := queueMail(ctx, tx, mailRequest{key: key, kind: MailSuperseded, agreement: a, party: p, answer: true, purpose: PurposeConfirm, ref: int64(a.Version),
 			data: MailData{RepliedTo: version}}); err != nil {
 			return InboundOutcome{}, "", err
 		}
@@ -177,10 +177,14 @@ func (db *DB) decide(ctx context.Context, tx *Tx, in *Inbound) (InboundOutcome, 
 	}
 	switch {
 	case in.Intent.Kind == IntentAgree:
+		// Confirming is asking for the copy: it undoes an unsubscribe.
+		if err := resubscribe(ctx, tx, a, p, msgID); err != nil {
+			return InboundOutcome{}, "", err
+		}
 		err = confirmTx(ctx, tx, a, Confirmation{AgreementID: a.ID, Version: version, PartyID: p.ID, MessageID: msgID, AuthResult: in.AuthResult})
 		if err == nil {
 			key := fmt.Sprintf("%s:confirm:%d:%d:%d", MailReceipt, a.ID, version, p.ID)
-			_, err = queueMail(ctx, tx, mailRequest{key: key, kind: MailReceipt, agreement: a, party: p, purpose: PurposeCommands,
+			_, err = queueMail(ctx, tx, mailRequest{key: key, kind: MailReceipt, agreement: a, party: p, answer: true, purpose: PurposeCommands,
 				data: MailData{Recorded: []string{fmt.Sprintf("Your confirmation of version %d (fingerprint %s)", version, ShortFingerprint(a.Fingerprint)), "From your message " + msgID}}})
 		}
 		out.Outcome = "confirmed"
@@ -191,7 +195,7 @@ func (db *DB) decide(ctx context.Context, tx *Tx, in *Inbound) (InboundOutcome, 
 		// Close to agreement: ask. When it says more than a word or three
 		// ("I agree except point 2"), it is also a comment, shared.
 		key := fmt.Sprintf("%s:%s", MailUnsure, in.Key)
-		_, err = queueMail(ctx, tx, mailRequest{key: key, kind: MailUnsure, agreement: a, party: p, purpose: PurposeConfirm, ref: int64(version),
+		_, err = queueMail(ctx, tx, mailRequest{key: key, kind: MailUnsure, agreement: a, party: p, answer: true, purpose: PurposeConfirm, ref: int64(version),
 			data: MailData{Quote: clip(cleanText(in.Text))}})
 		out.Outcome = "unsure"
 		if err == nil && len(strings.Fields(in.Text)) > 3 {

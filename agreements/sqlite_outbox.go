@@ -61,11 +61,17 @@ type mailRequest struct {
 	purpose   Purpose // of the reply token
 	ref       int64
 	data      MailData // the kind's own fields; the rest is filled in
+	// answer is set for mail that answers the party's own message: it
+	// goes out even to a party who unsubscribed, who wrote to us.
+	answer bool
 }
 
 // queueMail adds a mail to the outbox in tx, unless its key is there
-// already, and reports whether it did.
+// already or its recipient unsubscribed, and reports whether it did.
 func queueMail(ctx context.Context, tx *Tx, r mailRequest) (bool, error) {
+	if r.party != nil && r.party.Unsubscribed() && !r.answer {
+		return false, nil
+	}
 	d := r.data
 	d.Kind = r.kind
 	var agreementID, partyID any

@@ -478,7 +478,7 @@ func recordCheckIn(ctx context.Context, tx *Tx, a *Agreement, p *Party, roundID 
 		}
 	}
 	if _, err := queueMail(ctx, tx, mailRequest{key: fmt.Sprintf("%s:checkin:%s", MailReceipt, key), kind: MailReceipt, agreement: a, party: p,
-		purpose: PurposeCheckIn, ref: roundID, data: MailData{Recorded: recorded, Quote: clipQuote(ans.Text), Round: r.occurrence}}); err != nil {
+		answer: true, purpose: PurposeCheckIn, ref: roundID, data: MailData{Recorded: recorded, Quote: clipQuote(ans.Text), Round: r.occurrence}}); err != nil {
 		return "", err
 	}
 	var open int
@@ -648,18 +648,17 @@ func command(ctx context.Context, tx *Tx, a *Agreement, p *Party, in *Inbound, k
 		if to.ID != p.ID {
 			k += fmt.Sprintf(":%d", to.ID)
 		}
-		_, err := queueMail(ctx, tx, mailRequest{key: k, kind: MailNotice, agreement: a, party: to, purpose: PurposeCommands, data: MailData{Title: title, Lines: lines}})
+		_, err := queueMail(ctx, tx, mailRequest{key: k, kind: MailNotice, agreement: a, party: to, purpose: PurposeCommands, data: MailData{Title: title, Lines: lines},
+			answer: to.ID == p.ID})
 		return err
 	}
 	switch in.Intent.Command {
 	case "help":
 		return "help", notice(p, "What you can reply", helpLines...)
-	case "pause", "unsubscribe":
-		unsub := in.Intent.Command == "unsubscribe"
+	case "unsubscribe":
+		return unsubscribe(ctx, tx, a, p, key)
+	case "pause":
 		if a.Status != StatusActive {
-			if unsub {
-				return "kept", nil // nothing is being sent; nothing to say
-			}
 			return "refused", notice(p, "Nothing to pause", fmt.Sprintf("The agreement is %s, so there are no check-ins to pause.", a.Status))
 		}
 		until := ""
@@ -672,21 +671,8 @@ func command(ctx context.Context, tx *Tx, a *Agreement, p *Party, in *Inbound, k
 		if _, err := tx.ExecContext(ctx, `UPDATE agreements SET next_round_at = ?, next_reminder_at = '' WHERE id = ?`, until, a.ID); err != nil {
 			return "", err
 		}
-		if err := appendEvent(ctx, tx, a.ID, EventPaused, map[string]any{"by": p.Address, "until": until, "unsubscribe": unsub}); err != nil {
+		if err := appendEvent(ctx, tx, a.ID, EventPaused, map[string]any{"by": p.Address, "until": until}); err != nil {
 			return "", err
-		}
-		if unsub {
-			// "Stop mailing me": nothing more to that party, and to the
-			// others only that check-ins are paused, without saying more.
-			for i := range a.Terms.Parties {
-				o := &a.Terms.Parties[i]
-				if o.ID != p.ID {
-					if err := notice(o, "Check-ins are paused", "Check-ins are paused for now.", `Reply "resume" to start them again.`); err != nil {
-						return "", err
-					}
-				}
-			}
-			return "unsubscribed", nil
 		}
 		line := who + " has paused the check-ins."
 		if until != "" {
@@ -694,6 +680,10 @@ func command(ctx context.Context, tx *Tx, a *Agreement, p *Party, in *Inbound, k
 		}
 		return "paused", noticeAll(ctx, tx, a, "paused:"+key, "Check-ins are paused", []string{line, `Reply "resume" to start them again.`})
 	case "resume":
+		resubscribed := p.Unsubscribed()
+		if err := resubscribe(ctx, tx, a, p, key); err != nil {
+			return "", err
+		}
 		if a.Status == StatusEnded {
 			// A "stop" by reply can be taken back for 7 days.
 			var at string
@@ -704,7 +694,17 @@ func command(ctx context.Context, tx *Tx, a *Agreement, p *Party, in *Inbound, k
 			a.Status = StatusPaused
 		}
 		if a.Status != StatusPaused {
+			if resubscribed {
+				return "resubscribed", notice(p, "Mail is back on", "We will mail you about this agreement again.")
+			}
 			return "refused", notice(p, "Nothing to resume", fmt.Sprintf("The agreement is %s, not paused.", a.Status))
+		}
+		// A check-in needs everyone: while another party has asked for no
+		// mail, check-ins stay paused, and why is theirs to tell.
+		for _, o := range a.Terms.Parties {
+			if o.Unsubscribed() {
+				return "refused", notice(p, "Check-ins are still paused", "Check-ins cannot start again just now. We will tell you when they do.")
+			}
 		}
 		if err := setStatus(ctx, tx, a.ID, StatusActive); err != nil {
 			return "", err
@@ -760,6 +760,66 @@ func command(ctx context.Context, tx *Tx, a *Agreement, p *Party, in *Inbound, k
 		return recordCheckIn(ctx, tx, a, p, roundID, ans, in.MessageID, key)
 	}
 	return "refused", notice(p, "Not a command", fmt.Sprintf("%q is not something we can do.", in.Intent.Command))
+}
+
+// unsubscribe stops all mail to party p except the answers to their own
+// messages, and cancels what is waiting to go to them. Check-ins need
+// everyone, so they pause, and the others are told only that. Replying
+// "resume" (or confirming a new version) undoes it.
+func unsubscribe(ctx context.Context, tx *Tx, a *Agreement, p *Party, key string) (string, error) {
+	if p.Unsubscribed() {
+		return "kept", nil
+	}
+	p.unsubscribed = formatTime(tx.now)
+	if _, err := tx.ExecContext(ctx, `UPDATE parties SET unsubscribed_at = ? WHERE id = ?`, p.unsubscribed, p.ID); err != nil {
+		return "", fmt.Errorf("unsubscribe: %w", err)
+	}
+	// Mail a sender holds is on its way already and is left to finish.
+	if _, err := tx.ExecContext(ctx, `UPDATE outbox SET status = ?, last_error = 'the recipient unsubscribed'
+		WHERE party_id = ? AND status = ? AND (claimed_by = '' OR claimed_until < ?)`, MailCancelled, p.ID, MailPending, p.unsubscribed); err != nil {
+		return "", fmt.Errorf("unsubscribe: %w", err)
+	}
+	wasActive := a.Status == StatusActive
+	if wasActive {
+		if err := setStatus(ctx, tx, a.ID, StatusPaused); err != nil {
+			return "", err
+		}
+	}
+	if wasActive || a.Status == StatusPaused {
+		// No round, reminder or end of a "pause until" while p is away.
+		if _, err := tx.ExecContext(ctx, `UPDATE agreements SET next_round_at = '', next_reminder_at = '' WHERE id = ?`, a.ID); err != nil {
+			return "", err
+		}
+	}
+	if err := appendEvent(ctx, tx, a.ID, EventUnsubscribed, map[string]any{"by": p.Address, "paused": wasActive}); err != nil {
+		return "", err
+	}
+	if wasActive || a.Status == StatusPaused {
+		for i := range a.Terms.Parties {
+			o := &a.Terms.Parties[i]
+			if o.ID == p.ID {
+				continue
+			}
+			k := fmt.Sprintf("%s:unsubscribed:%s:%d", MailNotice, key, o.ID)
+			if _, err := queueMail(ctx, tx, mailRequest{key: k, kind: MailNotice, agreement: a, party: o, purpose: PurposeCommands,
+				data: MailData{Title: "Check-ins are paused", Lines: []string{"Check-ins are paused for now."}}}); err != nil {
+				return "", err
+			}
+		}
+	}
+	return "unsubscribed", nil
+}
+
+// resubscribe undoes party p's unsubscribe, if any.
+func resubscribe(ctx context.Context, tx *Tx, a *Agreement, p *Party, why string) error {
+	if !p.Unsubscribed() {
+		return nil
+	}
+	p.unsubscribed = ""
+	if _, err := tx.ExecContext(ctx, `UPDATE parties SET unsubscribed_at = '' WHERE id = ?`, p.ID); err != nil {
+		return fmt.Errorf("resubscribe: %w", err)
+	}
+	return appendEvent(ctx, tx, a.ID, EventResubscribed, map[string]any{"by": p.Address, "message": why})
 }
 
 var helpLines = []string{

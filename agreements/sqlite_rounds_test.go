@@ -304,3 +304,186 @@ func TestMissedRule(t *testing.T) {
 		t.Fatal("a rule without a number parsed")
 	}
 }
+
+// TestUnsubscribe: unsubscribing stops mail to that party only, cancels
+// what waits for them, pauses the check-ins and tells the other party just
+// that; the other party cannot bring the check-ins back, and only the
+// party who left can, by replying "resume".
+func TestUnsubscribe(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2027, 2, 24, 12, 0, 0, 0, time.UTC) // a Wednesday
+	db := MustOpenDB(t)
+	db.Now = func() time.Time { return now }
+	a := mustActivate(t, db, mustCreate(t, db))
+	alice, bob := a.Terms.Parties[0], a.Terms.Parties[1]
+	aliceTok, _ := db.IssueToken(ctx, alice.ID, agreements.PurposeCommands, 0)
+	bobTok, _ := db.IssueToken(ctx, bob.ID, agreements.PurposeCommands, 0)
+	n := 0
+	cmd := func(p agreements.Party, tok, c string) string {
+		t.Helper()
+		n++
+		out, err := db.RecordInbound(ctx, agreements.Inbound{Key: fmt.Sprintf("<u%d@x>", n), Mailbox: "INBOX", UIDValidity: 1, UID: uint32(n),
+			From: p.Address, Tokens: []string{tok}, Intent: agreements.InboundIntent{Kind: agreements.IntentCommand, Command: c}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out.Outcome
+	}
+	status := func() agreements.Status {
+		got, _ := db.FindAgreementByID(ctx, a.ID)
+		return got.Status
+	}
+	// mail returns the mail queued since the last call, by recipient.
+	last := int64(0)
+	mail := func() map[string][]*agreements.OutboxMail {
+		got := map[string][]*agreements.OutboxMail{}
+		for _, m := range outbox(t, db, agreements.OutboxFilter{}) {
+			if m.ID > last {
+				got[m.To] = append(got[m.To], m)
+				last = m.ID
+			}
+		}
+		return got
+	}
+	pendingToBob := 0
+	for _, m := range mail()[bob.Address] {
+		if m.Status == agreements.MailPending {
+			pendingToBob++
+		}
+	}
+	if pendingToBob == 0 {
+		t.Fatal("no mail waiting for Bob before he unsubscribes: the test proves nothing")
+	}
+
+	for range 2 { // the second is a no-op
+		if err := db.Unsubscribe(ctx, bobTok.Value); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if status() != agreements.StatusPaused {
+		t.Fatalf("status %s after unsubscribe, want paused", status())
+	}
+	for _, m := range outbox(t, db, agreements.OutboxFilter{}) {
+		if m.To == bob.Address && m.Status != agreements.MailCancelled {
+			t.Fatalf("mail %d (%s) to Bob is %s after he unsubscribed, want cancelled", m.ID, m.Kind, m.Status)
+		}
+		if m.To == alice.Address && m.Status == agreements.MailCancelled {
+			t.Fatalf("mail %d (%s) to Alice was cancelled", m.ID, m.Kind)
+		}
+	}
+	got := mail()
+	if len(got[bob.Address]) != 0 || len(got[alice.Address]) != 1 {
+		t.Fatalf("after unsubscribe: %d mails to Bob, %d to Alice; want 0 and 1", len(got[bob.Address]), len(got[alice.Address]))
+	}
+	if m := got[alice.Address][0]; m.Kind != agreements.MailNotice || strings.Join(m.Data.Lines, " ") != "Check-ins are paused for now." {
+		t.Fatalf("Alice was told %s %q; want only that check-ins are paused", m.Kind, m.Data.Lines)
+	}
+
+	// Three weeks pass: no round opens, nothing goes to Bob.
+	for end := now.Add(21 * 24 * time.Hour); now.Before(end); now = now.Add(time.Hour) {
+		st, err := db.RunSchedule(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Opened+st.CheckIns+st.Reminders+st.Resumed != 0 {
+			t.Fatalf("%v: the schedule ran while Bob is unsubscribed: %+v", now, st)
+		}
+	}
+	// Alice cannot resume for him, and her own commands are answered.
+	if out := cmd(alice, aliceTok.Value, "resume"); out != "refused" || status() != agreements.StatusPaused {
+		t.Fatalf("Alice's resume: %s, status %s", out, status())
+	}
+	if out := cmd(alice, aliceTok.Value, "history"); out != "history" {
+		t.Fatalf("Alice's history: %s", out)
+	}
+	got = mail()
+	if len(got[bob.Address]) != 0 || len(got[alice.Address]) != 2 {
+		t.Fatalf("after Alice's commands: %d mails to Bob, %d to Alice; want 0 and 2", len(got[bob.Address]), len(got[alice.Address]))
+	}
+	if lines := strings.Join(got[alice.Address][0].Data.Lines, " "); strings.Contains(lines, "Bob") || strings.Contains(lines, "unsubscribe") {
+		t.Fatalf("the refusal says more than that check-ins are paused: %q", lines)
+	}
+	// Alice ends the agreement: she is told, Bob is not.
+	if out := cmd(alice, aliceTok.Value, "stop"); out != "ended" || status() != agreements.StatusEnded {
+		t.Fatalf("Alice's stop: %s, status %s", out, status())
+	}
+	if got := mail(); len(got[bob.Address]) != 0 || len(got[alice.Address]) != 1 {
+		t.Fatalf("the end was told to %d of Bob's and %d of Alice's, want 0 and 1", len(got[bob.Address]), len(got[alice.Address]))
+	}
+	// Bob writes to us: he is answered, still unsubscribed.
+	if out := cmd(bob, bobTok.Value, "help"); out != "help" {
+		t.Fatalf("Bob's help: %s", out)
+	}
+	if got := mail(); len(got[bob.Address]) != 1 || len(got[alice.Address]) != 0 {
+		t.Fatalf("Bob's help went to %d of his and %d of Alice's", len(got[bob.Address]), len(got[alice.Address]))
+	}
+	// Bob's "resume", within 7 days of the stop, brings him back, and the
+	// agreement and its check-ins with him.
+	if out := cmd(bob, bobTok.Value, "resume"); out != "resumed" || status() != agreements.StatusActive {
+		t.Fatalf("Bob's resume: %s, status %s", out, status())
+	}
+	got = mail()
+	if len(got[bob.Address]) != 1 || len(got[alice.Address]) != 1 {
+		t.Fatalf("resume told %d of Bob's and %d of Alice's, want one each", len(got[bob.Address]), len(got[alice.Address]))
+	}
+	for end := now.Add(8 * 24 * time.Hour); now.Before(end); now = now.Add(time.Hour) {
+		if _, err := db.RunSchedule(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got = mail()
+	if k := kinds(got[bob.Address]); k[agreements.MailCheckIn] != 1 {
+		t.Fatalf("Bob got %v in the week after resuming, want one check-in", k)
+	}
+	if k := kinds(got[alice.Address]); k[agreements.MailCheckIn] != 1 {
+		t.Fatalf("Alice got %v in the week after resuming, want one check-in", k)
+	}
+	if err := db.VerifyEvents(ctx, a.ID); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestUnsubscribe_Confirming: a party who unsubscribed before confirming
+// gets nothing more, and the other party is not told (there are no
+// check-ins to pause); confirming by reply is asking for the copy, and
+// brings them back.
+func TestUnsubscribe_Confirming(t *testing.T) {
+	ctx := context.Background()
+	db := MustOpenDB(t)
+	a := mustCreate(t, db)
+	alice, bob := a.Terms.Parties[0], a.Terms.Parties[1]
+	cmdTok, _ := db.IssueToken(ctx, bob.ID, agreements.PurposeCommands, 0)
+	confirmTok, _ := db.IssueToken(ctx, bob.ID, agreements.PurposeConfirm, 1)
+	if err := db.Unsubscribe(ctx, cmdTok.Value); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range outbox(t, db, agreements.OutboxFilter{}) {
+		if m.To == bob.Address && m.Status != agreements.MailCancelled {
+			t.Fatalf("%s to Bob is %s, want cancelled", m.Kind, m.Status)
+		}
+		if m.To == alice.Address && m.Kind == agreements.MailNotice {
+			t.Fatalf("Alice was told %q about a pending agreement", m.Data.Lines)
+		}
+	}
+	if _, err := confirm(db, a, 1, alice.ID, "<ca@x>"); err != nil {
+		t.Fatal(err)
+	}
+	out, err := db.RecordInbound(ctx, agreements.Inbound{Key: "<cb@x>", MessageID: "<cb@x>", Mailbox: "INBOX", UIDValidity: 1, UID: 1,
+		From: bob.Address, Tokens: []string{confirmTok.Value}, Intent: agreements.InboundIntent{Kind: agreements.IntentAgree}})
+	if err != nil || out.Outcome != "confirmed" {
+		t.Fatalf("Bob's agree: %+v %v", out, err)
+	}
+	got, _ := db.FindAgreementByID(ctx, a.ID)
+	if got.Status != agreements.StatusActive || got.Terms.Parties[1].Unsubscribed() {
+		t.Fatalf("status %s, Bob unsubscribed %v; want active and subscribed", got.Status, got.Terms.Parties[1].Unsubscribed())
+	}
+	copies := 0
+	for _, m := range outbox(t, db, agreements.OutboxFilter{Status: agreements.MailPending}) {
+		if m.To == bob.Address && m.Kind == agreements.MailConfirmed {
+			copies++
+		}
+	}
+	if copies != 1 {
+		t.Fatalf("Bob has %d confirmed copies waiting, want 1", copies)
+	}
+}

@@ -28,7 +28,8 @@ var outboxCommand = &command{
 
 A temporary failure (4xx, network) is retried with growing delays for
 smtp.retry_for (default 72h); a permanent one (5xx) fails at once and keeps
-the server's reply.`,
+the server's reply. Mail cancelled because its recipient unsubscribed is not
+listed; "outbox show ID" still shows it.`,
 	flags: func(fs *flag.FlagSet, m *Main) {
 		fs.BoolVar(&m.outboxOpts.failed, "failed", false, "list failed mail only")
 	},

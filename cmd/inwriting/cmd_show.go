@@ -107,7 +107,11 @@ func (r *record) writeText(w io.Writer) {
 	fmt.Fprintf(w, "Created:   %s\n", a.CreatedAt.Format(time.RFC3339))
 	fmt.Fprintf(w, "\nWhat went wrong:\n%s\n", indent(t.WhatWentWrong, "  "))
 	for _, p := range t.Parties {
-		fmt.Fprintf(w, "\n%s (%s) will:\n", p.Display(), p.TimeZone)
+		unsub := ""
+		if p.Unsubscribed() {
+			unsub = ", unsubscribed: gets no mail until they reply \"resume\""
+		}
+		fmt.Fprintf(w, "\n%s (%s%s) will:\n", p.Display(), p.TimeZone, unsub)
 		for i, c := range p.Commitments {
 			fmt.Fprintf(w, "  %d. %s\n", i+1, indentAfterFirst(c, "     "))
 		}

@@ -64,8 +64,8 @@ func TestOneClickUnsubscribe(t *testing.T) {
 			t.Fatalf("POST = %v %v", res.StatusCode, err)
 		}
 	}
-	if got, _ := db.FindAgreementByID(ctx, a.ID); got.Status != agreements.StatusPaused {
-		t.Fatalf("status %s, want paused", got.Status)
+	if got, _ := db.FindAgreementByID(ctx, a.ID); got.Status != agreements.StatusPaused || !got.Terms.Parties[1].Unsubscribed() || got.Terms.Parties[0].Unsubscribed() {
+		t.Fatalf("status %s, unsubscribed %v %v; want paused, Bob alone unsubscribed", got.Status, got.Terms.Parties[0].Unsubscribed(), got.Terms.Parties[1].Unsubscribed())
 	}
 	ms, _ := db.FindOutbox(ctx, agreements.OutboxFilter{})
 	notices := 0
