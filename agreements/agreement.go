@@ -38,7 +38,9 @@ type Agreement struct {
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
 
-	canonical string // the current version's canonical text, as loaded
+	canonical   string // the current version's canonical text, as loaded
+	activeSince string // the day it first became active (YYYY-MM-DD), as loaded; "" before
+	nextRoundAt string // when its next round opens, as loaded; "" for none
 }
 
 // Party returns the party with the given ID, or nil.

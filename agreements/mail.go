@@ -96,7 +96,9 @@ type MailTerms struct {
 	WhatWentWrong string `json:"what_went_wrong"`
 	CheckIn       string `json:"check_in"`
 	Reminder      string `json:"reminder,omitempty"`
-	CanonicalText string `json:"canonical_text"`
+	// CanonicalText is the version's canonical text. The outbox does not
+	// store it: reading a mail from the outbox fills it in from the version.
+	CanonicalText string `json:"canonical_text,omitempty"`
 }
 
 // ShortFingerprint is the fingerprint's first 16 hex digits, grouped.

@@ -84,6 +84,9 @@ func (db *DB) Open(ctx context.Context) error {
 	q.Set("_txlock", "immediate")
 	// Reuse prepared statements: the same few queries run for every message.
 	q.Set("_stmt_cache_size", "64")
+	// A 64 MiB page cache (SQLite's default is 2 MiB): a scheduler pass
+	// touches pages all over the token and outbox indexes.
+	q.Set("_cache_size", "-65536")
 	var dsn string
 	if db.Path == ":memory:" {
 		// One shared in-memory database for the pool's one connection.

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -158,7 +159,7 @@ func (db *DB) FindAgreements(ctx context.Context, f AgreementFilter) ([]*Agreeme
 
 func findAgreements(ctx context.Context, q querier, clause string, args ...any) ([]*Agreement, error) {
 	rows, err := q.QueryContext(ctx, `
-		SELECT a.id, a.status, a.version, a.created_at, a.updated_at, v.terms, v.fingerprint, v.canonical_text
+		SELECT a.id, a.status, a.version, a.created_at, a.updated_at, a.active_since, a.next_round_at, v.terms, v.fingerprint, v.canonical_text
 		FROM agreements a JOIN versions v ON v.agreement_id = a.id AND v.number = a.version
 		`+clause, args...)
 	if err != nil {
@@ -169,7 +170,7 @@ func findAgreements(ctx context.Context, q querier, clause string, args ...any) 
 	for rows.Next() {
 		var a Agreement
 		var created, updated, terms string
-		if err := rows.Scan(&a.ID, &a.Status, &a.Version, &created, &updated, &terms, &a.Fingerprint, &a.canonical); err != nil {
+		if err := rows.Scan(&a.ID, &a.Status, &a.Version, &created, &updated, &a.activeSince, &a.nextRoundAt, &terms, &a.Fingerprint, &a.canonical); err != nil {
 			return nil, fmt.Errorf("find agreements: %w", err)
 		}
 		if a.CreatedAt, err = parseTime(created); err != nil {
@@ -186,37 +187,64 @@ func findAgreements(ctx context.Context, q querier, clause string, args ...any) 
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("find agreements: %w", err)
 	}
-	for _, a := range as {
-		if err := attachPartyIDs(ctx, q, a); err != nil {
-			return nil, err
-		}
-	}
-	return as, nil
+	rows.Close()
+	return as, attachParties(ctx, q, as)
 }
 
-// attachPartyIDs fills in the store's party IDs, which versions' terms do not
-// carry, by position.
-func attachPartyIDs(ctx context.Context, q querier, a *Agreement) error {
-	rows, err := q.QueryContext(ctx, `SELECT id, position, thread_id, unsubscribed_at FROM parties WHERE agreement_id = ? ORDER BY position`, a.ID)
+// attachParties fills in the store's facts about each agreement's parties
+// (their IDs, threads and unsubscribes), which versions' terms do not
+// carry, by position, in one query.
+func attachParties(ctx context.Context, q querier, as []*Agreement) error {
+	if len(as) == 0 {
+		return nil
+	}
+	byID := make(map[int64]*Agreement, len(as))
+	ids := make([]int64, len(as))
+	for i, a := range as {
+		byID[a.ID] = a
+		ids[i] = a.ID
+	}
+	const cols = `SELECT agreement_id, id, position, thread_id, unsubscribed_at FROM parties `
+	var rows *sql.Rows
+	var err error
+	if len(as) == 1 {
+		rows, err = q.QueryContext(ctx, cols+`WHERE agreement_id = ?`, ids[0])
+	} else {
+		rows, err = q.QueryContext(ctx, cols+`WHERE agreement_id IN (SELECT value FROM json_each(?))`, idList(ids))
+	}
 	if err != nil {
 		return fmt.Errorf("find parties: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var id int64
+		var aid, id int64
 		var pos int
 		var thread, unsub string
-		if err := rows.Scan(&id, &pos, &thread, &unsub); err != nil {
+		if err := rows.Scan(&aid, &id, &pos, &thread, &unsub); err != nil {
 			return fmt.Errorf("find parties: %w", err)
 		}
+		a := byID[aid]
 		if pos < 1 || pos > len(a.Terms.Parties) {
 			return fmt.Errorf("agreement %d: party %d at position %d is not in the terms", a.ID, id, pos)
 		}
-		a.Terms.Parties[pos-1].ID = id
-		a.Terms.Parties[pos-1].threadID = thread
-		a.Terms.Parties[pos-1].unsubscribed = unsub
+		p := &a.Terms.Parties[pos-1]
+		p.ID, p.threadID, p.unsubscribed = id, thread, unsub
 	}
 	return rows.Err()
+}
+
+// idList returns ids as a JSON array, for "IN (SELECT value FROM
+// json_each(?))": one parameter for any number of IDs.
+func idList(ids []int64) string {
+	b := make([]byte, 0, len(ids)*8+2)
+	b = append(b, '[')
+	for i, id := range ids {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(b, id, 10)
+	}
+	return string(append(b, ']'))
 }
 
 // AmendAgreement stores t as the next version of agreement id. Every party

@@ -72,20 +72,74 @@ func queueMail(ctx context.Context, tx *Tx, r mailRequest) (bool, error) {
 	if r.party != nil && r.party.Unsubscribed() && !r.answer {
 		return false, nil
 	}
-	d := r.data
-	d.Kind = r.kind
-	var agreementID, partyID any
-	var replyTok, cmdTok, thread string
+	var replyTok, cmdTok string
 	if a := r.agreement; a != nil {
-		text := a.canonical
-		if text == "" {
-			if err := tx.QueryRowContext(ctx, `SELECT canonical_text FROM versions WHERE agreement_id = ? AND number = ?`, a.ID, a.Version).Scan(&text); err != nil {
+		if a.canonical == "" {
+			if err := tx.QueryRowContext(ctx, `SELECT canonical_text FROM versions WHERE agreement_id = ? AND number = ?`, a.ID, a.Version).Scan(&a.canonical); err != nil {
 				return false, fmt.Errorf("find canonical text: %w", err)
 			}
 		}
+		t, err := issueToken(ctx, tx, a.ID, r.party.ID, r.purpose, r.ref)
+		if err != nil {
+			return false, err
+		}
+		replyTok = t.Value
+		if t, err = issueToken(ctx, tx, a.ID, r.party.ID, PurposeCommands, 0); err != nil {
+			return false, err
+		}
+		cmdTok = t.Value
+	}
+	row, err := newOutboxRow(tx, r, replyTok, cmdTok)
+	if err != nil {
+		return false, err
+	}
+	res, err := tx.ExecContext(ctx, `INSERT INTO outbox (dedupe_key, message_id, kind, agreement_id, party_id, rcpt, rcpt_name,
+			reply_token, commands_token, thread_id, data, status, next_attempt_at, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (dedupe_key) DO NOTHING`, row.values()...)
+	if err != nil {
+		return false, fmt.Errorf("queue mail: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return false, nil
+	}
+	if r.party != nil && r.party.threadID == "" {
+		if _, err := tx.ExecContext(ctx, `UPDATE parties SET thread_id = ? WHERE id = ? AND thread_id = ''`, row.msgID, r.party.ID); err != nil {
+			return false, fmt.Errorf("set thread: %w", err)
+		}
+		r.party.threadID = row.msgID // later mail in this transaction threads under it
+	}
+	tx.queued = true
+	return true, nil
+}
+
+// outboxRow is one outbox row, ready to insert.
+type outboxRow struct {
+	key, msgID          string
+	kind                MailKind
+	agreementID, party  any // nil for a mail about no agreement
+	rcpt, rcptName      string
+	replyTok, cmdTok    string
+	thread, data        string
+	status              MailStatus
+	nextAttempt, create string
+}
+
+func (r *outboxRow) values() []any {
+	return []any{r.key, r.msgID, r.kind, r.agreementID, r.party, r.rcpt, r.rcptName, r.replyTok, r.cmdTok, r.thread, r.data, r.status, r.nextAttempt, r.create}
+}
+
+// newOutboxRow renders mail request r, with its reply and commands tokens,
+// as an outbox row: the template data is filled in and checked.
+func newOutboxRow(tx *Tx, r mailRequest, replyTok, cmdTok string) (outboxRow, error) {
+	d := r.data
+	d.Kind = r.kind
+	row := outboxRow{key: r.key, msgID: newMessageID(tx.db.MessageIDDomain), kind: r.kind, replyTok: replyTok, cmdTok: cmdTok,
+		status: MailPending, nextAttempt: formatTime(tx.now), create: formatTime(tx.now)}
+	if a := r.agreement; a != nil {
 		d.Agreement = &MailTerms{
 			ID: a.ID, Title: a.Terms.Title, Version: a.Version, Fingerprint: a.Fingerprint,
-			WhatWentWrong: a.Terms.WhatWentWrong, CheckIn: a.Terms.CheckIn.String(), CanonicalText: text,
+			WhatWentWrong: a.Terms.WhatWentWrong, CheckIn: a.Terms.CheckIn.String(), CanonicalText: a.canonical,
 		}
 		if a.Terms.Reminder != nil {
 			d.Agreement.Reminder = a.Terms.Reminder.String()
@@ -97,46 +151,25 @@ func queueMail(ctx context.Context, tx *Tx, r mailRequest) (bool, error) {
 				d.Others = append(d.Others, mailParty(o))
 			}
 		}
-		agreementID, partyID = a.ID, r.party.ID
-		t, err := issueToken(ctx, tx, a.ID, r.party.ID, r.purpose, r.ref)
-		if err != nil {
-			return false, err
-		}
-		replyTok = t.Value
-		if t, err = issueToken(ctx, tx, a.ID, r.party.ID, PurposeCommands, 0); err != nil {
-			return false, err
-		}
-		cmdTok = t.Value
-		thread = r.party.threadID
+		row.agreementID, row.party = a.ID, r.party.ID
+		row.thread = r.party.threadID
 	}
 	if err := d.Validate(); err != nil {
-		return false, err
+		return outboxRow{}, err
+	}
+	if d.Agreement != nil {
+		// Stored once, in versions, not in every mail: see fillCanonicalText.
+		t := *d.Agreement
+		t.CanonicalText = ""
+		d.Agreement = &t
 	}
 	data, err := json.Marshal(d)
 	if err != nil {
-		return false, err
+		return outboxRow{}, err
 	}
-	msgID := newMessageID(tx.db.MessageIDDomain)
-	res, err := tx.ExecContext(ctx, `INSERT INTO outbox (dedupe_key, message_id, kind, agreement_id, party_id, rcpt, rcpt_name,
-			reply_token, commands_token, thread_id, data, status, next_attempt_at, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (dedupe_key) DO NOTHING`,
-		r.key, msgID, r.kind, agreementID, partyID, d.Recipient.Address, d.Recipient.Name,
-		replyTok, cmdTok, thread, string(data), MailPending, formatTime(tx.now), formatTime(tx.now))
-	if err != nil {
-		return false, fmt.Errorf("queue mail: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return false, nil
-	}
-	if r.party != nil && thread == "" {
-		if _, err := tx.ExecContext(ctx, `UPDATE parties SET thread_id = ? WHERE id = ? AND thread_id = ''`, msgID, r.party.ID); err != nil {
-			return false, fmt.Errorf("set thread: %w", err)
-		}
-		r.party.threadID = msgID // later mail in this transaction threads under it
-	}
-	tx.queued = true
-	return true, nil
+	row.data = string(data)
+	row.rcpt, row.rcptName = d.Recipient.Address, d.Recipient.Name
+	return row, nil
 }
 
 // queueToAll queues one mail of kind to every party of a, with the key
@@ -211,7 +244,37 @@ func queryOutbox(ctx context.Context, q querier, clause string, args ...any) ([]
 		}
 		ms = append(ms, m)
 	}
-	return ms, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows.Close() // the store has one connection: free it for the next query
+	return ms, fillCanonicalText(ctx, q, ms)
+}
+
+// fillCanonicalText puts each mail's canonical text back into its data:
+// the outbox stores the agreement and version it is of, not a copy.
+func fillCanonicalText(ctx context.Context, q querier, ms []*OutboxMail) error {
+	type version struct {
+		id int64
+		n  int
+	}
+	texts := map[version]string{}
+	for _, m := range ms {
+		a := m.Data.Agreement
+		if a == nil || a.CanonicalText != "" {
+			continue
+		}
+		v := version{a.ID, a.Version}
+		text, ok := texts[v]
+		if !ok {
+			if err := q.QueryRowContext(ctx, `SELECT canonical_text FROM versions WHERE agreement_id = ? AND number = ?`, v.id, v.n).Scan(&text); err != nil {
+				return fmt.Errorf("outbox %d: canonical text of agreement %d version %d: %w", m.ID, v.id, v.n, err)
+			}
+			texts[v] = text
+		}
+		a.CanonicalText = text
+	}
+	return nil
 }
 
 // ClaimMail claims up to max pending mails that are due, for owner, for

@@ -183,20 +183,14 @@ func (db *DB) RunSchedule(ctx context.Context) (ScheduleStats, error) {
 	if err != nil {
 		return st, err
 	}
-	// Many small changes, a few transactions: each chunk commits at once.
+	// Many small changes, a few transactions: each chunk commits at once,
+	// in a handful of statements.
 	for chunk := range slices.Chunk(ids, scheduleChunk) {
 		if err := db.inTx(ctx, func(tx *Tx) error {
-			for _, id := range chunk {
-				opened, mailed, err := openRoundTx(ctx, tx, id)
-				if err != nil {
-					return err
-				}
-				if opened {
-					st.Opened++
-				}
-				st.CheckIns += mailed
-			}
-			return nil
+			opened, mailed, err := openRounds(ctx, tx, chunk)
+			st.Opened += opened
+			st.CheckIns += mailed
+			return err
 		}); err != nil {
 			return st, err
 		}
@@ -214,56 +208,32 @@ func (db *DB) RunSchedule(ctx context.Context) (ScheduleStats, error) {
 		st.Reminders += n
 	}
 
-	type due struct{ round, party int64 }
-	var dues []due
-	rows, err := db.db.QueryContext(ctx, `SELECT rp.round_id, rp.party_id FROM round_parties rp JOIN rounds r ON r.id = rp.round_id
+	// Check-ins whose party's local time has come since their round opened.
+	dues, err := db.roundParties(ctx, `SELECT rp.round_id, rp.party_id FROM round_parties rp JOIN rounds r ON r.id = rp.round_id
 		WHERE rp.mailed = 0 AND rp.due_at <= ? AND r.digest_sent_at = ''`, now)
 	if err != nil {
 		return st, fmt.Errorf("find due check-ins: %w", err)
 	}
-	for rows.Next() {
-		var d due
-		rows.Scan(&d.round, &d.party)
-		dues = append(dues, d)
-	}
-	rows.Close()
 	for chunk := range slices.Chunk(dues, scheduleChunk) {
-		if err := db.inTx(ctx, func(tx *Tx) error {
-			for _, d := range chunk {
-				if err := mailCheckIn(ctx, tx, d.round, d.party, MailCheckIn); err != nil {
-					return err
-				}
-			}
-			return nil
-		}); err != nil {
+		if err := db.inTx(ctx, func(tx *Tx) error { return mailCheckIns(ctx, tx, chunk, MailCheckIn) }); err != nil {
 			return st, err
 		}
 		st.CheckIns += len(chunk)
 	}
 
-	// Nudges: halfway between a party's due time and the round's deadline.
-	dues = dues[:0]
-	rows, err = db.db.QueryContext(ctx, `SELECT rp.round_id, rp.party_id, rp.due_at, r.deadline FROM round_parties rp JOIN rounds r ON r.id = rp.round_id
-		WHERE r.digest_sent_at = '' AND rp.mailed = 1 AND rp.nudged = 0 AND rp.answered_at = ''`)
+	// Nudges: halfway between a party's due time and the round's deadline,
+	// written out in SQL as due + (deadline - due) / 2 <= now.
+	dues, err = db.roundParties(ctx, `SELECT rp.round_id, rp.party_id FROM round_parties rp JOIN rounds r ON r.id = rp.round_id
+		WHERE r.digest_sent_at = '' AND rp.mailed = 1 AND rp.nudged = 0 AND rp.answered_at = ''
+		AND (unixepoch(rp.due_at) + unixepoch(r.deadline)) / 2 <= unixepoch(?)`, now)
 	if err != nil {
 		return st, fmt.Errorf("find nudges: %w", err)
 	}
-	for rows.Next() {
-		var d due
-		var dueAt, deadline string
-		rows.Scan(&d.round, &d.party, &dueAt, &deadline)
-		a, _ := parseTime(dueAt)
-		b, _ := parseTime(deadline)
-		if !db.Now().Before(a.Add(b.Sub(a) / 2)) {
-			dues = append(dues, d)
-		}
-	}
-	rows.Close()
-	for _, d := range dues {
-		if err := db.inTx(ctx, func(tx *Tx) error { return mailCheckIn(ctx, tx, d.round, d.party, MailNudge) }); err != nil {
+	for chunk := range slices.Chunk(dues, scheduleChunk) {
+		if err := db.inTx(ctx, func(tx *Tx) error { return mailCheckIns(ctx, tx, chunk, MailNudge) }); err != nil {
 			return st, err
 		}
-		st.Nudges++
+		st.Nudges += len(chunk)
 	}
 
 	rounds, err := db.ids(ctx, `SELECT id FROM rounds WHERE digest_sent_at = '' AND deadline <= ?`, now)
@@ -277,6 +247,24 @@ func (db *DB) RunSchedule(ctx context.Context) (ScheduleStats, error) {
 		st.Digests++
 	}
 	return st, nil
+}
+
+// roundParties returns the parts of rounds that query q selects.
+func (db *DB) roundParties(ctx context.Context, q string, args ...any) ([]roundParty, error) {
+	rows, err := db.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []roundParty
+	for rows.Next() {
+		var d roundParty
+		if err := rows.Scan(&d.round, &d.party); err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
 }
 
 func (db *DB) ids(ctx context.Context, q string, args ...any) ([]int64, error) {
@@ -309,76 +297,8 @@ func (db *DB) inTx(ctx context.Context, fn func(tx *Tx) error) error {
 }
 
 // scheduleChunk is how many agreements or mails one scheduler transaction
-// handles: fewer commits, and still short transactions.
-const scheduleChunk = 250
-
-// openRoundTx opens the latest round of agreement id that is due, once,
-// and mails the check-ins that are due already; it reports whether it
-// opened a round and how many check-ins it mailed.
-func openRoundTx(ctx context.Context, tx *Tx, id int64) (opened bool, mailed int, err error) {
-	err = func() error {
-		a, err := findAgreementByID(ctx, tx, id)
-		if err != nil || a.Status != StatusActive {
-			return err
-		}
-		var since, next string
-		if err := tx.QueryRowContext(ctx, `SELECT active_since, next_round_at FROM agreements WHERE id = ?`, id).Scan(&since, &next); err != nil {
-			return err
-		}
-		anchor, err := ParseDate(since)
-		if err != nil {
-			return fmt.Errorf("agreement %d: active_since %q: %w", id, since, err)
-		}
-		// The latest occurrence that has begun: after downtime, the older
-		// missed ones are not opened.
-		d, ok := a.Terms.CheckIn.Latest(DateOf(tx.now.UTC()).AddDays(1), anchor)
-		for ok && earliest(a, d).After(tx.now) {
-			d, ok = a.Terms.CheckIn.Latest(d.AddDays(-1), anchor)
-		}
-		if ok {
-			start := earliest(a, d)
-			if tx.now.Sub(start) > time.Hour {
-				start = tx.now // opened late: give the full time to answer
-			}
-			res, err := tx.ExecContext(ctx, `INSERT INTO rounds (agreement_id, occurrence, version, opened_at, deadline) VALUES (?, ?, ?, ?, ?)
-				ON CONFLICT (agreement_id, occurrence) DO NOTHING`, id, d.String(), a.Version, formatTime(start), formatTime(start.Add(tx.db.RoundFor)))
-			if err != nil {
-				return fmt.Errorf("open round: %w", err)
-			}
-			if n, _ := res.RowsAffected(); n == 1 {
-				roundID, _ := res.LastInsertId()
-				r := &roundInfo{id: roundID, agreementID: id, occurrence: d.String(), deadline: start.Add(tx.db.RoundFor)}
-				for i := range a.Terms.Parties {
-					p := &a.Terms.Parties[i]
-					loc, err := LoadLocation(p.TimeZone)
-					if err != nil {
-						return err
-					}
-					due := a.Terms.CheckIn.At(d, loc)
-					// Whoever's time has come gets the check-in now, with the
-					// agreement already in hand.
-					now := !due.After(tx.now)
-					if _, err := tx.ExecContext(ctx, `INSERT INTO round_parties (round_id, party_id, due_at, mailed) VALUES (?, ?, ?, ?)`,
-						roundID, p.ID, formatTime(due), now); err != nil {
-						return fmt.Errorf("open round: %w", err)
-					}
-					if now {
-						if err := queueCheckIn(ctx, tx, a, r, p, MailCheckIn); err != nil {
-							return err
-						}
-						mailed++
-					}
-				}
-				opened = true
-			}
-		} else {
-			d = anchor.AddDays(-1)
-		}
-		_, err = tx.ExecContext(ctx, `UPDATE agreements SET next_round_at = ? WHERE id = ?`, formatTime(nextRoundAt(a, anchor, maxTime(tx.now, earliest(a, d)))), id)
-		return err
-	}()
-	return opened, mailed, err
-}
+// handles: few commits, and transactions of a fraction of a second.
+const scheduleChunk = 1000
 
 func maxTime(a, b time.Time) time.Time {
 	if a.After(b) {
@@ -402,43 +322,6 @@ func findRound(ctx context.Context, q querier, id int64) (*roundInfo, error) {
 	}
 	r.deadline, err = parseTime(deadline)
 	return &r, err
-}
-
-// mailCheckIn queues a party's check-in (or its one nudge) for a round.
-func mailCheckIn(ctx context.Context, tx *Tx, roundID, partyID int64, kind MailKind) error {
-	r, err := findRound(ctx, tx, roundID)
-	if err != nil {
-		return err
-	}
-	a, err := findAgreementByID(ctx, tx, r.agreementID)
-	if err != nil {
-		return err
-	}
-	p := a.Party(partyID)
-	if p == nil {
-		return fmt.Errorf("round %d: party %d is not on agreement %d", roundID, partyID, a.ID)
-	}
-	return mailCheckInTo(ctx, tx, a, r, p, kind)
-}
-
-func mailCheckInTo(ctx context.Context, tx *Tx, a *Agreement, r *roundInfo, p *Party, kind MailKind) error {
-	if err := queueCheckIn(ctx, tx, a, r, p, kind); err != nil {
-		return err
-	}
-	col := "mailed"
-	if kind == MailNudge {
-		col = "nudged"
-	}
-	_, err := tx.ExecContext(ctx, `UPDATE round_parties SET `+col+` = 1 WHERE round_id = ? AND party_id = ?`, r.id, p.ID)
-	return err
-}
-
-// queueCheckIn queues a party's check-in (or nudge) for round r.
-func queueCheckIn(ctx context.Context, tx *Tx, a *Agreement, r *roundInfo, p *Party, kind MailKind) error {
-	key := fmt.Sprintf("%s:%d:%d", kind, r.id, p.ID)
-	_, err := queueMail(ctx, tx, mailRequest{key: key, kind: kind, agreement: a, party: p, purpose: PurposeCheckIn, ref: r.id,
-		data: MailData{Round: r.occurrence, Deadline: r.deadline}})
-	return err
 }
 
 // recordCheckIn stores party p's answer to round roundID (a later answer,

@@ -9,6 +9,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base32"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -18,6 +20,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/pprof"
+	"slices"
 	"strings"
 	"time"
 
@@ -87,7 +90,9 @@ func run(n, due int) error {
 
 // load inserts n active agreements between two parties in UTC, checking in
 // every Sunday at 19:00; due of them have their next round at 19:00 today,
-// the others next Sunday.
+// the others next Sunday. They are as activation leaves them: each with
+// its canonical text, and each party with the commands token and thread
+// of the mail that told them so.
 func load(ctx context.Context, db *agreements.DB, n, due int, now time.Time) error {
 	sql := db.SQL()
 	tx, err := sql.BeginTx(ctx, nil)
@@ -96,20 +101,22 @@ func load(ctx context.Context, db *agreements.DB, n, due int, now time.Time) err
 	}
 	defer tx.Rollback()
 	terms := agreements.Terms{
-		Title: "Bench", WhatWentWrong: "A benchmark.",
+		Title: "Rebuilding trust after the missed dinners", WhatWentWrong: "Plans were made and then dropped at the last minute, more than once.",
 		Parties: []agreements.Party{
-			{Name: "A", Address: "a@example.test", TimeZone: "UTC", Commitments: []string{"Call."}},
-			{Name: "B", Address: "b@example.test", TimeZone: "UTC", Commitments: []string{"Ask."}},
+			{Name: "Alice Example", Address: "alice@example.test", TimeZone: "UTC", Commitments: []string{
+				"Call at least an hour ahead when a plan has to change.", "Keep Sunday evenings free for us."}},
+			{Name: "Bob Example", Address: "bob@example.test", TimeZone: "UTC", Commitments: []string{
+				"Ask before making plans that involve both of us.", "Say so early when something worries me."}},
 		},
 		CheckIn: agreements.Schedule{Unit: agreements.Week, Every: 1, Weekdays: []time.Weekday{time.Sunday}, Hour: 19},
 	}
-	raw, _ := json.Marshal(terms)
 	ts := now.Add(-30 * 24 * time.Hour).Format(time.RFC3339)
 	today := time.Date(now.Year(), now.Month(), now.Day(), 19, 0, 0, 0, time.UTC)
 	insA, _ := tx.Prepare(`INSERT INTO agreements (id, status, version, created_at, updated_at, active_since, next_round_at) VALUES (?, 'active', 1, ?, ?, '2027-02-01', ?)`)
-	insP, _ := tx.Prepare(`INSERT INTO parties (agreement_id, position, address, address_key, name, time_zone) VALUES (?, ?, ?, ?, ?, 'UTC')`)
-	insV, _ := tx.Prepare(`INSERT INTO versions (agreement_id, number, terms, canonical_text, fingerprint, created_at) VALUES (?, 1, ?, 'bench', ?, ?)`)
-	fp := strings.Repeat("0", 64)
+	insP, _ := tx.Prepare(`INSERT INTO parties (id, agreement_id, position, address, address_key, name, time_zone, thread_id) VALUES (?, ?, ?, ?, ?, ?, 'UTC', ?)`)
+	insV, _ := tx.Prepare(`INSERT INTO versions (agreement_id, number, terms, canonical_text, fingerprint, created_at) VALUES (?, 1, ?, ?, ?, ?)`)
+	insT, _ := tx.Prepare(`INSERT INTO tokens (token, agreement_id, party_id, purpose, ref, created_at) VALUES (?, ?, ?, 'commands', 0, ?)`)
+	tok := make([]byte, 15)
 	for i := 1; i <= n; i++ {
 		next := today.AddDate(0, 0, 7)
 		if i <= due {
@@ -118,13 +125,23 @@ func load(ctx context.Context, db *agreements.DB, n, due int, now time.Time) err
 		if _, err := insA.Exec(i, ts, ts, next.Format(time.RFC3339)); err != nil {
 			return err
 		}
-		for pos, who := range []string{"a", "b"} {
+		t := terms
+		t.Parties = slices.Clone(terms.Parties)
+		for pos, who := range []string{"alice", "bob"} {
 			addr := fmt.Sprintf("%s%d@example.test", who, i)
-			if _, err := insP.Exec(i, pos+1, addr, addr, strings.ToUpper(who)); err != nil {
+			t.Parties[pos].Address = addr
+			pid := 2*i - 1 + pos
+			if _, err := insP.Exec(pid, i, pos+1, addr, addr, t.Parties[pos].Name, fmt.Sprintf("iw.bench%d@example.test", pid)); err != nil {
+				return err
+			}
+			rand.Read(tok)
+			if _, err := insT.Exec(strings.ToLower(base32.StdEncoding.EncodeToString(tok)), i, pid, ts); err != nil {
 				return err
 			}
 		}
-		if _, err := insV.Exec(i, string(raw), fp, ts); err != nil {
+		raw, _ := json.Marshal(t)
+		text := agreements.CanonicalText(int64(i), 1, t)
+		if _, err := insV.Exec(i, string(raw), text, agreements.Fingerprint(text), ts); err != nil {
 			return err
 		}
 	}

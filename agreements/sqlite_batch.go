@@ -1,0 +1,388 @@
+package agreements
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// The scheduler works on hundreds of agreements at a time. Its statements
+// take their rows as one JSON array parameter, read with json_each: a few
+// statements for a whole chunk, whatever its size, and each one's text is
+// fixed, so it is prepared once and cached.
+
+// jsonParam returns rows as a JSON array of arrays.
+func jsonParam(rows [][]any) (string, error) {
+	b, err := json.Marshal(rows)
+	return string(b), err
+}
+
+// openRounds opens, for each agreement of ids that is active and due, the
+// latest round that has begun, once, and mails the check-ins whose local
+// time has come; it sets when each agreement's next round opens. It
+// reports how many rounds it opened and check-ins it mailed.
+func openRounds(ctx context.Context, tx *Tx, ids []int64) (opened, mailed int, err error) {
+	as, err := findAgreements(ctx, tx, `WHERE a.id IN (SELECT value FROM json_each(?))`, idList(ids))
+	if err != nil {
+		return 0, 0, err
+	}
+	type plan struct {
+		a        *Agreement
+		d        Date
+		deadline time.Time
+	}
+	plans := map[int64]*plan{}
+	var rounds, nexts [][]any
+	for _, a := range as {
+		if a.Status != StatusActive {
+			continue
+		}
+		anchor, err := ParseDate(a.activeSince)
+		if err != nil {
+			return 0, 0, fmt.Errorf("agreement %d: active_since %q: %w", a.ID, a.activeSince, err)
+		}
+		// The latest occurrence that has begun: after downtime, the older
+		// missed ones are not opened.
+		d, ok := a.Terms.CheckIn.Latest(DateOf(tx.now.UTC()).AddDays(1), anchor)
+		for ok && earliest(a, d).After(tx.now) {
+			d, ok = a.Terms.CheckIn.Latest(d.AddDays(-1), anchor)
+		}
+		if ok {
+			start := earliest(a, d)
+			if tx.now.Sub(start) > time.Hour {
+				start = tx.now // opened late: give the full time to answer
+			}
+			deadline := start.Add(tx.db.RoundFor)
+			plans[a.ID] = &plan{a: a, d: d, deadline: deadline}
+			rounds = append(rounds, []any{a.ID, d.String(), a.Version, formatTime(start), formatTime(deadline)})
+		} else {
+			d = anchor.AddDays(-1)
+		}
+		nexts = append(nexts, []any{a.ID, formatTime(nextRoundAt(a, anchor, maxTime(tx.now, earliest(a, d))))})
+	}
+
+	var roundParties [][]any
+	var checkIns []mailRequest
+	if len(rounds) > 0 {
+		param, err := jsonParam(rounds)
+		if err != nil {
+			return 0, 0, err
+		}
+		rows, err := tx.QueryContext(ctx, `INSERT INTO rounds (agreement_id, occurrence, version, opened_at, deadline)
+			SELECT value->>0, value->>1, value->>2, value->>3, value->>4 FROM json_each(?) WHERE true
+			ON CONFLICT (agreement_id, occurrence) DO NOTHING RETURNING id, agreement_id`, param)
+		if err != nil {
+			return 0, 0, fmt.Errorf("open rounds: %w", err)
+		}
+		type openedRound struct{ id, agreementID int64 }
+		var got []openedRound
+		for rows.Next() {
+			var r openedRound
+			if err := rows.Scan(&r.id, &r.agreementID); err != nil {
+				rows.Close()
+				return 0, 0, fmt.Errorf("open rounds: %w", err)
+			}
+			got = append(got, r)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return 0, 0, fmt.Errorf("open rounds: %w", err)
+		}
+		for _, o := range got {
+			pl := plans[o.agreementID]
+			a := pl.a
+			r := &roundInfo{id: o.id, agreementID: a.ID, occurrence: pl.d.String(), deadline: pl.deadline}
+			for i := range a.Terms.Parties {
+				p := &a.Terms.Parties[i]
+				loc, err := LoadLocation(p.TimeZone)
+				if err != nil {
+					return 0, 0, err
+				}
+				due := a.Terms.CheckIn.At(pl.d, loc)
+				// Whoever's time has come gets the check-in now.
+				now := !due.After(tx.now)
+				roundParties = append(roundParties, []any{o.id, p.ID, formatTime(due), now})
+				if now {
+					checkIns = append(checkIns, checkInRequest(a, r, p, MailCheckIn))
+				}
+			}
+			opened++
+		}
+	}
+	if len(roundParties) > 0 {
+		if err := insertRows(ctx, tx, `INSERT INTO round_parties (round_id, party_id, due_at, mailed) VALUES `, 4, ``, roundParties, nil); err != nil {
+			return 0, 0, fmt.Errorf("open rounds: %w", err)
+		}
+	}
+	if _, err := queueMails(ctx, tx, checkIns); err != nil {
+		return 0, 0, err
+	}
+	if len(nexts) > 0 {
+		if err := execJSON(ctx, tx, `UPDATE agreements SET next_round_at = j.value->>1 FROM json_each(?) j WHERE agreements.id = j.value->>0`, nexts); err != nil {
+			return 0, 0, fmt.Errorf("set next round: %w", err)
+		}
+	}
+	return opened, len(checkIns), nil
+}
+
+// mailCheckIns queues the check-ins (or the nudges, by kind) of the given
+// parties of open rounds, and records that they went out.
+func mailCheckIns(ctx context.Context, tx *Tx, dues []roundParty, kind MailKind) error {
+	if len(dues) == 0 {
+		return nil
+	}
+	roundIDs := make([]int64, len(dues))
+	for i, d := range dues {
+		roundIDs[i] = d.round
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT id, agreement_id, occurrence, deadline FROM rounds WHERE id IN (SELECT value FROM json_each(?))`, idList(roundIDs))
+	if err != nil {
+		return fmt.Errorf("find rounds: %w", err)
+	}
+	rounds := map[int64]*roundInfo{}
+	var agreementIDs []int64
+	for rows.Next() {
+		var r roundInfo
+		var deadline string
+		if err := rows.Scan(&r.id, &r.agreementID, &r.occurrence, &deadline); err != nil {
+			rows.Close()
+			return fmt.Errorf("find rounds: %w", err)
+		}
+		if r.deadline, err = parseTime(deadline); err != nil {
+			rows.Close()
+			return err
+		}
+		rounds[r.id] = &r
+		agreementIDs = append(agreementIDs, r.agreementID)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("find rounds: %w", err)
+	}
+	as, err := findAgreements(ctx, tx, `WHERE a.id IN (SELECT value FROM json_each(?))`, idList(agreementIDs))
+	if err != nil {
+		return err
+	}
+	byID := make(map[int64]*Agreement, len(as))
+	for _, a := range as {
+		byID[a.ID] = a
+	}
+	reqs := make([]mailRequest, 0, len(dues))
+	done := make([][]any, 0, len(dues))
+	for _, d := range dues {
+		r := rounds[d.round]
+		if r == nil {
+			return fmt.Errorf("there is no round %d", d.round)
+		}
+		a := byID[r.agreementID]
+		p := a.Party(d.party)
+		if p == nil {
+			return fmt.Errorf("round %d: party %d is not on agreement %d", d.round, d.party, a.ID)
+		}
+		reqs = append(reqs, checkInRequest(a, r, p, kind))
+		done = append(done, []any{d.round, d.party})
+	}
+	if _, err := queueMails(ctx, tx, reqs); err != nil {
+		return err
+	}
+	col := "mailed"
+	if kind == MailNudge {
+		col = "nudged"
+	}
+	return execJSON(ctx, tx, `UPDATE round_parties SET `+col+` = 1 WHERE (round_id, party_id) IN (SELECT value->>0, value->>1 FROM json_each(?))`, done)
+}
+
+// roundParty names one party's part of a round.
+type roundParty struct{ round, party int64 }
+
+func checkInRequest(a *Agreement, r *roundInfo, p *Party, kind MailKind) mailRequest {
+	return mailRequest{key: fmt.Sprintf("%s:%d:%d", kind, r.id, p.ID), kind: kind, agreement: a, party: p, purpose: PurposeCheckIn, ref: r.id,
+		data: MailData{Round: r.occurrence, Deadline: r.deadline}}
+}
+
+func execJSON(ctx context.Context, tx *Tx, q string, rows [][]any) error {
+	param, err := jsonParam(rows)
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, q, param)
+	return err
+}
+
+// queueMails is queueMail for many requests about agreements (each with
+// its canonical text loaded), in a few statements; it reports how many it
+// queued.
+func queueMails(ctx context.Context, tx *Tx, reqs []mailRequest) (int, error) {
+	reqs = slices.DeleteFunc(reqs, func(r mailRequest) bool { return r.party.Unsubscribed() && !r.answer })
+	if len(reqs) == 0 {
+		return 0, nil
+	}
+	want := make([]tokenKey, 0, 2*len(reqs))
+	for _, r := range reqs {
+		want = append(want, tokenKey{r.agreement.ID, r.party.ID, r.purpose, r.ref}, tokenKey{r.agreement.ID, r.party.ID, PurposeCommands, 0})
+	}
+	toks, err := issueTokens(ctx, tx, want)
+	if err != nil {
+		return 0, err
+	}
+	rows := make([][]any, 0, len(reqs))
+	byKey := make(map[string]*mailRequest, len(reqs))
+	msgIDs := make(map[string]string, len(reqs))
+	for i := range reqs {
+		r := &reqs[i]
+		row, err := newOutboxRow(tx, *r, toks[tokenKey{r.agreement.ID, r.party.ID, r.purpose, r.ref}], toks[tokenKey{r.agreement.ID, r.party.ID, PurposeCommands, 0}])
+		if err != nil {
+			return 0, err
+		}
+		rows = append(rows, row.values())
+		byKey[r.key] = r
+		msgIDs[r.key] = row.msgID
+	}
+	var threads [][]any // the first mail to a party starts their thread
+	queued := 0
+	err = insertRows(ctx, tx, `INSERT INTO outbox (dedupe_key, message_id, kind, agreement_id, party_id, rcpt, rcpt_name,
+			reply_token, commands_token, thread_id, data, status, next_attempt_at, created_at) VALUES `, 14,
+		` ON CONFLICT (dedupe_key) DO NOTHING RETURNING dedupe_key`, rows, func(res *sql.Rows) error {
+			var key string
+			if err := res.Scan(&key); err != nil {
+				return err
+			}
+			queued++
+			if p := byKey[key].party; p.threadID == "" {
+				p.threadID = msgIDs[key]
+				threads = append(threads, []any{p.ID, p.threadID})
+			}
+			return nil
+		})
+	if err != nil {
+		return 0, fmt.Errorf("queue mail: %w", err)
+	}
+	if len(threads) > 0 {
+		if err := execJSON(ctx, tx, `UPDATE parties SET thread_id = j.value->>1 FROM json_each(?) j WHERE parties.id = j.value->>0 AND parties.thread_id = ''`, threads); err != nil {
+			return 0, fmt.Errorf("set thread: %w", err)
+		}
+	}
+	if queued > 0 {
+		tx.queued = true
+	}
+	return queued, nil
+}
+
+type tokenKey struct {
+	agreement, party int64
+	purpose          Purpose
+	ref              int64
+}
+
+// issueTokens is issueToken for many tokens at once: it returns each
+// token's value, found or made.
+func issueTokens(ctx context.Context, tx *Tx, want []tokenKey) (map[tokenKey]string, error) {
+	keys := make([][]any, len(want))
+	for i, k := range want {
+		keys[i] = []any{k.party, k.purpose, k.ref}
+	}
+	param, err := jsonParam(keys)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT t.party_id, t.purpose, t.ref, t.token FROM json_each(?) j
+		CROSS JOIN tokens t ON t.party_id = j.value->>0 AND t.purpose = j.value->>1 AND t.ref = j.value->>2`, param)
+	if err != nil {
+		return nil, fmt.Errorf("find tokens: %w", err)
+	}
+	found := map[tokenKey]string{}
+	for rows.Next() {
+		var k tokenKey
+		var v string
+		if err := rows.Scan(&k.party, &k.purpose, &k.ref, &v); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("find tokens: %w", err)
+		}
+		found[k] = v
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("find tokens: %w", err)
+	}
+	created := formatTime(tx.now)
+	out := make(map[tokenKey]string, len(want))
+	var missing []tokenKey
+	var inserts [][]any
+	for _, k := range want {
+		if _, ok := out[k]; ok {
+			continue
+		}
+		if v, ok := found[tokenKey{0, k.party, k.purpose, k.ref}]; ok {
+			out[k] = v
+			continue
+		}
+		v := newTokenValue()
+		out[k] = v
+		missing = append(missing, k)
+		inserts = append(inserts, []any{v, k.agreement, k.party, k.purpose, k.ref, created})
+	}
+	if len(inserts) == 0 {
+		return out, nil
+	}
+	err = insertRows(ctx, tx, `INSERT INTO tokens (token, agreement_id, party_id, purpose, ref, created_at) VALUES `, 6, ``, inserts, nil)
+	if isUniqueViolation(err) {
+		// A repeated random value (the statement changed nothing): one by
+		// one, each with its own retries.
+		for _, k := range missing {
+			t, err := issueToken(ctx, tx, k.agreement, k.party, k.purpose, k.ref)
+			if err != nil {
+				return nil, err
+			}
+			out[k] = t.Value
+		}
+		return out, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("insert tokens: %w", err)
+	}
+	return out, nil
+}
+
+// insertBatch is how many rows one insert statement of insertRows carries.
+const insertBatch = 32
+
+// insertRows inserts rows with head, a "VALUES" clause for each and tail,
+// insertBatch rows a statement (the last few one a statement, so that
+// there are two statements' texts, each prepared once); each row that the
+// statement returns goes to scan.
+func insertRows(ctx context.Context, tx *Tx, head string, ncols int, tail string, rows [][]any, scan func(*sql.Rows) error) error {
+	one := "(" + strings.Repeat("?, ", ncols-1) + "?)"
+	batch := head + strings.Repeat(one+", ", insertBatch-1) + one + tail
+	single := head + one + tail
+	args := make([]any, 0, insertBatch*ncols)
+	for len(rows) > 0 {
+		q, n := single, 1
+		if len(rows) >= insertBatch {
+			q, n = batch, insertBatch
+		}
+		args = args[:0]
+		for _, r := range rows[:n] {
+			args = append(args, r...)
+		}
+		rows = rows[n:]
+		res, err := tx.QueryContext(ctx, q, args...)
+		if err != nil {
+			return err
+		}
+		for scan != nil && res.Next() {
+			if err := scan(res); err != nil {
+				res.Close()
+				return err
+			}
+		}
+		res.Close()
+		if err := res.Err(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
