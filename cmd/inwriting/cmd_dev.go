@@ -105,19 +105,8 @@ func (m *Main) devSandbox(ctx context.Context) error {
 	}
 	defer srv.Close()
 
-	// The service's configuration: the sandbox, in plain text on loopback.
-	c := DefaultConfig(m.Getenv)
-	c.DataDir = dataDir
-	c.Log.Level = "warn"
-	c.Service.Address = "service@" + sandbox.Domain
-	ih, ip, _ := net.SplitHostPort(srv.IMAPAddr)
-	sh, sp, _ := net.SplitHostPort(srv.SMTPAddr)
-	c.IMAP.Host, c.IMAP.TLS, c.IMAP.Username, c.IMAP.Password = ih, "none", "service", sandbox.Password("service")
-	c.IMAP.Port, _ = strconv.Atoi(ip)
-	c.SMTP.Host, c.SMTP.TLS, c.SMTP.Username, c.SMTP.Password = sh, "none", "service", sandbox.Password("service")
-	c.SMTP.Port, _ = strconv.Atoi(sp)
-	c.IMAP.PollInterval = "5s"
-	if err := c.Validate(); err != nil {
+	c, err := sandboxConfig(m.Getenv, srv, dataDir)
+	if err != nil {
 		return err
 	}
 	m.Config = c
@@ -142,6 +131,23 @@ func (m *Main) devSandbox(ctx context.Context) error {
 		}
 	}
 	return m.serve(ctx, func() { m.printSandbox(srv, o) })
+}
+
+// sandboxConfig is the service's configuration on sandbox srv: its
+// service mailbox, in plain text on loopback, with data in dataDir.
+func sandboxConfig(getenv func(string) string, srv *sandbox.Server, dataDir string) (Config, error) {
+	c := DefaultConfig(getenv)
+	c.DataDir = dataDir
+	c.Log.Level = "warn"
+	c.Service.Address = "service@" + sandbox.Domain
+	ih, ip, _ := net.SplitHostPort(srv.IMAPAddr)
+	sh, sp, _ := net.SplitHostPort(srv.SMTPAddr)
+	c.IMAP.Host, c.IMAP.TLS, c.IMAP.Username, c.IMAP.Password = ih, "none", "service", sandbox.Password("service")
+	c.IMAP.Port, _ = strconv.Atoi(ip)
+	c.SMTP.Host, c.SMTP.TLS, c.SMTP.Username, c.SMTP.Password = sh, "none", "service", sandbox.Password("service")
+	c.SMTP.Port, _ = strconv.Atoi(sp)
+	c.IMAP.PollInterval = "5s"
+	return c, c.Validate()
 }
 
 func demoTerms() agreements.Terms {

@@ -144,52 +144,7 @@ func (s *stackEnv) fetch(t *testing.T, user, id string) []byte {
 // through Postfix.
 func (s *stackEnv) replyAs(t *testing.T, user string, raw []byte, text string, extra ...string) string {
 	t.Helper()
-	r, err := mail.CreateReader(strings.NewReader(string(raw)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	replyTo, err := r.Header.AddressList("Reply-To")
-	if err != nil || len(replyTo) == 0 {
-		t.Fatalf("no Reply-To: %v", err)
-	}
-	subject, _ := r.Header.Subject()
-	origID, _ := r.Header.MessageID()
-	var quoted strings.Builder
-	for {
-		p, err := r.NextPart()
-		if err != nil {
-			break
-		}
-		if h, ok := p.Header.(*mail.InlineHeader); ok {
-			if ct, _, _ := h.ContentType(); ct == "text/plain" {
-				var b strings.Builder
-				buf := make([]byte, 4096)
-				for {
-					n, err := p.Body.Read(buf)
-					b.Write(buf[:n])
-					if err != nil {
-						break
-					}
-				}
-				for _, l := range strings.Split(b.String(), "\n") {
-					quoted.WriteString("> " + strings.TrimRight(l, "\r") + "\n")
-				}
-			}
-		}
-	}
-	m := gomail.NewMsg()
-	m.From(s.st.Address(user))
-	m.To(replyTo[0].Address)
-	m.Subject("Re: " + subject)
-	m.SetGenHeaderPreformatted(gomail.HeaderInReplyTo, "<"+origID+">")
-	m.SetGenHeaderPreformatted(gomail.HeaderReferences, "<"+origID+">")
-	for _, h := range extra {
-		k, v, _ := strings.Cut(h, ": ")
-		m.SetGenHeaderPreformatted(gomail.Header(k), v)
-	}
-	id := fmt.Sprintf("reply.%d.%s@%s", time.Now().UnixNano(), user, s.st.Domain)
-	m.SetMessageIDWithValue(id)
-	m.SetBodyString(gomail.TypeTextPlain, text+"\n\nOn Fri, Nov 27, 2026 at 10:00 AM inwriting <"+s.st.Address("inwriting")+"> wrote:\n"+quoted.String())
+	m, id := replyMsg(t, s.st.Address(user), raw, text, extra...)
 	host, port, _ := strings.Cut(s.st.Submission, ":")
 	var p int
 	fmt.Sscan(port, &p)
@@ -201,7 +156,64 @@ func (s *stackEnv) replyAs(t *testing.T, user string, raw []byte, text string, e
 	if err := c.DialAndSend(m); err != nil {
 		t.Fatal(err)
 	}
-	return "<" + id + ">"
+	return id
+}
+
+// replyMsg is the reply from address from to the mail raw that a mail
+// client writes: to its Reply-To, "Re:" subject, threaded, with the
+// original's text quoted below text, and extra headers ("Name: value"). It
+// returns the reply and its Message-ID, in angle brackets.
+func replyMsg(t *testing.T, from string, raw []byte, text string, extra ...string) (*gomail.Msg, string) {
+	t.Helper()
+	r, err := mail.CreateReader(strings.NewReader(string(raw)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	replyTo, err := r.Header.AddressList("Reply-To")
+	if err != nil || len(replyTo) == 0 {
+		t.Fatalf("no Reply-To: %v", err)
+	}
+	subject, _ := r.Header.Subject()
+	origID, _ := r.Header.MessageID()
+	sender, _ := r.Header.AddressList("From")
+	var quoted strings.Builder
+	for {
+		p, err := r.NextPart()
+		if err != nil {
+			break
+		}
+		if h, ok := p.Header.(*mail.InlineHeader); ok {
+			if ct, _, _ := h.ContentType(); ct == "text/plain" {
+				b, _ := io.ReadAll(p.Body)
+				for _, l := range strings.Split(string(b), "\n") {
+					quoted.WriteString("> " + strings.TrimRight(l, "\r") + "\n")
+				}
+			}
+		}
+	}
+	m := gomail.NewMsg()
+	m.From(from)
+	m.To(replyTo[0].Address)
+	if !strings.HasPrefix(strings.ToLower(subject), "re:") {
+		subject = "Re: " + subject
+	}
+	m.Subject(subject)
+	m.SetGenHeaderPreformatted(gomail.HeaderInReplyTo, "<"+origID+">")
+	m.SetGenHeaderPreformatted(gomail.HeaderReferences, "<"+origID+">")
+	for _, h := range extra {
+		k, v, _ := strings.Cut(h, ": ")
+		m.SetGenHeaderPreformatted(gomail.Header(k), v)
+	}
+	_, domain, _ := strings.Cut(from, "@")
+	user, _, _ := strings.Cut(from, "@")
+	id := fmt.Sprintf("reply.%d.%s@%s", time.Now().UnixNano(), user, domain)
+	m.SetMessageIDWithValue(id)
+	who := "inwriting"
+	if len(sender) > 0 {
+		who = sender[0].String()
+	}
+	m.SetBodyString(gomail.TypeTextPlain, text+"\n\nOn Fri, Nov 27, 2026 at 10:00 AM "+who+" wrote:\n"+quoted.String())
+	return m, "<" + id + ">"
 }
 
 // handled waits until the store has handled the message with key.

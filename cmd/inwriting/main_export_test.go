@@ -1,12 +1,16 @@
 package main
 
 import (
+	"context"
 	"io"
 	"log/slog"
 	"net/http"
 	"time"
 
 	"github.com/inwriting/inwriting/agreements"
+	"github.com/inwriting/inwriting/internal/sandbox"
+	"github.com/inwriting/inwriting/mailin"
+	"github.com/inwriting/inwriting/mailout"
 )
 
 // RunMainForTest runs main; TestExitCodes re-executes the test binary into it.
@@ -20,3 +24,26 @@ func (m *Main) HandlerForTest(db *agreements.DB) http.Handler {
 
 // SetTickForTest makes the scheduler run every d.
 func (m *Main) SetTickForTest(d time.Duration) { m.tick = d }
+
+// SandboxServiceForTest wires the service as "dev" does, on the sandbox
+// srv, with its data in dir and the clock now, and starts nothing: the test
+// drives the schedule, the sender and the poller itself, one step at a time.
+func SandboxServiceForTest(ctx context.Context, srv *sandbox.Server, dir string, now func() time.Time) (*agreements.DB, *mailout.Sender, *mailin.Poller, error) {
+	m := NewMain()
+	c, err := sandboxConfig(func(string) string { return "" }, srv, dir)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	m.Config, m.Now = c, now
+	m.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	sender, err := m.sender(ctx)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	poller, err := m.poller(m.DB)
+	if err != nil {
+		m.Close()
+		return nil, nil, nil, err
+	}
+	return m.DB, sender, poller, nil
+}
