@@ -6,6 +6,7 @@ package agreements
 import (
 	"net/mail"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -38,7 +39,6 @@ type Agreement struct {
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
 
-	canonical   string // the current version's canonical text, as loaded
 	activeSince string // the day it first became active (YYYY-MM-DD), as loaded; "" before
 	nextRoundAt string // when its next round opens, as loaded; "" for none
 }
@@ -84,8 +84,9 @@ type Party struct {
 	TimeZone    string   `json:"time_zone"`
 	Commitments []string `json:"commitments"`
 
-	threadID     string // the Message-ID the party's mail threads under, as loaded
-	unsubscribed string // when the party unsubscribed; "" while subscribed
+	threadID      string // the Message-ID the party's mail threads under, as loaded
+	unsubscribed  string // when the party unsubscribed; "" while subscribed
+	commandsToken string // the party's token for commands, as loaded; "" for none yet
 }
 
 // Unsubscribed reports whether the party has asked for no more mail.
@@ -211,9 +212,17 @@ func LoadLocation(name string) (*time.Location, error) {
 	if name == "" || name == "Local" {
 		return nil, Errorf(EINVALID, "%q is not an IANA time zone name like Europe/Lisbon", name)
 	}
+	if loc, ok := locations.Load(name); ok {
+		return loc.(*time.Location), nil
+	}
+	// time.LoadLocation reads the zone's file at every call; the scheduler
+	// asks for the same few zones thousands of times a pass.
 	loc, err := time.LoadLocation(name)
 	if err != nil {
 		return nil, Errorf(EINVALID, "%q is not an IANA time zone name like Europe/Lisbon", name)
 	}
+	locations.Store(name, loc)
 	return loc, nil
 }
+
+var locations sync.Map // zone name to *time.Location

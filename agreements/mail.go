@@ -128,7 +128,11 @@ type MailConfirm struct {
 
 // Validate returns an EINVALID error naming the first field that d's kind
 // needs and lacks.
-func (d *MailData) Validate() error {
+func (d *MailData) Validate() error { return d.validate(true) }
+
+// validate is Validate; withText false checks the data as the outbox
+// stores it, without the canonical text (see fillCanonicalText).
+func (d *MailData) validate(withText bool) error {
 	missing := func(field string) error {
 		return Errorf(EINVALID, "%s mail: %s is missing", d.Kind, field)
 	}
@@ -160,7 +164,7 @@ func (d *MailData) Validate() error {
 			return missing("the version")
 		case len(a.Fingerprint) != 64:
 			return missing("the fingerprint")
-		case a.CanonicalText == "":
+		case withText && a.CanonicalText == "":
 			return missing("the canonical text")
 		case a.CheckIn == "":
 			return missing("the check-in schedule")

@@ -159,7 +159,7 @@ func (db *DB) FindAgreements(ctx context.Context, f AgreementFilter) ([]*Agreeme
 
 func findAgreements(ctx context.Context, q querier, clause string, args ...any) ([]*Agreement, error) {
 	rows, err := q.QueryContext(ctx, `
-		SELECT a.id, a.status, a.version, a.created_at, a.updated_at, a.active_since, a.next_round_at, v.terms, v.fingerprint, v.canonical_text
+		SELECT a.id, a.status, a.version, a.created_at, a.updated_at, a.active_since, a.next_round_at, v.terms, v.fingerprint
 		FROM agreements a JOIN versions v ON v.agreement_id = a.id AND v.number = a.version
 		`+clause, args...)
 	if err != nil {
@@ -170,7 +170,7 @@ func findAgreements(ctx context.Context, q querier, clause string, args ...any) 
 	for rows.Next() {
 		var a Agreement
 		var created, updated, terms string
-		if err := rows.Scan(&a.ID, &a.Status, &a.Version, &created, &updated, &a.activeSince, &a.nextRoundAt, &terms, &a.Fingerprint, &a.canonical); err != nil {
+		if err := rows.Scan(&a.ID, &a.Status, &a.Version, &created, &updated, &a.activeSince, &a.nextRoundAt, &terms, &a.Fingerprint); err != nil {
 			return nil, fmt.Errorf("find agreements: %w", err)
 		}
 		if a.CreatedAt, err = parseTime(created); err != nil {
@@ -192,7 +192,7 @@ func findAgreements(ctx context.Context, q querier, clause string, args ...any) 
 }
 
 // attachParties fills in the store's facts about each agreement's parties
-// (their IDs, threads and unsubscribes), which versions' terms do not
+// (their IDs, threads, unsubscribes and commands tokens), which versions' terms do not
 // carry, by position, in one query.
 func attachParties(ctx context.Context, q querier, as []*Agreement) error {
 	if len(as) == 0 {
@@ -204,7 +204,8 @@ func attachParties(ctx context.Context, q querier, as []*Agreement) error {
 		byID[a.ID] = a
 		ids[i] = a.ID
 	}
-	const cols = `SELECT agreement_id, id, position, thread_id, unsubscribed_at FROM parties `
+	const cols = `SELECT agreement_id, id, position, thread_id, unsubscribed_at,
+		COALESCE((SELECT token FROM tokens t WHERE t.party_id = parties.id AND t.purpose = 'commands' AND t.ref = 0), '') FROM parties `
 	var rows *sql.Rows
 	var err error
 	if len(as) == 1 {
@@ -219,8 +220,8 @@ func attachParties(ctx context.Context, q querier, as []*Agreement) error {
 	for rows.Next() {
 		var aid, id int64
 		var pos int
-		var thread, unsub string
-		if err := rows.Scan(&aid, &id, &pos, &thread, &unsub); err != nil {
+		var thread, unsub, commands string
+		if err := rows.Scan(&aid, &id, &pos, &thread, &unsub, &commands); err != nil {
 			return fmt.Errorf("find parties: %w", err)
 		}
 		a := byID[aid]
@@ -228,7 +229,7 @@ func attachParties(ctx context.Context, q querier, as []*Agreement) error {
 			return fmt.Errorf("agreement %d: party %d at position %d is not in the terms", a.ID, id, pos)
 		}
 		p := &a.Terms.Parties[pos-1]
-		p.ID, p.threadID, p.unsubscribed = id, thread, unsub
+		p.ID, p.threadID, p.unsubscribed, p.commandsToken = id, thread, unsub, commands
 	}
 	return rows.Err()
 }

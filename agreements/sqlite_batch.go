@@ -10,10 +10,11 @@ import (
 	"time"
 )
 
-// The scheduler works on hundreds of agreements at a time. Its statements
-// take their rows as one JSON array parameter, read with json_each: a few
-// statements for a whole chunk, whatever its size, and each one's text is
-// fixed, so it is prepared once and cached.
+// The scheduler works on a thousand agreements at a time, in a handful of
+// statements for the whole chunk: lookups and updates take their keys as
+// one JSON array parameter, read with json_each; inserts carry up to
+// insertBatch rows each (insertRows). A statement costs much more than a
+// row, so this is what makes a pass cost little per due agreement.
 
 // jsonParam returns rows as a JSON array of arrays.
 func jsonParam(rows [][]any) (string, error) {
@@ -36,7 +37,7 @@ func openRounds(ctx context.Context, tx *Tx, ids []int64) (opened, mailed int, e
 		deadline time.Time
 	}
 	plans := map[int64]*plan{}
-	var rounds, nexts [][]any
+	rounds, nexts := make([][]any, 0, len(as)), make([][]any, 0, len(as))
 	for _, a := range as {
 		if a.Status != StatusActive {
 			continue
@@ -65,31 +66,20 @@ func openRounds(ctx context.Context, tx *Tx, ids []int64) (opened, mailed int, e
 		nexts = append(nexts, []any{a.ID, formatTime(nextRoundAt(a, anchor, maxTime(tx.now, earliest(a, d))))})
 	}
 
-	var roundParties [][]any
-	var checkIns []mailRequest
+	// Sized up front: a mailRequest is large, and growing the slice copies.
+	roundParties := make([][]any, 0, 2*len(rounds))
+	checkIns := make([]mailRequest, 0, 2*len(rounds))
 	if len(rounds) > 0 {
-		param, err := jsonParam(rounds)
-		if err != nil {
-			return 0, 0, err
-		}
-		rows, err := tx.QueryContext(ctx, `INSERT INTO rounds (agreement_id, occurrence, version, opened_at, deadline)
-			SELECT value->>0, value->>1, value->>2, value->>3, value->>4 FROM json_each(?) WHERE true
-			ON CONFLICT (agreement_id, occurrence) DO NOTHING RETURNING id, agreement_id`, param)
-		if err != nil {
-			return 0, 0, fmt.Errorf("open rounds: %w", err)
-		}
 		type openedRound struct{ id, agreementID int64 }
 		var got []openedRound
-		for rows.Next() {
-			var r openedRound
-			if err := rows.Scan(&r.id, &r.agreementID); err != nil {
-				rows.Close()
-				return 0, 0, fmt.Errorf("open rounds: %w", err)
-			}
-			got = append(got, r)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+		err := insertRows(ctx, tx, `INSERT INTO rounds (agreement_id, occurrence, version, opened_at, deadline) VALUES `, 5,
+			` ON CONFLICT (agreement_id, occurrence) DO NOTHING RETURNING id, agreement_id`, rounds, func(rows *sql.Rows) error {
+				var r openedRound
+				err := rows.Scan(&r.id, &r.agreementID)
+				got = append(got, r)
+				return err
+			})
+		if err != nil {
 			return 0, 0, fmt.Errorf("open rounds: %w", err)
 		}
 		for _, o := range got {
@@ -107,7 +97,9 @@ func openRounds(ctx context.Context, tx *Tx, ids []int64) (opened, mailed int, e
 				now := !due.After(tx.now)
 				roundParties = append(roundParties, []any{o.id, p.ID, formatTime(due), now})
 				if now {
-					checkIns = append(checkIns, checkInRequest(a, r, p, MailCheckIn))
+					req := checkInRequest(a, r, p, MailCheckIn)
+					req.newRef = true
+					checkIns = append(checkIns, req)
 				}
 			}
 			opened++
@@ -213,21 +205,32 @@ func execJSON(ctx context.Context, tx *Tx, q string, rows [][]any) error {
 	return err
 }
 
-// queueMails is queueMail for many requests about agreements (each with
-// its canonical text loaded), in a few statements; it reports how many it
-// queued.
+// queueMails is queueMail for many requests about agreements, in a few
+// statements; it reports how many it queued.
 func queueMails(ctx context.Context, tx *Tx, reqs []mailRequest) (int, error) {
 	reqs = slices.DeleteFunc(reqs, func(r mailRequest) bool { return r.party.Unsubscribed() && !r.answer })
 	if len(reqs) == 0 {
 		return 0, nil
 	}
 	want := make([]tokenKey, 0, 2*len(reqs))
+	known := map[tokenKey]string{} // tokens at hand, or ("") sure to be new
 	for _, r := range reqs {
-		want = append(want, tokenKey{r.agreement.ID, r.party.ID, r.purpose, r.ref}, tokenKey{r.agreement.ID, r.party.ID, PurposeCommands, 0})
+		k := tokenKey{r.agreement.ID, r.party.ID, r.purpose, r.ref}
+		c := tokenKey{r.agreement.ID, r.party.ID, PurposeCommands, 0}
+		want = append(want, k, c)
+		if r.newRef {
+			known[k] = ""
+		}
+		if r.party.commandsToken != "" {
+			known[c] = r.party.commandsToken
+		}
 	}
-	toks, err := issueTokens(ctx, tx, want)
+	toks, err := issueTokens(ctx, tx, want, known)
 	if err != nil {
 		return 0, err
+	}
+	for _, r := range reqs {
+		r.party.commandsToken = toks[tokenKey{r.agreement.ID, r.party.ID, PurposeCommands, 0}]
 	}
 	rows := make([][]any, 0, len(reqs))
 	byKey := make(map[string]*mailRequest, len(reqs))
@@ -279,34 +282,23 @@ type tokenKey struct {
 }
 
 // issueTokens is issueToken for many tokens at once: it returns each
-// token's value, found or made.
-func issueTokens(ctx context.Context, tx *Tx, want []tokenKey) (map[tokenKey]string, error) {
-	keys := make([][]any, len(want))
-	for i, k := range want {
-		keys[i] = []any{k.party, k.purpose, k.ref}
-	}
-	param, err := jsonParam(keys)
-	if err != nil {
-		return nil, err
-	}
-	rows, err := tx.QueryContext(ctx, `SELECT t.party_id, t.purpose, t.ref, t.token FROM json_each(?) j
-		CROSS JOIN tokens t ON t.party_id = j.value->>0 AND t.purpose = j.value->>1 AND t.ref = j.value->>2`, param)
-	if err != nil {
-		return nil, fmt.Errorf("find tokens: %w", err)
-	}
+// token's value, found or made. The known ones are not looked for: their
+// value is at hand, or "" when what they are for was made in this
+// transaction, so that they are new.
+func issueTokens(ctx context.Context, tx *Tx, want []tokenKey, known map[tokenKey]string) (map[tokenKey]string, error) {
 	found := map[tokenKey]string{}
-	for rows.Next() {
-		var k tokenKey
-		var v string
-		if err := rows.Scan(&k.party, &k.purpose, &k.ref, &v); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("find tokens: %w", err)
+	keys := make([][]any, 0, len(want))
+	for _, k := range want {
+		if v, ok := known[k]; !ok {
+			keys = append(keys, []any{k.party, k.purpose, k.ref})
+		} else if v != "" {
+			found[tokenKey{0, k.party, k.purpose, k.ref}] = v
 		}
-		found[k] = v
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("find tokens: %w", err)
+	if len(keys) > 0 {
+		if err := findTokens(ctx, tx, keys, found); err != nil {
+			return nil, err
+		}
 	}
 	created := formatTime(tx.now)
 	out := make(map[tokenKey]string, len(want))
@@ -320,7 +312,7 @@ func issueTokens(ctx context.Context, tx *Tx, want []tokenKey) (map[tokenKey]str
 			out[k] = v
 			continue
 		}
-		v := newTokenValue()
+		v := newTokenValue(tx.now)
 		out[k] = v
 		missing = append(missing, k)
 		inserts = append(inserts, []any{v, k.agreement, k.party, k.purpose, k.ref, created})
@@ -328,10 +320,11 @@ func issueTokens(ctx context.Context, tx *Tx, want []tokenKey) (map[tokenKey]str
 	if len(inserts) == 0 {
 		return out, nil
 	}
-	err = insertRows(ctx, tx, `INSERT INTO tokens (token, agreement_id, party_id, purpose, ref, created_at) VALUES `, 6, ``, inserts, nil)
+	err := insertRows(ctx, tx, `INSERT INTO tokens (token, agreement_id, party_id, purpose, ref, created_at) VALUES `, 6, ``, inserts, nil)
 	if isUniqueViolation(err) {
-		// A repeated random value (the statement changed nothing): one by
-		// one, each with its own retries.
+		// A repeated random value. The statement that met it changed
+		// nothing: one by one, each with its own retries (issueToken finds
+		// the tokens that the statements before it made).
 		for _, k := range missing {
 			t, err := issueToken(ctx, tx, k.agreement, k.party, k.purpose, k.ref)
 			if err != nil {
@@ -347,28 +340,56 @@ func issueTokens(ctx context.Context, tx *Tx, want []tokenKey) (map[tokenKey]str
 	return out, nil
 }
 
-// insertBatch is how many rows one insert statement of insertRows carries.
-const insertBatch = 32
+// findTokens adds to found the tokens of keys (party, purpose, ref), with
+// agreement 0 in their tokenKey.
+func findTokens(ctx context.Context, tx *Tx, keys [][]any, found map[tokenKey]string) error {
+	param, err := jsonParam(keys)
+	if err != nil {
+		return err
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT t.party_id, t.purpose, t.ref, t.token FROM json_each(?) j
+		CROSS JOIN tokens t ON t.party_id = j.value->>0 AND t.purpose = j.value->>1 AND t.ref = j.value->>2`, param)
+	if err != nil {
+		return fmt.Errorf("find tokens: %w", err)
+	}
+	for rows.Next() {
+		var k tokenKey
+		var v string
+		if err := rows.Scan(&k.party, &k.purpose, &k.ref, &v); err != nil {
+			rows.Close()
+			return fmt.Errorf("find tokens: %w", err)
+		}
+		found[k] = v
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("find tokens: %w", err)
+	}
+	return nil
+}
+
+// insertBatch is the most rows one insert statement of insertRows carries.
+const insertBatch = 512
 
 // insertRows inserts rows with head, a "VALUES" clause for each and tail,
-// insertBatch rows a statement (the last few one a statement, so that
-// there are two statements' texts, each prepared once); each row that the
-// statement returns goes to scan.
+// each row's values being ncols parameters, and passes each row that the
+// statements return to scan (if not nil). A statement carries insertBatch
+// rows, or a power of two of them for the last few: few statements, and
+// few statement texts, each prepared once and cached.
 func insertRows(ctx context.Context, tx *Tx, head string, ncols int, tail string, rows [][]any, scan func(*sql.Rows) error) error {
 	one := "(" + strings.Repeat("?, ", ncols-1) + "?)"
-	batch := head + strings.Repeat(one+", ", insertBatch-1) + one + tail
-	single := head + one + tail
-	args := make([]any, 0, insertBatch*ncols)
+	args := make([]any, 0, min(len(rows), insertBatch)*ncols)
 	for len(rows) > 0 {
-		q, n := single, 1
-		if len(rows) >= insertBatch {
-			q, n = batch, insertBatch
+		n := insertBatch
+		for n > len(rows) {
+			n /= 2
 		}
 		args = args[:0]
 		for _, r := range rows[:n] {
 			args = append(args, r...)
 		}
 		rows = rows[n:]
+		q := head + strings.Repeat(one+", ", n-1) + one + tail
 		res, err := tx.QueryContext(ctx, q, args...)
 		if err != nil {
 			return err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"database/sql"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -64,6 +65,9 @@ type mailRequest struct {
 	// answer is set for mail that answers the party's own message: it
 	// goes out even to a party who unsubscribed, who wrote to us.
 	answer bool
+	// newRef is set when the reply token's ref was made in this
+	// transaction (a round that just opened): there is no token to find.
+	newRef bool
 }
 
 // queueMail adds a mail to the outbox in tx, unless its key is there
@@ -74,20 +78,18 @@ func queueMail(ctx context.Context, tx *Tx, r mailRequest) (bool, error) {
 	}
 	var replyTok, cmdTok string
 	if a := r.agreement; a != nil {
-		if a.canonical == "" {
-			if err := tx.QueryRowContext(ctx, `SELECT canonical_text FROM versions WHERE agreement_id = ? AND number = ?`, a.ID, a.Version).Scan(&a.canonical); err != nil {
-				return false, fmt.Errorf("find canonical text: %w", err)
-			}
-		}
 		t, err := issueToken(ctx, tx, a.ID, r.party.ID, r.purpose, r.ref)
 		if err != nil {
 			return false, err
 		}
 		replyTok = t.Value
-		if t, err = issueToken(ctx, tx, a.ID, r.party.ID, PurposeCommands, 0); err != nil {
-			return false, err
+		if cmdTok = r.party.commandsToken; cmdTok == "" {
+			if t, err = issueToken(ctx, tx, a.ID, r.party.ID, PurposeCommands, 0); err != nil {
+				return false, err
+			}
+			cmdTok = t.Value
+			r.party.commandsToken = cmdTok
 		}
-		cmdTok = t.Value
 	}
 	row, err := newOutboxRow(tx, r, replyTok, cmdTok)
 	if err != nil {
@@ -134,41 +136,29 @@ func (r *outboxRow) values() []any {
 func newOutboxRow(tx *Tx, r mailRequest, replyTok, cmdTok string) (outboxRow, error) {
 	d := r.data
 	d.Kind = r.kind
-	row := outboxRow{key: r.key, msgID: newMessageID(tx.db.MessageIDDomain), kind: r.kind, replyTok: replyTok, cmdTok: cmdTok,
+	row := outboxRow{key: r.key, msgID: newMessageID(tx.db.MessageIDDomain, tx.now), kind: r.kind, replyTok: replyTok, cmdTok: cmdTok,
 		status: MailPending, nextAttempt: formatTime(tx.now), create: formatTime(tx.now)}
 	if a := r.agreement; a != nil {
-		d.Agreement = &MailTerms{
-			ID: a.ID, Title: a.Terms.Title, Version: a.Version, Fingerprint: a.Fingerprint,
-			WhatWentWrong: a.Terms.WhatWentWrong, CheckIn: a.Terms.CheckIn.String(), CanonicalText: a.canonical,
-		}
-		if a.Terms.Reminder != nil {
-			d.Agreement.Reminder = a.Terms.Reminder.String()
-		}
-		d.Recipient = mailParty(*r.party)
-		d.Others = nil
-		for _, o := range a.Terms.Parties {
-			if o.ID != r.party.ID {
-				d.Others = append(d.Others, mailParty(o))
-			}
-		}
+		d.Agreement, d.Recipient, d.Others = mailAgreement(a.ID, a.Version, a.Fingerprint, &a.Terms, r.party.ID)
 		row.agreementID, row.party = a.ID, r.party.ID
 		row.thread = r.party.threadID
 	}
-	if err := d.Validate(); err != nil {
+	if err := d.validate(false); err != nil {
 		return outboxRow{}, err
 	}
+	row.rcpt, row.rcptName = d.Recipient.Address, d.Recipient.Name
 	if d.Agreement != nil {
-		// Stored once, in versions, not in every mail: see fillCanonicalText.
-		t := *d.Agreement
-		t.CanonicalText = ""
-		d.Agreement = &t
+		// What the version says is stored once, with the version, not in
+		// every mail: the row keeps which version, and reading the outbox
+		// fills in the rest (fillAgreement).
+		d.Agreement = &MailTerms{ID: d.Agreement.ID, Version: d.Agreement.Version}
+		d.Recipient, d.Others = MailParty{}, nil
 	}
 	data, err := json.Marshal(d)
 	if err != nil {
 		return outboxRow{}, err
 	}
 	row.data = string(data)
-	row.rcpt, row.rcptName = d.Recipient.Address, d.Recipient.Name
 	return row, nil
 }
 
@@ -193,13 +183,19 @@ func mailParty(p Party) MailParty {
 	return MailParty{Name: p.Name, FirstName: p.FirstName(), Address: p.Address, TimeZone: p.TimeZone, Commitments: p.Commitments}
 }
 
-func newMessageID(domain string) string {
+// newMessageID returns a fresh Message-ID (without angle brackets) for mail
+// queued at now: the time in milliseconds, in 12 hex digits, then 80
+// random bits. IDs sort by time, so the outbox's index of them grows at
+// its end instead of at a random page for each mail.
+func newMessageID(domain string, now time.Time) string {
 	b := make([]byte, 16)
-	rand.Read(b)
+	binary.BigEndian.PutUint64(b, uint64(now.UnixMilli())<<16)
+	rand.Read(b[6:])
 	if domain == "" {
 		domain = "inwriting.invalid"
 	}
-	return "iw." + hex.EncodeToString(b) + "@" + domain
+	h := hex.EncodeToString(b)
+	return "iw." + h[:12] + "." + h[12:] + "@" + domain
 }
 
 const outboxColumns = `id, dedupe_key, message_id, kind, COALESCE(agreement_id, 0), COALESCE(party_id, 0), rcpt, rcpt_name,
@@ -248,31 +244,72 @@ func queryOutbox(ctx context.Context, q querier, clause string, args ...any) ([]
 		return nil, err
 	}
 	rows.Close() // the store has one connection: free it for the next query
-	return ms, fillCanonicalText(ctx, q, ms)
+	return ms, fillAgreement(ctx, q, ms)
 }
 
-// fillCanonicalText puts each mail's canonical text back into its data:
-// the outbox stores the agreement and version it is of, not a copy.
-func fillCanonicalText(ctx context.Context, q querier, ms []*OutboxMail) error {
+// mailAgreement returns version n of agreement id, whose terms t carry
+// their parties' IDs, as a mail to party partyID shows it: the terms, the
+// recipient, and the others. The canonical text is left out.
+func mailAgreement(id int64, n int, fingerprint string, t *Terms, partyID int64) (*MailTerms, MailParty, []MailParty) {
+	mt := &MailTerms{ID: id, Title: t.Title, Version: n, Fingerprint: fingerprint, WhatWentWrong: t.WhatWentWrong, CheckIn: t.CheckIn.String()}
+	if t.Reminder != nil {
+		mt.Reminder = t.Reminder.String()
+	}
+	var to MailParty
+	var others []MailParty
+	for _, p := range t.Parties {
+		if p.ID == partyID {
+			to = mailParty(p)
+		} else {
+			others = append(others, mailParty(p))
+		}
+	}
+	return mt, to, others
+}
+
+// fillAgreement completes each mail's data with what its agreement's
+// version says (see newOutboxRow): the terms, the canonical text, the
+// recipient and the others. Mail stored whole (before the outbox kept
+// only the version) gets just its canonical text, if it lacks it.
+func fillAgreement(ctx context.Context, q querier, ms []*OutboxMail) error {
 	type version struct {
 		id int64
 		n  int
 	}
-	texts := map[version]string{}
+	type stored struct {
+		terms       Terms
+		fingerprint string
+		text        string
+	}
+	versions := map[version]*stored{}
 	for _, m := range ms {
 		a := m.Data.Agreement
 		if a == nil || a.CanonicalText != "" {
 			continue
 		}
 		v := version{a.ID, a.Version}
-		text, ok := texts[v]
+		st, ok := versions[v]
 		if !ok {
-			if err := q.QueryRowContext(ctx, `SELECT canonical_text FROM versions WHERE agreement_id = ? AND number = ?`, v.id, v.n).Scan(&text); err != nil {
-				return fmt.Errorf("outbox %d: canonical text of agreement %d version %d: %w", m.ID, v.id, v.n, err)
+			st = &stored{}
+			var raw string
+			if err := q.QueryRowContext(ctx, `SELECT terms, fingerprint, canonical_text FROM versions WHERE agreement_id = ? AND number = ?`, v.id, v.n).
+				Scan(&raw, &st.fingerprint, &st.text); err != nil {
+				return fmt.Errorf("outbox %d: agreement %d version %d: %w", m.ID, v.id, v.n, err)
 			}
-			texts[v] = text
+			if err := json.Unmarshal([]byte(raw), &st.terms); err != nil {
+				return fmt.Errorf("agreement %d version %d: stored terms: %w", v.id, v.n, err)
+			}
+			a := &Agreement{ID: v.id, Terms: st.terms}
+			if err := attachParties(ctx, q, []*Agreement{a}); err != nil {
+				return err
+			}
+			st.terms = a.Terms
+			versions[v] = st
 		}
-		a.CanonicalText = text
+		if a.Title == "" { // stored as a reference to the version
+			m.Data.Agreement, m.Data.Recipient, m.Data.Others = mailAgreement(v.id, v.n, st.fingerprint, &st.terms, m.PartyID)
+		}
+		m.Data.Agreement.CanonicalText = st.text
 	}
 	return nil
 }

@@ -2,7 +2,9 @@ package agreements_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -335,5 +337,66 @@ func TestOutbox_ReleaseAllClaims(t *testing.T) {
 	}
 	if ms, _ := db.ClaimMail(ctx, "new", 10, time.Hour); len(ms) != 2 {
 		t.Fatalf("claimed %d after the release, want 2", len(ms))
+	}
+}
+
+// TestOutbox_VersionReference: the outbox keeps which version a mail shows,
+// not a copy of it, and reading the mail back gives that version's terms
+// and canonical text, even after the agreement has moved on. A mail stored
+// whole, as before, is read back as it was.
+func TestOutbox_VersionReference(t *testing.T) {
+	ctx := context.Background()
+	db := MustOpenDB(t)
+	a := mustCreate(t, db)
+	v1, err := db.FindVersions(ctx, a.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	terms := testTerms()
+	terms.Parties[1].Commitments = []string{"Ask directly when worried, the same day."}
+	if _, err := db.AmendAgreement(ctx, a.ID, terms); err != nil {
+		t.Fatal(err)
+	}
+	var first *agreements.OutboxMail
+	for _, m := range outbox(t, db, agreements.OutboxFilter{}) {
+		if m.Kind == agreements.MailConfirmRequest && m.To == "bob@example.test" {
+			first = m
+			break
+		}
+	}
+	if first == nil {
+		t.Fatal("no confirm request to Bob")
+	}
+	d := first.Data
+	if d.Agreement.Version != 1 || d.Agreement.CanonicalText != v1[0].CanonicalText || d.Agreement.Title != "Evenings and phone calls" ||
+		d.Recipient.Address != "bob@example.test" || d.Recipient.Commitments[0] != "Ask directly when worried." ||
+		len(d.Others) != 1 || d.Others[0].Address != "alice@example.test" {
+		t.Fatalf("version 1's request reads back as %+v", d)
+	}
+	if err := d.Validate(); err != nil {
+		t.Fatal(err)
+	}
+
+	// A row stored whole keeps its own data; only the text is filled in.
+	whole := d
+	whole.Agreement = &agreements.MailTerms{ID: a.ID, Version: 1, Title: "As it was", Fingerprint: d.Agreement.Fingerprint,
+		WhatWentWrong: "x", CheckIn: "every Sunday at 19:00"}
+	raw, _ := json.Marshal(whole)
+	if _, err := db.SQL().Exec(`INSERT INTO outbox (dedupe_key, message_id, kind, agreement_id, party_id, rcpt, rcpt_name, data, status, next_attempt_at, created_at)
+		VALUES ('old', 'old@x', 'confirm-request', ?, ?, 'bob@example.test', 'Bob', ?, 'sent', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')`, a.ID, first.PartyID, string(raw)); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range outbox(t, db, agreements.OutboxFilter{}) {
+		if m.Key == "old" && (m.Data.Agreement.Title != "As it was" || m.Data.Agreement.CanonicalText != v1[0].CanonicalText) {
+			t.Fatalf("a whole row reads back as %+v", m.Data.Agreement)
+		}
+	}
+
+	// A version that is gone is an error, not a blank mail.
+	if _, err := db.SQL().Exec(`UPDATE outbox SET data = json_set(data, '$.agreement.version', 9) WHERE id = ?`, first.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.FindOutbox(ctx, agreements.OutboxFilter{}); err == nil || !strings.Contains(err.Error(), "version 9") {
+		t.Fatalf("a mail of a missing version: %v", err)
 	}
 }

@@ -223,7 +223,9 @@ func (db *DB) RunSchedule(ctx context.Context) (ScheduleStats, error) {
 
 	// Nudges: halfway between a party's due time and the round's deadline,
 	// written out in SQL as due + (deadline - due) / 2 <= now.
-	dues, err = db.roundParties(ctx, `SELECT rp.round_id, rp.party_id FROM round_parties rp JOIN rounds r ON r.id = rp.round_id
+	// Only open rounds are read (rounds_open; CROSS JOIN keeps that order):
+	// every check-in ever mailed stays mailed.
+	dues, err = db.roundParties(ctx, `SELECT rp.round_id, rp.party_id FROM rounds r CROSS JOIN round_parties rp ON rp.round_id = r.id
 		WHERE r.digest_sent_at = '' AND rp.mailed = 1 AND rp.nudged = 0 AND rp.answered_at = ''
 		AND (unixepoch(rp.due_at) + unixepoch(r.deadline)) / 2 <= unixepoch(?)`, now)
 	if err != nil {

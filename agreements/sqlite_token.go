@@ -44,7 +44,7 @@ func issueToken(ctx context.Context, tx *Tx, agreementID, partyID int64, purpose
 		}
 	}
 	for range 5 { // a collision of 120 random bits means a broken random source
-		v := newTokenValue()
+		v := newTokenValue(tx.now)
 		_, err := tx.ExecContext(ctx, `INSERT INTO tokens (token, agreement_id, party_id, purpose, ref, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
 			v, agreementID, partyID, purpose, ref, formatTime(tx.now))
 		if isUniqueViolation(err) {

@@ -88,8 +88,9 @@ func run(n, due int) error {
 	return nil
 }
 
-// load inserts n active agreements between two parties in UTC, checking in
-// every Sunday at 19:00; due of them have their next round at 19:00 today,
+// load inserts n active agreements between two parties in Lisbon and
+// London (both on UTC in early March), checking in every Sunday at 19:00;
+// due of them have their next round at 19:00 today,
 // the others next Sunday. They are as activation leaves them: each with
 // its canonical text, and each party with the commands token and thread
 // of the mail that told them so.
@@ -103,9 +104,9 @@ func load(ctx context.Context, db *agreements.DB, n, due int, now time.Time) err
 	terms := agreements.Terms{
 		Title: "Rebuilding trust after the missed dinners", WhatWentWrong: "Plans were made and then dropped at the last minute, more than once.",
 		Parties: []agreements.Party{
-			{Name: "Alice Example", Address: "alice@example.test", TimeZone: "UTC", Commitments: []string{
+			{Name: "Alice Example", Address: "alice@example.test", TimeZone: "Europe/Lisbon", Commitments: []string{
 				"Call at least an hour ahead when a plan has to change.", "Keep Sunday evenings free for us."}},
-			{Name: "Bob Example", Address: "bob@example.test", TimeZone: "UTC", Commitments: []string{
+			{Name: "Bob Example", Address: "bob@example.test", TimeZone: "Europe/London", Commitments: []string{
 				"Ask before making plans that involve both of us.", "Say so early when something worries me."}},
 		},
 		CheckIn: agreements.Schedule{Unit: agreements.Week, Every: 1, Weekdays: []time.Weekday{time.Sunday}, Hour: 19},
@@ -113,7 +114,7 @@ func load(ctx context.Context, db *agreements.DB, n, due int, now time.Time) err
 	ts := now.Add(-30 * 24 * time.Hour).Format(time.RFC3339)
 	today := time.Date(now.Year(), now.Month(), now.Day(), 19, 0, 0, 0, time.UTC)
 	insA, _ := tx.Prepare(`INSERT INTO agreements (id, status, version, created_at, updated_at, active_since, next_round_at) VALUES (?, 'active', 1, ?, ?, '2027-02-01', ?)`)
-	insP, _ := tx.Prepare(`INSERT INTO parties (id, agreement_id, position, address, address_key, name, time_zone, thread_id) VALUES (?, ?, ?, ?, ?, ?, 'UTC', ?)`)
+	insP, _ := tx.Prepare(`INSERT INTO parties (id, agreement_id, position, address, address_key, name, time_zone, thread_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
 	insV, _ := tx.Prepare(`INSERT INTO versions (agreement_id, number, terms, canonical_text, fingerprint, created_at) VALUES (?, 1, ?, ?, ?, ?)`)
 	insT, _ := tx.Prepare(`INSERT INTO tokens (token, agreement_id, party_id, purpose, ref, created_at) VALUES (?, ?, ?, 'commands', 0, ?)`)
 	tok := make([]byte, 15)
@@ -131,7 +132,7 @@ func load(ctx context.Context, db *agreements.DB, n, due int, now time.Time) err
 			addr := fmt.Sprintf("%s%d@example.test", who, i)
 			t.Parties[pos].Address = addr
 			pid := 2*i - 1 + pos
-			if _, err := insP.Exec(pid, i, pos+1, addr, addr, t.Parties[pos].Name, fmt.Sprintf("iw.bench%d@example.test", pid)); err != nil {
+			if _, err := insP.Exec(pid, i, pos+1, addr, addr, t.Parties[pos].Name, t.Parties[pos].TimeZone, fmt.Sprintf("iw.bench%d@example.test", pid)); err != nil {
 				return err
 			}
 			rand.Read(tok)
