@@ -204,8 +204,7 @@ func attachParties(ctx context.Context, q querier, as []*Agreement) error {
 		byID[a.ID] = a
 		ids[i] = a.ID
 	}
-	const cols = `SELECT agreement_id, id, position, thread_id, unsubscribed_at,
-		COALESCE((SELECT token FROM tokens t WHERE t.party_id = parties.id AND t.purpose = 'commands' AND t.ref = 0), '') FROM parties `
+	const cols = `SELECT agreement_id, id, position, thread_id, unsubscribed_at, commands_token FROM parties `
 	var rows *sql.Rows
 	var err error
 	if len(as) == 1 {

@@ -337,6 +337,17 @@ func issueTokens(ctx context.Context, tx *Tx, want []tokenKey, known map[tokenKe
 	if err != nil {
 		return nil, fmt.Errorf("insert tokens: %w", err)
 	}
+	var commands [][]any
+	for _, k := range missing {
+		if k.purpose == PurposeCommands {
+			commands = append(commands, []any{k.party, out[k]})
+		}
+	}
+	if len(commands) > 0 {
+		if err := execJSON(ctx, tx, `UPDATE parties SET commands_token = j.value->>1 FROM json_each(?) j WHERE parties.id = j.value->>0`, commands); err != nil {
+			return nil, fmt.Errorf("insert tokens: %w", err)
+		}
+	}
 	return out, nil
 }
 

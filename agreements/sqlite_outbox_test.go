@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -398,5 +399,38 @@ func TestOutbox_VersionReference(t *testing.T) {
 	}
 	if _, err := db.FindOutbox(ctx, agreements.OutboxFilter{}); err == nil || !strings.Contains(err.Error(), "version 9") {
 		t.Fatalf("a mail of a missing version: %v", err)
+	}
+}
+
+// TestOutbox_MessageIDsSortByTime: Message-IDs begin with the time the
+// mail was queued, so later mail sorts after earlier mail.
+func TestOutbox_MessageIDsSortByTime(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2027, 3, 7, 19, 0, 0, 0, time.UTC)
+	db := MustOpenDB(t)
+	db.Now = func() time.Time { return now }
+	db.MessageIDDomain = "example.test"
+	a := mustCreate(t, db)
+	now = now.Add(time.Second) // the store keeps whole seconds
+	terms := testTerms()
+	terms.Title = "Evenings, phone calls and weekends"
+	if _, err := db.AmendAgreement(ctx, a.ID, terms); err != nil {
+		t.Fatal(err)
+	}
+	form := regexp.MustCompile(`^iw\.[0-9a-f]{12}\.[0-9a-f]{20}@example\.test$`)
+	ms := outbox(t, db, agreements.OutboxFilter{})
+	if len(ms) != 4 {
+		t.Fatalf("%d mails, want 4 (two versions, two parties)", len(ms))
+	}
+	for i, m := range ms {
+		if !form.MatchString(m.MessageID) {
+			t.Fatalf("Message-ID %q is not iw.TIME.RANDOM@domain", m.MessageID)
+		}
+		if i > 0 && ms[i-1].MessageID[:15] > m.MessageID[:15] {
+			t.Fatalf("Message-ID %q sorts before the earlier %q", m.MessageID, ms[i-1].MessageID)
+		}
+	}
+	if ms[1].MessageID[:15] == ms[2].MessageID[:15] || ms[0].MessageID[:15] != ms[1].MessageID[:15] {
+		t.Fatalf("Message-IDs %q, %q, %q: the time part should change with the time, and only then", ms[0].MessageID, ms[1].MessageID, ms[2].MessageID)
 	}
 }

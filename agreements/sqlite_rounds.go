@@ -166,7 +166,9 @@ func (db *DB) RunSchedule(ctx context.Context) (ScheduleStats, error) {
 	var st ScheduleStats
 	now := formatTime(db.Now().UTC())
 
-	ids, err := db.ids(ctx, `SELECT id FROM agreements WHERE status = ? AND next_round_at != '' AND next_round_at <= ? ORDER BY next_round_at`, StatusPaused, now)
+	// "> ''" rather than "!= ''": it bounds the index range, so that the
+	// many agreements with no time set are not read at all.
+	ids, err := db.ids(ctx, `SELECT id FROM agreements WHERE status = ? AND next_round_at > '' AND next_round_at <= ? ORDER BY next_round_at`, StatusPaused, now)
 	if err != nil {
 		return st, err
 	}
@@ -179,7 +181,7 @@ func (db *DB) RunSchedule(ctx context.Context) (ScheduleStats, error) {
 		st.Resumed++
 	}
 
-	ids, err = db.ids(ctx, `SELECT id FROM agreements WHERE status = ? AND next_round_at != '' AND next_round_at <= ? ORDER BY next_round_at`, StatusActive, now)
+	ids, err = db.ids(ctx, `SELECT id FROM agreements WHERE status = ? AND next_round_at > '' AND next_round_at <= ? ORDER BY next_round_at`, StatusActive, now)
 	if err != nil {
 		return st, err
 	}
@@ -196,7 +198,7 @@ func (db *DB) RunSchedule(ctx context.Context) (ScheduleStats, error) {
 		}
 	}
 
-	ids, err = db.ids(ctx, `SELECT id FROM agreements WHERE status = ? AND next_reminder_at != '' AND next_reminder_at <= ?`, StatusActive, now)
+	ids, err = db.ids(ctx, `SELECT id FROM agreements WHERE status = ? AND next_reminder_at > '' AND next_reminder_at <= ?`, StatusActive, now)
 	if err != nil {
 		return st, err
 	}

@@ -2,12 +2,16 @@ package agreements_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
+
+	_ "github.com/mattn/go-sqlite3"
 
 	"github.com/inwriting/inwriting/agreements"
 )
@@ -118,4 +122,63 @@ func TestDB_Open(t *testing.T) {
 			t.Fatal("Open with no path succeeded")
 		}
 	})
+}
+
+// TestDB_Open_Upgrade opens a database written before migration 5: each
+// party's commands token is copied onto its row, and nothing else moves.
+func TestDB_Open_Upgrade(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "old.db")
+	old, err := sql.Open("sqlite3", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := old.Exec(`CREATE TABLE migrations (number INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob("migrations/000[1-4]_*.sql")
+	if len(files) != 4 {
+		t.Fatalf("migrations 1 to 4: %v", files)
+	}
+	for i, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := old.Exec(string(b)); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		old.Exec(`INSERT INTO migrations VALUES (?, ?, '2026-11-27T00:00:00Z')`, i+1, filepath.Base(f))
+	}
+	for _, q := range []string{
+		`INSERT INTO agreements (id, status, version, created_at, updated_at) VALUES (1, 'active', 1, '2026-11-27T00:00:00Z', '2026-11-27T00:00:00Z')`,
+		`INSERT INTO parties (id, agreement_id, position, address, address_key, name, time_zone) VALUES (1, 1, 1, 'a@x', 'a@x', 'A', 'UTC'), (2, 1, 2, 'b@x', 'b@x', 'B', 'UTC')`,
+		`INSERT INTO tokens VALUES ('aaaaaaaaaaaaaaaaaaaaaaaa', 1, 1, 'commands', 0, '2026-11-27T00:00:00Z'), ('bbbbbbbbbbbbbbbbbbbbbbbb', 1, 1, 'checkin', 0, '2026-11-27T00:00:00Z')`,
+	} {
+		if _, err := old.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	old.Close()
+
+	db := agreements.NewDB(path)
+	if err := db.Open(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	got := map[int64]string{}
+	rows, err := db.SQL().Query(`SELECT id, commands_token FROM parties ORDER BY id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var id int64
+		var tok string
+		rows.Scan(&id, &tok)
+		got[id] = tok
+	}
+	rows.Close()
+	if got[1] != "aaaaaaaaaaaaaaaaaaaaaaaa" || got[2] != "" {
+		t.Fatalf("commands tokens after the upgrade: %v", got)
+	}
 }

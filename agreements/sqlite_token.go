@@ -43,7 +43,7 @@ func issueToken(ctx context.Context, tx *Tx, agreementID, partyID int64, purpose
 			return nil, errNoRows(err, fmt.Sprintf("there is no party %d", partyID))
 		}
 	}
-	for range 5 { // a collision of 120 random bits means a broken random source
+	for range 5 { // a collision of 100 random bits in one hour means a broken random source
 		v := newTokenValue(tx.now)
 		_, err := tx.ExecContext(ctx, `INSERT INTO tokens (token, agreement_id, party_id, purpose, ref, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
 			v, agreementID, partyID, purpose, ref, formatTime(tx.now))
@@ -51,6 +51,11 @@ func issueToken(ctx context.Context, tx *Tx, agreementID, partyID int64, purpose
 			continue
 		} else if err != nil {
 			return nil, fmt.Errorf("insert token: %w", err)
+		}
+		if purpose == PurposeCommands {
+			if _, err := tx.ExecContext(ctx, `UPDATE parties SET commands_token = ? WHERE id = ?`, v, partyID); err != nil {
+				return nil, fmt.Errorf("insert token: %w", err)
+			}
 		}
 		return &Token{Value: v, AgreementID: agreementID, PartyID: partyID, Purpose: purpose, Ref: ref, CreatedAt: tx.now}, nil
 	}

@@ -6,9 +6,42 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/inwriting/inwriting/agreements"
 )
+
+// TestDB_IssueToken_SortsByHour: a token's first four characters are the
+// hour it was issued, so tokens sort by time; the rest is random.
+func TestDB_IssueToken_SortsByHour(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2027, 3, 7, 19, 0, 0, 0, time.UTC)
+	db := MustOpenDB(t)
+	db.Now = func() time.Time { return now }
+	a := mustCreate(t, db)
+	var got []string
+	for i := range 6 {
+		now = now.Add(time.Duration(i%2) * 90 * time.Minute) // two tokens an hour
+		tok, err := db.IssueToken(ctx, a.Terms.Parties[0].ID, agreements.PurposeCheckIn, int64(i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, tok.Value)
+	}
+	for i := 1; i < len(got); i++ {
+		same := got[i][:4] == got[i-1][:4]
+		if same != (i%2 == 0) || got[i][:4] < got[i-1][:4] {
+			t.Fatalf("tokens %q: each pair should share an hour, later hours sort after", got)
+		}
+		if got[i][4:] == got[i-1][4:] {
+			t.Fatalf("tokens %q repeat their random part", got)
+		}
+	}
+	// 2026-01-01 00:00 UTC is hour 0, "aaaa"; 7 March 2027 19:00 is hour 10,339.
+	if want := "akdd"; got[0][:4] != want {
+		t.Fatalf("token %q issued at hour 10339 starts %q, want %q", got[0], got[0][:4], want)
+	}
+}
 
 func TestDB_IssueToken(t *testing.T) {
 	ctx := context.Background()

@@ -90,8 +90,8 @@ func run(n, due int) error {
 
 // load inserts n active agreements between two parties in Lisbon and
 // London (both on UTC in early March), checking in every Sunday at 19:00;
-// due of them have their next round at 19:00 today,
-// the others next Sunday. They are as activation leaves them: each with
+// due of them, spread evenly over the table as agreements made over time
+// would be, have their next round at 19:00 today, the others next Sunday. They are as activation leaves them: each with
 // its canonical text, and each party with the commands token and thread
 // of the mail that told them so.
 func load(ctx context.Context, db *agreements.DB, n, due int, now time.Time) error {
@@ -114,13 +114,13 @@ func load(ctx context.Context, db *agreements.DB, n, due int, now time.Time) err
 	ts := now.Add(-30 * 24 * time.Hour).Format(time.RFC3339)
 	today := time.Date(now.Year(), now.Month(), now.Day(), 19, 0, 0, 0, time.UTC)
 	insA, _ := tx.Prepare(`INSERT INTO agreements (id, status, version, created_at, updated_at, active_since, next_round_at) VALUES (?, 'active', 1, ?, ?, '2027-02-01', ?)`)
-	insP, _ := tx.Prepare(`INSERT INTO parties (id, agreement_id, position, address, address_key, name, time_zone, thread_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+	insP, _ := tx.Prepare(`INSERT INTO parties (id, agreement_id, position, address, address_key, name, time_zone, thread_id, commands_token) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	insV, _ := tx.Prepare(`INSERT INTO versions (agreement_id, number, terms, canonical_text, fingerprint, created_at) VALUES (?, 1, ?, ?, ?, ?)`)
 	insT, _ := tx.Prepare(`INSERT INTO tokens (token, agreement_id, party_id, purpose, ref, created_at) VALUES (?, ?, ?, 'commands', 0, ?)`)
 	tok := make([]byte, 15)
 	for i := 1; i <= n; i++ {
 		next := today.AddDate(0, 0, 7)
-		if i <= due {
+		if due > 0 && i%(n/due) == 0 && i/(n/due) <= due {
 			next = today
 		}
 		if _, err := insA.Exec(i, ts, ts, next.Format(time.RFC3339)); err != nil {
@@ -132,11 +132,12 @@ func load(ctx context.Context, db *agreements.DB, n, due int, now time.Time) err
 			addr := fmt.Sprintf("%s%d@example.test", who, i)
 			t.Parties[pos].Address = addr
 			pid := 2*i - 1 + pos
-			if _, err := insP.Exec(pid, i, pos+1, addr, addr, t.Parties[pos].Name, t.Parties[pos].TimeZone, fmt.Sprintf("iw.bench%d@example.test", pid)); err != nil {
+			rand.Read(tok)
+			cmd := strings.ToLower(base32.StdEncoding.EncodeToString(tok))
+			if _, err := insP.Exec(pid, i, pos+1, addr, addr, t.Parties[pos].Name, t.Parties[pos].TimeZone, fmt.Sprintf("iw.bench%d@example.test", pid), cmd); err != nil {
 				return err
 			}
-			rand.Read(tok)
-			if _, err := insT.Exec(strings.ToLower(base32.StdEncoding.EncodeToString(tok)), i, pid, ts); err != nil {
+			if _, err := insT.Exec(cmd, i, pid, ts); err != nil {
 				return err
 			}
 		}
