@@ -125,7 +125,8 @@ func TestDB_Open(t *testing.T) {
 }
 
 // TestDB_Open_Upgrade opens a database written before migration 5: each
-// party's commands token is copied onto its row, and nothing else moves.
+// party's commands token is copied onto its row, and the token table is
+// rebuilt with its tokens and its constraint.
 func TestDB_Open_Upgrade(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "old.db")
@@ -180,5 +181,18 @@ func TestDB_Open_Upgrade(t *testing.T) {
 	rows.Close()
 	if got[1] != "aaaaaaaaaaaaaaaaaaaaaaaa" || got[2] != "" {
 		t.Fatalf("commands tokens after the upgrade: %v", got)
+	}
+	// The token table was rebuilt: its tokens kept, one per party,
+	// purpose and ref still.
+	for _, v := range []string{"aaaaaaaaaaaaaaaaaaaaaaaa", "bbbbbbbbbbbbbbbbbbbbbbbb"} {
+		if tok, err := db.FindToken(ctx, v); err != nil || tok.PartyID != 1 {
+			t.Fatalf("token %s after the upgrade: %+v %v", v, tok, err)
+		}
+	}
+	if tok, err := db.IssueToken(ctx, 1, agreements.PurposeCheckIn, 0); err != nil || tok.Value != "bbbbbbbbbbbbbbbbbbbbbbbb" {
+		t.Fatalf("IssueToken for an existing token: %+v %v", tok, err)
+	}
+	if _, err := db.SQL().Exec(`INSERT INTO tokens VALUES ('cccccccccccccccccccccccc', 1, 1, 'checkin', 0, '2026-11-28T00:00:00Z')`); err == nil {
+		t.Fatal("a second token for the same party, purpose and ref")
 	}
 }

@@ -5,6 +5,10 @@
 //
 //	go run ./internal/bench/schedule -n 100000 -due 1000
 //	go run ./internal/bench/schedule -n 1000000 -due 10000
+//
+// The due agreements are spread over the table, as agreements made over
+// months would be; -contiguous makes them the first ones instead, which
+// shows what the pass costs when the pages it touches are few.
 package main
 
 import (
@@ -31,6 +35,7 @@ func main() {
 	n := flag.Int("n", 100000, "active agreements")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the pass to `file`")
 	due := flag.Int("due", 1000, "of which due in this pass")
+	flag.BoolVar(&contiguous, "contiguous", false, "make the due agreements the first ones, side by side, instead of spread over the table")
 	flag.Parse()
 	profile = *cpuprofile
 	if err := run(*n, *due); err != nil {
@@ -38,7 +43,10 @@ func main() {
 	}
 }
 
-var profile string
+var (
+	profile    string
+	contiguous bool
+)
 
 func run(n, due int) error {
 	ctx := context.Background()
@@ -120,7 +128,7 @@ func load(ctx context.Context, db *agreements.DB, n, due int, now time.Time) err
 	tok := make([]byte, 15)
 	for i := 1; i <= n; i++ {
 		next := today.AddDate(0, 0, 7)
-		if due > 0 && i%(n/due) == 0 && i/(n/due) <= due {
+		if contiguous && i <= due || !contiguous && due > 0 && i%(n/due) == 0 && i/(n/due) <= due {
 			next = today
 		}
 		if _, err := insA.Exec(i, ts, ts, next.Format(time.RFC3339)); err != nil {
