@@ -40,7 +40,6 @@ type Agreement struct {
 	UpdatedAt   time.Time
 
 	activeSince string // the day it first became active (YYYY-MM-DD), as loaded; "" before
-	nextRoundAt string // when its next round opens, as loaded; "" for none
 }
 
 // Party returns the party with the given ID, or nil.
