@@ -114,7 +114,7 @@ func openRounds(ctx context.Context, tx *Tx, ids []int64) (opened, mailed int, e
 		return 0, 0, err
 	}
 	if len(nexts) > 0 {
-		if err := execJSON(ctx, tx, `UPDATE agreements SET next_round_at = j.value->>1 FROM json_each(?) j WHERE agreements.id = j.value->>0`, nexts); err != nil {
+		if err := execJSON(ctx, tx, `UPDATE schedules SET next_round_at = j.value->>1 FROM json_each(?) j WHERE schedules.agreement_id = j.value->>0`, nexts); err != nil {
 			return 0, 0, fmt.Errorf("set next round: %w", err)
 		}
 	}

@@ -71,8 +71,10 @@ func startRounds(ctx context.Context, tx *Tx, a *Agreement) error {
 	if a.Terms.Reminder != nil {
 		reminder = formatTime(nextAt(a, *a.Terms.Reminder, anchor, tx.now))
 	}
-	_, err = tx.ExecContext(ctx, `UPDATE agreements SET active_since = ?, next_round_at = ?, next_reminder_at = ? WHERE id = ?`, since, formatTime(next), reminder, a.ID)
-	return err
+	if _, err := tx.ExecContext(ctx, `UPDATE agreements SET active_since = ? WHERE id = ?`, since, a.ID); err != nil {
+		return err
+	}
+	return setSchedule(ctx, tx, a.ID, formatTime(next), reminder)
 }
 
 // remindTerms sends each party of agreement id, at their own local time,
@@ -83,7 +85,7 @@ func (db *DB) remindTerms(ctx context.Context, id int64) (int, error) {
 		a, err := findAgreementByID(ctx, tx, id)
 		if err != nil || a.Status != StatusActive || a.Terms.Reminder == nil {
 			if err == nil {
-				_, err = tx.ExecContext(ctx, `UPDATE agreements SET next_reminder_at = '' WHERE id = ?`, id)
+				_, err = tx.ExecContext(ctx, `UPDATE schedules SET next_reminder_at = '' WHERE agreement_id = ?`, id)
 			}
 			return err
 		}
@@ -123,7 +125,7 @@ func (db *DB) remindTerms(ctx context.Context, id int64) (int, error) {
 		if later.IsZero() {
 			later = nextAt(a, s, since, tx.now)
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE agreements SET next_reminder_at = ? WHERE id = ?`, formatTime(later), id)
+		_, err = tx.ExecContext(ctx, `UPDATE schedules SET next_reminder_at = ? WHERE agreement_id = ?`, formatTime(later), id)
 		return err
 	})
 	return sent, err
@@ -150,6 +152,17 @@ func (db *DB) ActiveSince(ctx context.Context, id int64) (Date, error) {
 	return ParseDate(since)
 }
 
+// setSchedule sets when agreement id's next round opens and its next
+// reminder is due ("" for none).
+func setSchedule(ctx context.Context, tx *Tx, id int64, round, reminder string) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO schedules (agreement_id, next_round_at, next_reminder_at) VALUES (?, ?, ?)
+		ON CONFLICT (agreement_id) DO UPDATE SET next_round_at = excluded.next_round_at, next_reminder_at = excluded.next_reminder_at`, id, round, reminder)
+	if err != nil {
+		return fmt.Errorf("set schedule: %w", err)
+	}
+	return nil
+}
+
 // ScheduleStats counts what one scheduler pass did.
 type ScheduleStats struct {
 	Opened, CheckIns, Nudges, Digests, Resumed, Reminders int
@@ -166,24 +179,41 @@ func (db *DB) RunSchedule(ctx context.Context) (ScheduleStats, error) {
 	var st ScheduleStats
 	now := formatTime(db.Now().UTC())
 
-	// "> ''" rather than "!= ''": it bounds the index range, so that the
-	// many agreements with no time set are not read at all.
-	ids, err := db.ids(ctx, `SELECT id FROM agreements WHERE status = ? AND next_round_at > '' AND next_round_at <= ? ORDER BY next_round_at`, StatusPaused, now)
+	// The agreements whose next round (or end of a pause) has come, by
+	// status. "> ''" rather than "!= ''": it bounds the index range, so
+	// that the many with no time set are not read at all.
+	var paused, ids []int64
+	rows, err := db.db.QueryContext(ctx, `SELECT s.agreement_id, a.status FROM schedules s JOIN agreements a ON a.id = s.agreement_id
+		WHERE s.next_round_at > '' AND s.next_round_at <= ? ORDER BY s.next_round_at`, now)
 	if err != nil {
-		return st, err
+		return st, fmt.Errorf("schedule: %w", err)
 	}
-	for _, id := range ids {
+	for rows.Next() {
+		var id int64
+		var status Status
+		if err := rows.Scan(&id, &status); err != nil {
+			rows.Close()
+			return st, fmt.Errorf("schedule: %w", err)
+		}
+		switch status {
+		case StatusPaused:
+			paused = append(paused, id)
+		case StatusActive:
+			ids = append(ids, id)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return st, fmt.Errorf("schedule: %w", err)
+	}
+	for _, id := range paused {
 		if _, err := db.transition(ctx, id, StatusActive, EventResumed, map[string]any{"by": "pause ended"}, func(tx *Tx, a *Agreement) error {
 			return noticeAll(ctx, tx, a, "resumed", "Check-ins have resumed", []string{"The pause has ended: check-ins come again at the agreed time."})
 		}, StatusPaused); err != nil && !errors.Is(err, ErrConflict) {
 			return st, err
 		}
 		st.Resumed++
-	}
-
-	ids, err = db.ids(ctx, `SELECT id FROM agreements WHERE status = ? AND next_round_at > '' AND next_round_at <= ? ORDER BY next_round_at`, StatusActive, now)
-	if err != nil {
-		return st, err
+		ids = append(ids, id) // and its round, if one is due, opens now
 	}
 	// Many small changes, a few transactions: each chunk commits at once,
 	// in a handful of statements.
@@ -198,7 +228,8 @@ func (db *DB) RunSchedule(ctx context.Context) (ScheduleStats, error) {
 		}
 	}
 
-	ids, err = db.ids(ctx, `SELECT id FROM agreements WHERE status = ? AND next_reminder_at > '' AND next_reminder_at <= ?`, StatusActive, now)
+	ids, err = db.ids(ctx, `SELECT s.agreement_id FROM schedules s JOIN agreements a ON a.id = s.agreement_id
+		WHERE s.next_reminder_at > '' AND s.next_reminder_at <= ? AND a.status = ?`, now, StatusActive)
 	if err != nil {
 		return st, err
 	}
@@ -555,7 +586,7 @@ func command(ctx context.Context, tx *Tx, a *Agreement, p *Party, in *Inbound, k
 		if err := setStatus(ctx, tx, a.ID, StatusPaused); err != nil {
 			return "", err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE agreements SET next_round_at = ?, next_reminder_at = '' WHERE id = ?`, until, a.ID); err != nil {
+		if err := setSchedule(ctx, tx, a.ID, until, ""); err != nil {
 			return "", err
 		}
 		if err := appendEvent(ctx, tx, a.ID, EventPaused, map[string]any{"by": p.Address, "until": until}); err != nil {
@@ -610,7 +641,7 @@ func command(ctx context.Context, tx *Tx, a *Agreement, p *Party, in *Inbound, k
 		if err := setStatus(ctx, tx, a.ID, StatusEnded); err != nil {
 			return "", err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE agreements SET next_round_at = '', next_reminder_at = '' WHERE id = ?`, a.ID); err != nil {
+		if err := setSchedule(ctx, tx, a.ID, "", ""); err != nil {
 			return "", err
 		}
 		if err := appendEvent(ctx, tx, a.ID, EventEnded, map[string]any{"by": p.Address}); err != nil {
@@ -674,7 +705,7 @@ func unsubscribe(ctx context.Context, tx *Tx, a *Agreement, p *Party, key string
 	}
 	if wasActive || a.Status == StatusPaused {
 		// No round, reminder or end of a "pause until" while p is away.
-		if _, err := tx.ExecContext(ctx, `UPDATE agreements SET next_round_at = '', next_reminder_at = '' WHERE id = ?`, a.ID); err != nil {
+		if err := setSchedule(ctx, tx, a.ID, "", ""); err != nil {
 			return "", err
 		}
 	}

@@ -125,8 +125,9 @@ func TestDB_Open(t *testing.T) {
 }
 
 // TestDB_Open_Upgrade opens a database written before migration 5: each
-// party's commands token is copied onto its row, and the token table is
-// rebuilt with its tokens and its constraint.
+// party's commands token is copied onto its row, the token table is
+// rebuilt with its tokens and its constraint, and the times of the next
+// round and reminder move to the schedules table.
 func TestDB_Open_Upgrade(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "old.db")
@@ -152,7 +153,9 @@ func TestDB_Open_Upgrade(t *testing.T) {
 		old.Exec(`INSERT INTO migrations VALUES (?, ?, '2026-11-27T00:00:00Z')`, i+1, filepath.Base(f))
 	}
 	for _, q := range []string{
-		`INSERT INTO agreements (id, status, version, created_at, updated_at) VALUES (1, 'active', 1, '2026-11-27T00:00:00Z', '2026-11-27T00:00:00Z')`,
+		`INSERT INTO agreements (id, status, version, created_at, updated_at, active_since, next_round_at, next_reminder_at)
+			VALUES (1, 'active', 1, '2026-11-27T00:00:00Z', '2026-11-27T00:00:00Z', '2026-11-27', '2026-11-29T19:00:00Z', '2026-11-30T08:00:00Z')`,
+		`INSERT INTO agreements (id, status, version, created_at, updated_at) VALUES (2, 'pending', 1, '2026-11-27T00:00:00Z', '2026-11-27T00:00:00Z')`,
 		`INSERT INTO parties (id, agreement_id, position, address, address_key, name, time_zone) VALUES (1, 1, 1, 'a@x', 'a@x', 'A', 'UTC'), (2, 1, 2, 'b@x', 'b@x', 'B', 'UTC')`,
 		`INSERT INTO tokens VALUES ('aaaaaaaaaaaaaaaaaaaaaaaa', 1, 1, 'commands', 0, '2026-11-27T00:00:00Z'), ('bbbbbbbbbbbbbbbbbbbbbbbb', 1, 1, 'checkin', 0, '2026-11-27T00:00:00Z')`,
 	} {
@@ -181,6 +184,15 @@ func TestDB_Open_Upgrade(t *testing.T) {
 	rows.Close()
 	if got[1] != "aaaaaaaaaaaaaaaaaaaaaaaa" || got[2] != "" {
 		t.Fatalf("commands tokens after the upgrade: %v", got)
+	}
+	// When the next round and reminder are due moved to their own table.
+	var round, reminder string
+	var n int
+	if err := db.SQL().QueryRow(`SELECT next_round_at, next_reminder_at, (SELECT COUNT(*) FROM schedules) FROM schedules WHERE agreement_id = 1`).Scan(&round, &reminder, &n); err != nil {
+		t.Fatal(err)
+	}
+	if round != "2026-11-29T19:00:00Z" || reminder != "2026-11-30T08:00:00Z" || n != 1 {
+		t.Fatalf("schedule after the upgrade: %q %q, %d rows", round, reminder, n)
 	}
 	// The token table was rebuilt: its tokens kept, one per party,
 	// purpose and ref still.

@@ -121,7 +121,8 @@ func load(ctx context.Context, db *agreements.DB, n, due int, now time.Time) err
 	}
 	ts := now.Add(-30 * 24 * time.Hour).Format(time.RFC3339)
 	today := time.Date(now.Year(), now.Month(), now.Day(), 19, 0, 0, 0, time.UTC)
-	insA, _ := tx.Prepare(`INSERT INTO agreements (id, status, version, created_at, updated_at, active_since, next_round_at) VALUES (?, 'active', 1, ?, ?, '2027-02-01', ?)`)
+	insA, _ := tx.Prepare(`INSERT INTO agreements (id, status, version, created_at, updated_at, active_since) VALUES (?, 'active', 1, ?, ?, '2027-02-01')`)
+	insS, _ := tx.Prepare(`INSERT INTO schedules (agreement_id, next_round_at) VALUES (?, ?)`)
 	insP, _ := tx.Prepare(`INSERT INTO parties (id, agreement_id, position, address, address_key, name, time_zone, thread_id, commands_token) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	insV, _ := tx.Prepare(`INSERT INTO versions (agreement_id, number, terms, canonical_text, fingerprint, created_at) VALUES (?, 1, ?, ?, ?, ?)`)
 	insT, _ := tx.Prepare(`INSERT INTO tokens (token, agreement_id, party_id, purpose, ref, created_at) VALUES (?, ?, ?, 'commands', 0, ?)`)
@@ -131,7 +132,10 @@ func load(ctx context.Context, db *agreements.DB, n, due int, now time.Time) err
 		if contiguous && i <= due || !contiguous && due > 0 && i%(n/due) == 0 && i/(n/due) <= due {
 			next = today
 		}
-		if _, err := insA.Exec(i, ts, ts, next.Format(time.RFC3339)); err != nil {
+		if _, err := insA.Exec(i, ts, ts); err != nil {
+			return err
+		}
+		if _, err := insS.Exec(i, next.Format(time.RFC3339)); err != nil {
 			return err
 		}
 		t := terms
