@@ -544,14 +544,26 @@ func commentTx(ctx context.Context, tx *Tx, a *Agreement, version int, partyID i
 	return nil
 }
 
-// PauseAgreement pauses an active agreement.
+// PauseAgreement pauses an active agreement until ResumeAgreement: no round
+// opens and no reminder goes out meanwhile.
 func (db *DB) PauseAgreement(ctx context.Context, id int64, by string) (*Agreement, error) {
-	return db.transition(ctx, id, StatusPaused, EventPaused, map[string]any{"by": by}, nil, StatusActive)
+	return db.transition(ctx, id, StatusPaused, EventPaused, map[string]any{"by": by}, func(tx *Tx, a *Agreement) error {
+		return setSchedule(ctx, tx, id, "", "")
+	}, StatusActive)
 }
 
-// ResumeAgreement resumes a paused agreement.
+// ResumeAgreement resumes a paused agreement: its rounds come again at the
+// agreed time. Like "resume" by reply, it does not bring back a party who
+// unsubscribed: that is an ECONFLICT error.
 func (db *DB) ResumeAgreement(ctx context.Context, id int64, by string) (*Agreement, error) {
-	return db.transition(ctx, id, StatusActive, EventResumed, map[string]any{"by": by}, nil, StatusPaused)
+	return db.transition(ctx, id, StatusActive, EventResumed, map[string]any{"by": by}, func(tx *Tx, a *Agreement) error {
+		for _, p := range a.Terms.Parties {
+			if p.Unsubscribed() {
+				return Errorf(ECONFLICT, "%s has unsubscribed; only they can resume the check-ins, by replying \"resume\"", p.Address)
+			}
+		}
+		return startRounds(ctx, tx, a)
+	}, StatusPaused)
 }
 
 // EndAgreement ends an agreement that has not already ended, expired or been

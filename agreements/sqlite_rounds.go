@@ -207,13 +207,17 @@ func (db *DB) RunSchedule(ctx context.Context) (ScheduleStats, error) {
 		return st, fmt.Errorf("schedule: %w", err)
 	}
 	for _, id := range paused {
+		// The rounds that fell in the pause stay closed: the next one is
+		// the first after now.
 		if _, err := db.transition(ctx, id, StatusActive, EventResumed, map[string]any{"by": "pause ended"}, func(tx *Tx, a *Agreement) error {
+			if err := startRounds(ctx, tx, a); err != nil {
+				return err
+			}
 			return noticeAll(ctx, tx, a, "resumed", "Check-ins have resumed", []string{"The pause has ended: check-ins come again at the agreed time."})
 		}, StatusPaused); err != nil && !errors.Is(err, ErrConflict) {
 			return st, err
 		}
 		st.Resumed++
-		ids = append(ids, id) // and its round, if one is due, opens now
 	}
 	// Many small changes, a few transactions: each chunk commits at once,
 	// in a handful of statements.

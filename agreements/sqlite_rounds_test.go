@@ -2,6 +2,7 @@ package agreements_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -485,5 +486,71 @@ func TestUnsubscribe_Confirming(t *testing.T) {
 	}
 	if copies != 1 {
 		t.Fatalf("Bob has %d confirmed copies waiting, want 1", copies)
+	}
+}
+
+// TestPause_NoRoundsInside: the rounds that fall in a pause never open,
+// neither when a "pause until" ends by itself nor when the operator
+// resumes; the next round is the first after the pause.
+func TestPause_NoRoundsInside(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2027, 2, 24, 12, 0, 0, 0, time.UTC) // a Wednesday
+	db := MustOpenDB(t)
+	db.Now = func() time.Time { return now }
+	a := mustActivate(t, db, mustCreate(t, db))
+	alice := a.Terms.Parties[0]
+	tok, _ := db.IssueToken(ctx, alice.ID, agreements.PurposeCommands, 0)
+	until := time.Date(2027, 3, 10, 0, 0, 0, 0, time.UTC) // the Wednesday after two Sundays
+	if out, err := db.RecordInbound(ctx, agreements.Inbound{Key: "<p@x>", Mailbox: "INBOX", UIDValidity: 1, UID: 1, From: alice.Address, Tokens: []string{tok.Value},
+		Intent: agreements.InboundIntent{Kind: agreements.IntentCommand, Command: "pause", Until: until}}); err != nil || out.Outcome != "paused" {
+		t.Fatalf("pause until: %+v %v", out, err)
+	}
+	run := func(d time.Duration) {
+		t.Helper()
+		for end := now.Add(d); now.Before(end); now = now.Add(time.Hour) {
+			if _, err := db.RunSchedule(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	occurrences := func() []string {
+		rs, err := db.FindRounds(ctx, a.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, r := range rs {
+			out = append(out, r.Occurrence)
+		}
+		return out
+	}
+	run(21 * 24 * time.Hour) // to Wednesday 17 March
+	if got := fmt.Sprint(occurrences()); got != "[2027-03-14]" {
+		t.Fatalf("rounds %s; want only 14 March, after the pause until 10 March", got)
+	}
+
+	// The operator's pause holds until the operator's resume.
+	if _, err := db.PauseAgreement(ctx, a.ID, "operator"); err != nil {
+		t.Fatal(err)
+	}
+	run(14 * 24 * time.Hour) // past Sundays 21 and 28 March
+	if got, _ := db.FindAgreementByID(ctx, a.ID); got.Status != agreements.StatusPaused {
+		t.Fatalf("status %s two weeks into the operator's pause", got.Status)
+	}
+	if _, err := db.ResumeAgreement(ctx, a.ID, "operator"); err != nil {
+		t.Fatal(err)
+	}
+	run(7 * 24 * time.Hour) // to Wednesday 7 April
+	if got := fmt.Sprint(occurrences()); got != "[2027-03-14 2027-04-04]" {
+		t.Fatalf("rounds %s; want 14 March and 4 April", got)
+	}
+
+	// Nor does the operator bring back a party who unsubscribed.
+	bobTok, _ := db.IssueToken(ctx, a.Terms.Parties[1].ID, agreements.PurposeCommands, 0)
+	if err := db.Unsubscribe(ctx, bobTok.Value); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ResumeAgreement(ctx, a.ID, "operator"); !errors.Is(err, agreements.ErrConflict) {
+		t.Fatalf("the operator resumed over an unsubscribe: %v", err)
 	}
 }
