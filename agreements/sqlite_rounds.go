@@ -55,10 +55,7 @@ func nextAt(a *Agreement, s Schedule, anchor Date, after time.Time) time.Time {
 // round opens; the schedule's intervals count from the day it first
 // became active.
 func startRounds(ctx context.Context, tx *Tx, a *Agreement) error {
-	var since string
-	if err := tx.QueryRowContext(ctx, `SELECT active_since FROM agreements WHERE id = ?`, a.ID).Scan(&since); err != nil {
-		return err
-	}
+	since := a.activeSince
 	if since == "" {
 		since = DateOf(tx.now.UTC()).String()
 	}
@@ -74,6 +71,7 @@ func startRounds(ctx context.Context, tx *Tx, a *Agreement) error {
 	if _, err := tx.ExecContext(ctx, `UPDATE agreements SET active_since = ? WHERE id = ?`, since, a.ID); err != nil {
 		return err
 	}
+	a.activeSince = since
 	return setSchedule(ctx, tx, a.ID, formatTime(next), reminder)
 }
 
@@ -90,9 +88,9 @@ func (db *DB) remindTerms(ctx context.Context, id int64) (int, error) {
 			return err
 		}
 		s := *a.Terms.Reminder
-		since, err := db.activeSince(ctx, tx, id)
+		since, err := ParseDate(a.activeSince)
 		if err != nil {
-			return err
+			return fmt.Errorf("agreement %d: active_since %q: %w", id, a.activeSince, err)
 		}
 		d, ok := s.Latest(DateOf(tx.now.UTC()).AddDays(1), since)
 		for ok && earliestOf(a, s, d).After(tx.now) {
@@ -129,14 +127,6 @@ func (db *DB) remindTerms(ctx context.Context, id int64) (int, error) {
 		return err
 	})
 	return sent, err
-}
-
-func (db *DB) activeSince(ctx context.Context, tx *Tx, id int64) (Date, error) {
-	var since string
-	if err := tx.QueryRowContext(ctx, `SELECT active_since FROM agreements WHERE id = ?`, id).Scan(&since); err != nil {
-		return Date{}, err
-	}
-	return ParseDate(since)
 }
 
 // ActiveSince returns the day agreement id first became active, or the
