@@ -40,6 +40,7 @@ type Agreement struct {
 	UpdatedAt   time.Time
 
 	activeSince string // the day it first became active (YYYY-MM-DD), as loaded; "" before
+	timerGen    int64  // the generation of its timers that fire
 }
 
 // Party returns the party with the given ID, or nil.

@@ -159,7 +159,7 @@ func (db *DB) FindAgreements(ctx context.Context, f AgreementFilter) ([]*Agreeme
 
 func findAgreements(ctx context.Context, q querier, clause string, args ...any) ([]*Agreement, error) {
 	rows, err := q.QueryContext(ctx, `
-		SELECT a.id, a.status, a.version, a.created_at, a.updated_at, a.active_since, v.terms, v.fingerprint
+		SELECT a.id, a.status, a.version, a.created_at, a.updated_at, a.active_since, a.timer_gen, v.terms, v.fingerprint
 		FROM agreements a JOIN versions v ON v.agreement_id = a.id AND v.number = a.version
 		`+clause, args...)
 	if err != nil {
@@ -170,7 +170,7 @@ func findAgreements(ctx context.Context, q querier, clause string, args ...any) 
 	for rows.Next() {
 		var a Agreement
 		var created, updated, terms string
-		if err := rows.Scan(&a.ID, &a.Status, &a.Version, &created, &updated, &a.activeSince, &terms, &a.Fingerprint); err != nil {
+		if err := rows.Scan(&a.ID, &a.Status, &a.Version, &created, &updated, &a.activeSince, &a.timerGen, &terms, &a.Fingerprint); err != nil {
 			return nil, fmt.Errorf("find agreements: %w", err)
 		}
 		if a.CreatedAt, err = parseTime(created); err != nil {
@@ -548,7 +548,7 @@ func commentTx(ctx context.Context, tx *Tx, a *Agreement, version int, partyID i
 // opens and no reminder goes out meanwhile.
 func (db *DB) PauseAgreement(ctx context.Context, id int64, by string) (*Agreement, error) {
 	return db.transition(ctx, id, StatusPaused, EventPaused, map[string]any{"by": by}, func(tx *Tx, a *Agreement) error {
-		return setSchedule(ctx, tx, id, "", "")
+		return voidTimers(ctx, tx, a)
 	}, StatusActive)
 }
 

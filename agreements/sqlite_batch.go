@@ -22,29 +22,72 @@ func jsonParam(rows [][]any) (string, error) {
 	return string(b), err
 }
 
-// openRounds opens, for each agreement of ids that is active and due, the
-// latest round that has begun, once, and mails the check-ins whose local
-// time has come; it sets when each agreement's next round opens. It
-// reports how many rounds it opened and check-ins it mailed.
-func openRounds(ctx context.Context, tx *Tx, ids []int64) (opened, mailed int, err error) {
+// fireRounds fires the round timers ts: for each agreement that is
+// active, it opens the round that is due and sets the timer of the next;
+// void timers, and those of agreements neither active nor paused, go
+// away. The timers of paused agreements (their pause ends) are returned,
+// for endPause, and left in place. It reports how many rounds it opened
+// and check-ins it mailed.
+func fireRounds(ctx context.Context, tx *Tx, ts []timer) (opened, mailed int, pauses []timer, err error) {
+	if len(ts) == 0 {
+		return 0, 0, nil, nil
+	}
+	ids := make([]int64, len(ts))
+	for i, t := range ts {
+		ids[i] = t.agreement
+	}
 	as, err := findAgreements(ctx, tx, `WHERE a.id IN (SELECT value FROM json_each(?))`, idList(ids))
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, nil, err
 	}
+	byID := make(map[int64]*Agreement, len(as))
+	for _, a := range as {
+		byID[a.ID] = a
+	}
+	var fired []timer
+	var due []*Agreement
+	for _, t := range ts {
+		a := byID[t.agreement]
+		switch {
+		case t.fires(a) && a.Status == StatusPaused:
+			pauses = append(pauses, t)
+			continue
+		case t.fires(a) && a.Status == StatusActive:
+			due = append(due, a)
+			delete(byID, a.ID) // once, should a generation have two
+		}
+		fired = append(fired, t)
+	}
+	opened, mailed, next, err := openRounds(ctx, tx, due)
+	if err != nil {
+		return 0, 0, nil, err
+	}
+	if err := dropTimers(ctx, tx, fired); err != nil {
+		return 0, 0, nil, err
+	}
+	if err := setTimers(ctx, tx, next); err != nil {
+		return 0, 0, nil, err
+	}
+	return opened, mailed, pauses, nil
+}
+
+// openRounds opens, for each of the active agreements as, the latest
+// round that has begun, once, and mails the check-ins whose local time
+// has come. It reports how many rounds it opened and check-ins it mailed,
+// and returns the timers of each agreement's next round.
+func openRounds(ctx context.Context, tx *Tx, as []*Agreement) (opened, mailed int, next []timer, err error) {
 	type plan struct {
 		a        *Agreement
 		d        Date
 		deadline time.Time
 	}
 	plans := map[int64]*plan{}
-	rounds, nexts := make([][]any, 0, len(as)), make([][]any, 0, len(as))
+	rounds := make([][]any, 0, len(as))
+	next = make([]timer, 0, len(as))
 	for _, a := range as {
-		if a.Status != StatusActive {
-			continue
-		}
 		anchor, err := ParseDate(a.activeSince)
 		if err != nil {
-			return 0, 0, fmt.Errorf("agreement %d: active_since %q: %w", a.ID, a.activeSince, err)
+			return 0, 0, nil, fmt.Errorf("agreement %d: active_since %q: %w", a.ID, a.activeSince, err)
 		}
 		// The latest occurrence that has begun: after downtime, the older
 		// missed ones are not opened.
@@ -63,7 +106,9 @@ func openRounds(ctx context.Context, tx *Tx, ids []int64) (opened, mailed int, e
 		} else {
 			d = anchor.AddDays(-1)
 		}
-		nexts = append(nexts, []any{a.ID, formatTime(nextRoundAt(a, anchor, maxTime(tx.now, earliest(a, d))))})
+		if at := nextRoundAt(a, anchor, maxTime(tx.now, earliest(a, d))); !at.IsZero() {
+			next = append(next, timer{at: formatTime(at), agreement: a.ID, kind: timerRound, gen: a.timerGen})
+		}
 	}
 
 	// Sized up front: a mailRequest is large, and growing the slice copies.
@@ -80,7 +125,7 @@ func openRounds(ctx context.Context, tx *Tx, ids []int64) (opened, mailed int, e
 				return err
 			})
 		if err != nil {
-			return 0, 0, fmt.Errorf("open rounds: %w", err)
+			return 0, 0, nil, fmt.Errorf("open rounds: %w", err)
 		}
 		for _, o := range got {
 			pl := plans[o.agreementID]
@@ -90,7 +135,7 @@ func openRounds(ctx context.Context, tx *Tx, ids []int64) (opened, mailed int, e
 				p := &a.Terms.Parties[i]
 				loc, err := LoadLocation(p.TimeZone)
 				if err != nil {
-					return 0, 0, err
+					return 0, 0, nil, err
 				}
 				due := a.Terms.CheckIn.At(pl.d, loc)
 				// Whoever's time has come gets the check-in now.
@@ -107,18 +152,13 @@ func openRounds(ctx context.Context, tx *Tx, ids []int64) (opened, mailed int, e
 	}
 	if len(roundParties) > 0 {
 		if err := insertRows(ctx, tx, `INSERT INTO round_parties (round_id, party_id, due_at, mailed) VALUES `, 4, ``, roundParties, nil); err != nil {
-			return 0, 0, fmt.Errorf("open rounds: %w", err)
+			return 0, 0, nil, fmt.Errorf("open rounds: %w", err)
 		}
 	}
 	if _, err := queueMails(ctx, tx, checkIns); err != nil {
-		return 0, 0, err
+		return 0, 0, nil, err
 	}
-	if len(nexts) > 0 {
-		if err := execJSON(ctx, tx, `UPDATE schedules SET next_round_at = j.value->>1 FROM json_each(?) j WHERE schedules.agreement_id = j.value->>0`, nexts); err != nil {
-			return 0, 0, fmt.Errorf("set next round: %w", err)
-		}
-	}
-	return opened, len(checkIns), nil
+	return opened, len(checkIns), next, nil
 }
 
 // mailCheckIns queues the check-ins (or the nudges, by kind) of the given

@@ -51,9 +51,10 @@ func nextAt(a *Agreement, s Schedule, anchor Date, after time.Time) time.Time {
 	return time.Time{}
 }
 
-// startRounds sets when a newly active (or resumed) agreement's first
-// round opens; the schedule's intervals count from the day it first
-// became active.
+// startRounds sets the timers of a newly active (or resumed) agreement:
+// for its first round and its first reminder, in a new generation that
+// voids the timers set before. The schedule's intervals count from the day
+// it first became active.
 func startRounds(ctx context.Context, tx *Tx, a *Agreement) error {
 	since := a.activeSince
 	if since == "" {
@@ -63,34 +64,47 @@ func startRounds(ctx context.Context, tx *Tx, a *Agreement) error {
 	if err != nil {
 		return err
 	}
-	next := nextRoundAt(a, anchor, tx.now)
-	reminder := ""
-	if a.Terms.Reminder != nil {
-		reminder = formatTime(nextAt(a, *a.Terms.Reminder, anchor, tx.now))
-	}
 	if _, err := tx.ExecContext(ctx, `UPDATE agreements SET active_since = ? WHERE id = ?`, since, a.ID); err != nil {
 		return err
 	}
 	a.activeSince = since
-	return setSchedule(ctx, tx, a.ID, formatTime(next), reminder)
+	if err := voidTimers(ctx, tx, a); err != nil {
+		return err
+	}
+	var ts []timer
+	if next := nextRoundAt(a, anchor, tx.now); !next.IsZero() {
+		ts = append(ts, timer{at: formatTime(next), agreement: a.ID, kind: timerRound, gen: a.timerGen})
+	}
+	if a.Terms.Reminder != nil {
+		if next := nextAt(a, *a.Terms.Reminder, anchor, tx.now); !next.IsZero() {
+			ts = append(ts, timer{at: formatTime(next), agreement: a.ID, kind: timerReminder, gen: a.timerGen})
+		}
+	}
+	return setTimers(ctx, tx, ts)
 }
 
-// remindTerms sends each party of agreement id, at their own local time,
-// the reminder of their commitments that is due, once.
-func (db *DB) remindTerms(ctx context.Context, id int64) (int, error) {
+// remindTerms fires reminder timer t: it sends each party of its
+// agreement, at their own local time, the reminder of their commitments
+// that is due, once, and sets the timer of the next.
+func (db *DB) remindTerms(ctx context.Context, t timer) (int, error) {
 	sent := 0
 	err := db.inTx(ctx, func(tx *Tx) error {
-		a, err := findAgreementByID(ctx, tx, id)
-		if err != nil || a.Status != StatusActive || a.Terms.Reminder == nil {
-			if err == nil {
-				_, err = tx.ExecContext(ctx, `UPDATE schedules SET next_reminder_at = '' WHERE agreement_id = ?`, id)
-			}
+		if err := dropTimers(ctx, tx, []timer{t}); err != nil {
 			return err
+		}
+		a, err := findAgreementByID(ctx, tx, t.agreement)
+		if errors.Is(err, ErrNotFound) {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		if !t.fires(a) || a.Status != StatusActive || a.Terms.Reminder == nil {
+			return nil
 		}
 		s := *a.Terms.Reminder
 		since, err := ParseDate(a.activeSince)
 		if err != nil {
-			return fmt.Errorf("agreement %d: active_since %q: %w", id, a.activeSince, err)
+			return fmt.Errorf("agreement %d: active_since %q: %w", a.ID, a.activeSince, err)
 		}
 		d, ok := s.Latest(DateOf(tx.now.UTC()).AddDays(1), since)
 		for ok && earliestOf(a, s, d).After(tx.now) {
@@ -123,8 +137,10 @@ func (db *DB) remindTerms(ctx context.Context, id int64) (int, error) {
 		if later.IsZero() {
 			later = nextAt(a, s, since, tx.now)
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE schedules SET next_reminder_at = ? WHERE agreement_id = ?`, formatTime(later), id)
-		return err
+		if later.IsZero() {
+			return nil
+		}
+		return setTimers(ctx, tx, []timer{{at: formatTime(later), agreement: a.ID, kind: timerReminder, gen: a.timerGen}})
 	})
 	return sent, err
 }
@@ -140,17 +156,6 @@ func (db *DB) ActiveSince(ctx context.Context, id int64) (Date, error) {
 		return Date{}, nil
 	}
 	return ParseDate(since)
-}
-
-// setSchedule sets when agreement id's next round opens and its next
-// reminder is due ("" for none).
-func setSchedule(ctx context.Context, tx *Tx, id int64, round, reminder string) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO schedules (agreement_id, next_round_at, next_reminder_at) VALUES (?, ?, ?)
-		ON CONFLICT (agreement_id) DO UPDATE SET next_round_at = excluded.next_round_at, next_reminder_at = excluded.next_reminder_at`, id, round, reminder)
-	if err != nil {
-		return fmt.Errorf("set schedule: %w", err)
-	}
-	return nil
 }
 
 // ScheduleStats counts what one scheduler pass did.
@@ -169,70 +174,56 @@ func (db *DB) RunSchedule(ctx context.Context) (ScheduleStats, error) {
 	var st ScheduleStats
 	now := formatTime(db.Now().UTC())
 
-	// The agreements whose next round (or end of a pause) has come, by
-	// status. "> ''" rather than "!= ''": it bounds the index range, so
-	// that the many with no time set are not read at all.
-	var paused, ids []int64
-	rows, err := db.db.QueryContext(ctx, `SELECT s.agreement_id, a.status FROM schedules s JOIN agreements a ON a.id = s.agreement_id
-		WHERE s.next_round_at > '' AND s.next_round_at <= ? ORDER BY s.next_round_at`, now)
-	if err != nil {
-		return st, fmt.Errorf("schedule: %w", err)
-	}
-	for rows.Next() {
-		var id int64
-		var status Status
-		if err := rows.Scan(&id, &status); err != nil {
-			rows.Close()
-			return st, fmt.Errorf("schedule: %w", err)
-		}
-		switch status {
-		case StatusPaused:
-			paused = append(paused, id)
-		case StatusActive:
-			ids = append(ids, id)
-		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return st, fmt.Errorf("schedule: %w", err)
-	}
-	for _, id := range paused {
-		// The rounds that fell in the pause stay closed: the next one is
-		// the first after now.
-		if _, err := db.transition(ctx, id, StatusActive, EventResumed, map[string]any{"by": "pause ended"}, func(tx *Tx, a *Agreement) error {
-			if err := startRounds(ctx, tx, a); err != nil {
-				return err
-			}
-			return noticeAll(ctx, tx, a, "resumed", "Check-ins have resumed", []string{"The pause has ended: check-ins come again at the agreed time."})
-		}, StatusPaused); err != nil && !errors.Is(err, ErrConflict) {
+	// The timers that have come due: rounds to open, pauses to end,
+	// reminders to send; a chunk at a time, each chunk of rounds in one
+	// transaction of a handful of statements.
+	var last timer
+	for {
+		ts, err := db.dueTimers(ctx, now, last, scheduleChunk)
+		if err != nil {
 			return st, err
 		}
-		st.Resumed++
-	}
-	// Many small changes, a few transactions: each chunk commits at once,
-	// in a handful of statements.
-	for chunk := range slices.Chunk(ids, scheduleChunk) {
+		if len(ts) == 0 {
+			break
+		}
+		last = ts[len(ts)-1]
+		var rounds, pauses, reminders []timer
+		for _, t := range ts {
+			switch t.kind {
+			case timerRound:
+				rounds = append(rounds, t)
+			case timerReminder:
+				reminders = append(reminders, t)
+			default:
+				return st, fmt.Errorf("timer %s/%d of agreement %d: unknown kind %q", t.at, t.seq, t.agreement, t.kind)
+			}
+		}
 		if err := db.inTx(ctx, func(tx *Tx) error {
-			opened, mailed, err := openRounds(ctx, tx, chunk)
+			var err error
+			var opened, mailed int
+			opened, mailed, pauses, err = fireRounds(ctx, tx, rounds)
 			st.Opened += opened
 			st.CheckIns += mailed
 			return err
 		}); err != nil {
 			return st, err
 		}
-	}
-
-	ids, err = db.ids(ctx, `SELECT s.agreement_id FROM schedules s JOIN agreements a ON a.id = s.agreement_id
-		WHERE s.next_reminder_at > '' AND s.next_reminder_at <= ? AND a.status = ?`, now, StatusActive)
-	if err != nil {
-		return st, err
-	}
-	for _, id := range ids {
-		n, err := db.remindTerms(ctx, id)
-		if err != nil {
-			return st, err
+		for _, t := range pauses {
+			resumed, err := db.endPause(ctx, t)
+			if err != nil {
+				return st, err
+			}
+			if resumed {
+				st.Resumed++
+			}
 		}
-		st.Reminders += n
+		for _, t := range reminders {
+			n, err := db.remindTerms(ctx, t)
+			if err != nil {
+				return st, err
+			}
+			st.Reminders += n
+		}
 	}
 
 	// Check-ins whose party's local time has come since their round opened.
@@ -276,6 +267,37 @@ func (db *DB) RunSchedule(ctx context.Context) (ScheduleStats, error) {
 		st.Digests++
 	}
 	return st, nil
+}
+
+// endPause fires round timer t of an agreement paused until then: the
+// agreement is active again, and its next round is the first after now;
+// the rounds that fell in the pause stay closed.
+func (db *DB) endPause(ctx context.Context, t timer) (resumed bool, err error) {
+	err = db.inTx(ctx, func(tx *Tx) error {
+		if err := dropTimers(ctx, tx, []timer{t}); err != nil {
+			return err
+		}
+		a, err := findAgreementByID(ctx, tx, t.agreement)
+		if err != nil {
+			return err
+		}
+		if !t.fires(a) || a.Status != StatusPaused {
+			return nil
+		}
+		if err := setStatus(ctx, tx, a.ID, StatusActive); err != nil {
+			return err
+		}
+		a.Status = StatusActive
+		if err := appendEvent(ctx, tx, a.ID, EventResumed, map[string]any{"by": "pause ended", "version": a.Version}); err != nil {
+			return err
+		}
+		if err := startRounds(ctx, tx, a); err != nil {
+			return err
+		}
+		resumed = true
+		return noticeAll(ctx, tx, a, "resumed", "Check-ins have resumed", []string{"The pause has ended: check-ins come again at the agreed time."})
+	})
+	return resumed, err
 }
 
 // roundParties returns the parts of rounds that query q selects.
@@ -580,8 +602,14 @@ func command(ctx context.Context, tx *Tx, a *Agreement, p *Party, in *Inbound, k
 		if err := setStatus(ctx, tx, a.ID, StatusPaused); err != nil {
 			return "", err
 		}
-		if err := setSchedule(ctx, tx, a.ID, until, ""); err != nil {
+		if err := voidTimers(ctx, tx, a); err != nil {
 			return "", err
+		}
+		if until != "" {
+			// The pause ends when this timer fires.
+			if err := setTimers(ctx, tx, []timer{{at: until, agreement: a.ID, kind: timerRound, gen: a.timerGen}}); err != nil {
+				return "", err
+			}
 		}
 		if err := appendEvent(ctx, tx, a.ID, EventPaused, map[string]any{"by": p.Address, "until": until}); err != nil {
 			return "", err
@@ -635,7 +663,7 @@ func command(ctx context.Context, tx *Tx, a *Agreement, p *Party, in *Inbound, k
 		if err := setStatus(ctx, tx, a.ID, StatusEnded); err != nil {
 			return "", err
 		}
-		if err := setSchedule(ctx, tx, a.ID, "", ""); err != nil {
+		if err := voidTimers(ctx, tx, a); err != nil {
 			return "", err
 		}
 		if err := appendEvent(ctx, tx, a.ID, EventEnded, map[string]any{"by": p.Address}); err != nil {
@@ -699,7 +727,7 @@ func unsubscribe(ctx context.Context, tx *Tx, a *Agreement, p *Party, key string
 	}
 	if wasActive || a.Status == StatusPaused {
 		// No round, reminder or end of a "pause until" while p is away.
-		if err := setSchedule(ctx, tx, a.ID, "", ""); err != nil {
+		if err := voidTimers(ctx, tx, a); err != nil {
 			return "", err
 		}
 	}

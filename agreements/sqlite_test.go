@@ -4,10 +4,12 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -127,7 +129,8 @@ func TestDB_Open(t *testing.T) {
 // TestDB_Open_Upgrade opens a database written before migration 5: each
 // party's commands token is copied onto its row, the token table is
 // rebuilt with its tokens and its constraint, and the times of the next
-// round and reminder move to the schedules table.
+// round and reminder move to the schedules table (migration 6), and from
+// there become timers (migration 7).
 func TestDB_Open_Upgrade(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "old.db")
@@ -185,14 +188,25 @@ func TestDB_Open_Upgrade(t *testing.T) {
 	if got[1] != "aaaaaaaaaaaaaaaaaaaaaaaa" || got[2] != "" {
 		t.Fatalf("commands tokens after the upgrade: %v", got)
 	}
-	// When the next round and reminder are due moved to their own table.
-	var round, reminder string
-	var n int
-	if err := db.SQL().QueryRow(`SELECT next_round_at, next_reminder_at, (SELECT COUNT(*) FROM schedules) FROM schedules WHERE agreement_id = 1`).Scan(&round, &reminder, &n); err != nil {
+	// When the next round and reminder are due became timers of the
+	// agreement's current generation.
+	var timers []string
+	rows, err = db.SQL().Query(`SELECT t.at, t.agreement_id, t.kind, t.gen = a.timer_gen FROM timers t JOIN agreements a ON a.id = t.agreement_id ORDER BY t.at, t.seq`)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if round != "2026-11-29T19:00:00Z" || reminder != "2026-11-30T08:00:00Z" || n != 1 {
-		t.Fatalf("schedule after the upgrade: %q %q, %d rows", round, reminder, n)
+	for rows.Next() {
+		var at, kind string
+		var id int64
+		var current bool
+		if err := rows.Scan(&at, &id, &kind, &current); err != nil {
+			t.Fatal(err)
+		}
+		timers = append(timers, fmt.Sprintf("%s %d %s %v", at, id, kind, current))
+	}
+	rows.Close()
+	if want := []string{"2026-11-29T19:00:00Z 1 round true", "2026-11-30T08:00:00Z 1 reminder true"}; !slices.Equal(timers, want) {
+		t.Fatalf("timers after the upgrade: %q, want %q", timers, want)
 	}
 	// The token table was rebuilt: its tokens kept, one per party,
 	// purpose and ref still.

@@ -9,6 +9,12 @@
 // The due agreements are spread over the table, as agreements made over
 // months would be; -contiguous makes them the first ones instead, which
 // shows what the pass costs when the pages it touches are few.
+//
+// Loading a million agreements takes minutes; -db keeps the loaded
+// database in a file and, when the file is there, measures a pass on a
+// copy of it instead of loading again:
+//
+//	go run ./internal/bench/schedule -n 1000000 -due 10000 -db /tmp/1m.db
 package main
 
 import (
@@ -36,6 +42,7 @@ func main() {
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the pass to `file`")
 	due := flag.Int("due", 1000, "of which due in this pass")
 	flag.BoolVar(&contiguous, "contiguous", false, "make the due agreements the first ones, side by side, instead of spread over the table")
+	flag.StringVar(&keep, "db", "", "keep the loaded database in `file`, or measure on a copy of it if it is there (made with the same -n, -due and -contiguous)")
 	flag.Parse()
 	profile = *cpuprofile
 	if err := run(*n, *due); err != nil {
@@ -46,6 +53,7 @@ func main() {
 var (
 	profile    string
 	contiguous bool
+	keep       string
 )
 
 func run(n, due int) error {
@@ -56,7 +64,18 @@ func run(n, due int) error {
 	}
 	defer os.RemoveAll(dir)
 	now := time.Date(2027, 3, 7, 19, 30, 0, 0, time.UTC) // a Sunday, after 19:00 UTC
-	db := agreements.NewDB(filepath.Join(dir, "db"))
+	path := filepath.Join(dir, "db")
+	loaded := false
+	if keep != "" {
+		if _, err := os.Stat(keep); err == nil {
+			if err := copyFile(path, keep); err != nil {
+				return err
+			}
+			loaded = true
+			fmt.Printf("measuring on a copy of %s\n", keep)
+		}
+	}
+	db := agreements.NewDB(path)
 	db.Now = func() time.Time { return now }
 	db.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	if err := db.Open(ctx); err != nil {
@@ -64,11 +83,18 @@ func run(n, due int) error {
 	}
 	defer db.Close()
 
-	start := time.Now()
-	if err := load(ctx, db, n, due, now); err != nil {
-		return err
+	if !loaded {
+		start := time.Now()
+		if err := load(ctx, db, n, due, now); err != nil {
+			return err
+		}
+		fmt.Printf("loaded %d active agreements (%d due) in %v\n", n, due, time.Since(start).Round(time.Millisecond))
+		if keep != "" {
+			if _, err := db.SQL().ExecContext(ctx, `VACUUM INTO ?`, keep); err != nil {
+				return fmt.Errorf("keep the loaded database: %w", err)
+			}
+		}
 	}
-	fmt.Printf("loaded %d active agreements (%d due) in %v\n", n, due, time.Since(start).Round(time.Millisecond))
 
 	before := peakRSS()
 	if profile != "" {
@@ -79,7 +105,7 @@ func run(n, due int) error {
 		pprof.StartCPUProfile(f)
 		defer pprof.StopCPUProfile()
 	}
-	start = time.Now()
+	start := time.Now()
 	st, err := db.RunSchedule(ctx)
 	if err != nil {
 		return err
@@ -122,7 +148,7 @@ func load(ctx context.Context, db *agreements.DB, n, due int, now time.Time) err
 	ts := now.Add(-30 * 24 * time.Hour).Format(time.RFC3339)
 	today := time.Date(now.Year(), now.Month(), now.Day(), 19, 0, 0, 0, time.UTC)
 	insA, _ := tx.Prepare(`INSERT INTO agreements (id, status, version, created_at, updated_at, active_since) VALUES (?, 'active', 1, ?, ?, '2027-02-01')`)
-	insS, _ := tx.Prepare(`INSERT INTO schedules (agreement_id, next_round_at) VALUES (?, ?)`)
+	insS, _ := tx.Prepare(`INSERT INTO timers (at, seq, agreement_id, kind, gen) VALUES (?, ?, ?, 'round', 0)`)
 	insP, _ := tx.Prepare(`INSERT INTO parties (id, agreement_id, position, address, address_key, name, time_zone, thread_id, commands_token) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	insV, _ := tx.Prepare(`INSERT INTO versions (agreement_id, number, terms, canonical_text, fingerprint, created_at) VALUES (?, 1, ?, ?, ?, ?)`)
 	insT, _ := tx.Prepare(`INSERT INTO tokens (token, agreement_id, party_id, purpose, ref, created_at) VALUES (?, ?, ?, 'commands', 0, ?)`)
@@ -135,7 +161,7 @@ func load(ctx context.Context, db *agreements.DB, n, due int, now time.Time) err
 		if _, err := insA.Exec(i, ts, ts); err != nil {
 			return err
 		}
-		if _, err := insS.Exec(i, next.Format(time.RFC3339)); err != nil {
+		if _, err := insS.Exec(next.Format(time.RFC3339), i, i); err != nil {
 			return err
 		}
 		t := terms
@@ -160,6 +186,24 @@ func load(ctx context.Context, db *agreements.DB, n, due int, now time.Time) err
 		}
 	}
 	return tx.Commit()
+}
+
+// copyFile copies the file at src to dst.
+func copyFile(dst, src string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.Create(dst)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
 }
 
 // peakRSS returns the process's peak resident set size, from /proc.
