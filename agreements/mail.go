@@ -128,11 +128,19 @@ type MailConfirm struct {
 
 // Validate returns an EINVALID error naming the first field that d's kind
 // needs and lacks.
-func (d *MailData) Validate() error { return d.validate(true) }
+func (d *MailData) Validate() error { return d.validate(whole) }
 
-// validate is Validate; withText false checks the data as the outbox
-// stores it, without the canonical text (see fillCanonicalText).
-func (d *MailData) validate(withText bool) error {
+// The two ways validate checks mail data.
+const (
+	whole  = false // as a template renders it
+	stored = true  // as the outbox stores it (newOutboxRow)
+)
+
+// validate is Validate, or, for data as the outbox stores it, the same
+// without what an agreement's version says: stored data refers to the
+// version (its ID and number), whose terms were checked when it was made,
+// and reading the outbox fills in the rest (fillAgreement).
+func (d *MailData) validate(asStored bool) error {
 	missing := func(field string) error {
 		return Errorf(EINVALID, "%s mail: %s is missing", d.Kind, field)
 	}
@@ -158,23 +166,22 @@ func (d *MailData) validate(withText bool) error {
 		switch {
 		case a.ID == 0:
 			return missing("the agreement's ID")
-		case a.Title == "":
-			return missing("the title")
 		case a.Version == 0:
 			return missing("the version")
+		case asStored:
+		case a.Title == "":
+			return missing("the title")
 		case len(a.Fingerprint) != 64:
 			return missing("the fingerprint")
-		case withText && a.CanonicalText == "":
+		case a.CanonicalText == "":
 			return missing("the canonical text")
 		case a.CheckIn == "":
 			return missing("the check-in schedule")
 		case a.WhatWentWrong == "":
 			return missing("what went wrong")
-		}
-		if len(d.Others) == 0 {
+		case len(d.Others) == 0:
 			return missing("the other parties")
-		}
-		if len(d.Recipient.Commitments) == 0 {
+		case len(d.Recipient.Commitments) == 0:
 			return missing("the recipient's commitments")
 		}
 	}

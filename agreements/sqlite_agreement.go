@@ -79,11 +79,19 @@ func queueConfirmRequests(ctx context.Context, tx *Tx, id int64) error {
 	return queueToAll(ctx, tx, a, MailConfirmRequest, PurposeConfirm, MailData{Deadline: tx.now.Add(tx.db.ConfirmFor)})
 }
 
-// insertVersion stores version n of agreement id and logs it.
+// insertVersion stores version n of agreement id, which becomes its
+// current version, and logs it.
 func insertVersion(ctx context.Context, tx *Tx, id int64, n int, t Terms) error {
 	terms, err := json.Marshal(t)
 	if err != nil {
 		return err
+	}
+	checkIn, err := json.Marshal(t.CheckIn)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE agreements SET check_in = ? WHERE id = ?`, string(checkIn), id); err != nil {
+		return fmt.Errorf("insert version: %w", err)
 	}
 	text := CanonicalText(id, n, t)
 	fp := Fingerprint(text)
@@ -188,13 +196,16 @@ func findAgreements(ctx context.Context, q querier, clause string, args ...any) 
 		return nil, fmt.Errorf("find agreements: %w", err)
 	}
 	rows.Close()
-	return as, attachParties(ctx, q, as)
+	return as, attachParties(ctx, q, as, false)
 }
 
 // attachParties fills in the store's facts about each agreement's parties
 // (their IDs, threads, unsubscribes and commands tokens), which versions' terms do not
-// carry, by position, in one query.
-func attachParties(ctx context.Context, q querier, as []*Agreement) error {
+// carry, by position, in one query. With bare true, the agreements' terms
+// were not loaded (findDue): it adds the parties to them, with the name,
+// address and time zone that the parties table keeps for the current
+// version.
+func attachParties(ctx context.Context, q querier, as []*Agreement, bare bool) error {
 	if len(as) == 0 {
 		return nil
 	}
@@ -204,7 +215,7 @@ func attachParties(ctx context.Context, q querier, as []*Agreement) error {
 		byID[a.ID] = a
 		ids[i] = a.ID
 	}
-	const cols = `SELECT agreement_id, id, position, thread_id, unsubscribed_at, commands_token FROM parties `
+	const cols = `SELECT agreement_id, id, position, thread_id, unsubscribed_at, commands_token, name, address, time_zone FROM parties `
 	var rows *sql.Rows
 	var err error
 	if len(as) == 1 {
@@ -219,18 +230,36 @@ func attachParties(ctx context.Context, q querier, as []*Agreement) error {
 	for rows.Next() {
 		var aid, id int64
 		var pos int
-		var thread, unsub, commands string
-		if err := rows.Scan(&aid, &id, &pos, &thread, &unsub, &commands); err != nil {
+		var thread, unsub, commands, name, address, zone string
+		if err := rows.Scan(&aid, &id, &pos, &thread, &unsub, &commands, &name, &address, &zone); err != nil {
 			return fmt.Errorf("find parties: %w", err)
 		}
 		a := byID[aid]
+		if bare && pos > len(a.Terms.Parties) && pos <= MaxParties {
+			a.Terms.Parties = append(a.Terms.Parties, make([]Party, pos-len(a.Terms.Parties))...)
+		}
 		if pos < 1 || pos > len(a.Terms.Parties) {
 			return fmt.Errorf("agreement %d: party %d at position %d is not in the terms", a.ID, id, pos)
 		}
 		p := &a.Terms.Parties[pos-1]
 		p.ID, p.threadID, p.unsubscribed, p.commandsToken = id, thread, unsub, commands
+		if bare {
+			p.Name, p.Address, p.TimeZone = name, address, zone
+		}
 	}
-	return rows.Err()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("find parties: %w", err)
+	}
+	if bare {
+		for _, a := range as {
+			for i, p := range a.Terms.Parties {
+				if p.ID == 0 {
+					return fmt.Errorf("agreement %d: no party at position %d", a.ID, i+1)
+				}
+			}
+		}
+	}
+	return nil
 }
 
 // idList returns ids as a JSON array, for "IN (SELECT value FROM

@@ -22,6 +22,44 @@ func jsonParam(rows [][]any) (string, error) {
 	return string(b), err
 }
 
+// findDue loads agreements ids as the scheduler needs them, without
+// reading their versions: their status, state and check-in schedule from
+// their own rows, and their parties from the parties table. Their Terms
+// hold only CheckIn and each party's name, address and time zone; the
+// check-ins they queue refer to the version, which fills in the rest when
+// the mail is read.
+func findDue(ctx context.Context, tx *Tx, ids []int64) ([]*Agreement, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT id, status, version, active_since, timer_gen, check_in FROM agreements
+		WHERE id IN (SELECT value FROM json_each(?))`, idList(ids))
+	if err != nil {
+		return nil, fmt.Errorf("find agreements: %w", err)
+	}
+	defer rows.Close()
+	schedules := map[string]Schedule{} // agreements share a few schedules
+	as := make([]*Agreement, 0, len(ids))
+	for rows.Next() {
+		a := &Agreement{}
+		var checkIn string
+		if err := rows.Scan(&a.ID, &a.Status, &a.Version, &a.activeSince, &a.timerGen, &checkIn); err != nil {
+			return nil, fmt.Errorf("find agreements: %w", err)
+		}
+		s, ok := schedules[checkIn]
+		if !ok {
+			if err := json.Unmarshal([]byte(checkIn), &s); err != nil {
+				return nil, fmt.Errorf("agreement %d: stored check-in schedule %q: %w", a.ID, checkIn, err)
+			}
+			schedules[checkIn] = s
+		}
+		a.Terms.CheckIn = s
+		as = append(as, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("find agreements: %w", err)
+	}
+	rows.Close()
+	return as, attachParties(ctx, tx, as, true)
+}
+
 // fireRounds fires the round timers ts: for each agreement that is
 // active, it opens the round that is due and sets the timer of the next;
 // void timers, and those of agreements neither active nor paused, go
@@ -36,7 +74,7 @@ func fireRounds(ctx context.Context, tx *Tx, ts []timer) (opened, mailed int, pa
 	for i, t := range ts {
 		ids[i] = t.agreement
 	}
-	as, err := findAgreements(ctx, tx, `WHERE a.id IN (SELECT value FROM json_each(?))`, idList(ids))
+	as, err := findDue(ctx, tx, ids)
 	if err != nil {
 		return 0, 0, nil, err
 	}
@@ -195,7 +233,7 @@ func mailCheckIns(ctx context.Context, tx *Tx, dues []roundParty, kind MailKind)
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("find rounds: %w", err)
 	}
-	as, err := findAgreements(ctx, tx, `WHERE a.id IN (SELECT value FROM json_each(?))`, idList(agreementIDs))
+	as, err := findDue(ctx, tx, agreementIDs)
 	if err != nil {
 		return err
 	}

@@ -132,27 +132,32 @@ func (r *outboxRow) values() []any {
 }
 
 // newOutboxRow renders mail request r, with its reply and commands tokens,
-// as an outbox row: the template data is filled in and checked.
+// as an outbox row, and checks it. What an agreement's version says is
+// stored once, with the version, not in every mail: the row keeps which
+// version, and reading the outbox fills in the rest (fillAgreement). The
+// version's terms were checked when it was made; r.agreement needs only
+// its ID and version, and r.party its ID, name, address and thread.
 func newOutboxRow(tx *Tx, r mailRequest, replyTok, cmdTok string) (outboxRow, error) {
 	d := r.data
 	d.Kind = r.kind
 	row := outboxRow{key: r.key, msgID: newMessageID(tx.db.MessageIDDomain, tx.now), kind: r.kind, replyTok: replyTok, cmdTok: cmdTok,
 		status: MailPending, nextAttempt: formatTime(tx.now), create: formatTime(tx.now)}
 	if a := r.agreement; a != nil {
-		d.Agreement, d.Recipient, d.Others = mailAgreement(a.ID, a.Version, a.Fingerprint, &a.Terms, r.party.ID)
-		row.agreementID, row.party = a.ID, r.party.ID
-		row.thread = r.party.threadID
+		p := r.party
+		if a.Party(p.ID) == nil {
+			return outboxRow{}, fmt.Errorf("%s mail: party %d is not on agreement %d", r.kind, p.ID, a.ID)
+		}
+		d.Agreement = &MailTerms{ID: a.ID, Version: a.Version}
+		d.Recipient, d.Others = MailParty{Name: p.Name, FirstName: p.FirstName(), Address: p.Address}, nil
+		row.agreementID, row.party = a.ID, p.ID
+		row.thread = p.threadID
 	}
-	if err := d.validate(false); err != nil {
+	if err := d.validate(stored); err != nil {
 		return outboxRow{}, err
 	}
 	row.rcpt, row.rcptName = d.Recipient.Address, d.Recipient.Name
 	if d.Agreement != nil {
-		// What the version says is stored once, with the version, not in
-		// every mail: the row keeps which version, and reading the outbox
-		// fills in the rest (fillAgreement).
-		d.Agreement = &MailTerms{ID: d.Agreement.ID, Version: d.Agreement.Version}
-		d.Recipient, d.Others = MailParty{}, nil
+		d.Recipient = MailParty{} // in the row's own columns, and filled in from the version
 	}
 	data, err := json.Marshal(d)
 	if err != nil {
@@ -300,7 +305,7 @@ func fillAgreement(ctx context.Context, q querier, ms []*OutboxMail) error {
 				return fmt.Errorf("agreement %d version %d: stored terms: %w", v.id, v.n, err)
 			}
 			a := &Agreement{ID: v.id, Terms: st.terms}
-			if err := attachParties(ctx, q, []*Agreement{a}); err != nil {
+			if err := attachParties(ctx, q, []*Agreement{a}, false); err != nil {
 				return err
 			}
 			st.terms = a.Terms

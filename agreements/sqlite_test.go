@@ -130,7 +130,8 @@ func TestDB_Open(t *testing.T) {
 // party's commands token is copied onto its row, the token table is
 // rebuilt with its tokens and its constraint, and the times of the next
 // round and reminder move to the schedules table (migration 6), and from
-// there become timers (migration 7).
+// there become timers (migration 7); each agreement's row gets its current
+// version's check-in schedule (migration 8).
 func TestDB_Open_Upgrade(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "old.db")
@@ -159,6 +160,7 @@ func TestDB_Open_Upgrade(t *testing.T) {
 		`INSERT INTO agreements (id, status, version, created_at, updated_at, active_since, next_round_at, next_reminder_at)
 			VALUES (1, 'active', 1, '2026-11-27T00:00:00Z', '2026-11-27T00:00:00Z', '2026-11-27', '2026-11-29T19:00:00Z', '2026-11-30T08:00:00Z')`,
 		`INSERT INTO agreements (id, status, version, created_at, updated_at) VALUES (2, 'pending', 1, '2026-11-27T00:00:00Z', '2026-11-27T00:00:00Z')`,
+		`INSERT INTO versions VALUES (1, 1, '{"title":"T","check_in":{"unit":"week","every":1,"weekdays":[0],"hour":19,"minute":0}}', 'text', 'fp', '2026-11-27T00:00:00Z')`,
 		`INSERT INTO parties (id, agreement_id, position, address, address_key, name, time_zone) VALUES (1, 1, 1, 'a@x', 'a@x', 'A', 'UTC'), (2, 1, 2, 'b@x', 'b@x', 'B', 'UTC')`,
 		`INSERT INTO tokens VALUES ('aaaaaaaaaaaaaaaaaaaaaaaa', 1, 1, 'commands', 0, '2026-11-27T00:00:00Z'), ('bbbbbbbbbbbbbbbbbbbbbbbb', 1, 1, 'checkin', 0, '2026-11-27T00:00:00Z')`,
 	} {
@@ -207,6 +209,12 @@ func TestDB_Open_Upgrade(t *testing.T) {
 	rows.Close()
 	if want := []string{"2026-11-29T19:00:00Z 1 round true", "2026-11-30T08:00:00Z 1 reminder true"}; !slices.Equal(timers, want) {
 		t.Fatalf("timers after the upgrade: %q, want %q", timers, want)
+	}
+	for id, want := range map[int64]string{1: `{"unit":"week","every":1,"weekdays":[0],"hour":19,"minute":0}`, 2: ""} {
+		var got string
+		if err := db.SQL().QueryRow(`SELECT check_in FROM agreements WHERE id = ?`, id).Scan(&got); err != nil || got != want {
+			t.Fatalf("agreement %d: check_in %q after the upgrade (%v), want %q", id, got, err, want)
+		}
 	}
 	// The token table was rebuilt: its tokens kept, one per party,
 	// purpose and ref still.

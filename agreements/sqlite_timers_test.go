@@ -218,3 +218,55 @@ func TestTimers_PauseBetweenPasses(t *testing.T) {
 		t.Fatalf("7 March: %+v %v; want its round", st, err)
 	}
 }
+
+// TestTimers_Amended: once an amendment that moves the check-in from
+// Sunday to Wednesday is confirmed, rounds come on Wednesdays, at the new
+// version's time, and none on the old Sunday.
+func TestTimers_Amended(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2027, 2, 24, 12, 0, 0, 0, time.UTC) // a Wednesday
+	db := MustOpenDB(t)
+	db.Now = func() time.Time { return now }
+	a := mustActivate(t, db, mustCreate(t, db))
+	terms := a.Terms
+	terms.CheckIn = agreements.Schedule{Unit: agreements.Week, Every: 1, Weekdays: []time.Weekday{time.Wednesday}, Hour: 20}
+	a, err := db.AmendAgreement(ctx, a.ID, terms)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range a.Terms.Parties {
+		if _, err := confirm(db, a, 2, p.ID, "<v2"+p.FirstName()+"@x>"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for end := now.Add(8 * 24 * time.Hour); now.Before(end); now = now.Add(time.Hour) {
+		if _, err := db.RunSchedule(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rs, err := db.FindRounds(ctx, a.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range rs {
+		got = append(got, r.OpenedAt.UTC().Format(time.RFC3339))
+	}
+	// Wednesday 24 February 20:00 had not come when the amendment was
+	// confirmed at noon; 20:00 in Lisbon is 20:00 UTC in winter.
+	if want := []string{"2027-02-24T20:00:00Z", "2027-03-03T20:00:00Z"}; !slices.Equal(got, want) {
+		t.Fatalf("rounds opened at %v, want %v", got, want)
+	}
+	checkIns := 0
+	for _, m := range outbox(t, db, agreements.OutboxFilter{}) {
+		if m.Kind == agreements.MailCheckIn {
+			checkIns++
+			if v := m.Data.Agreement.Version; v != 2 {
+				t.Fatalf("check-in %d shows version %d, want 2", m.ID, v)
+			}
+		}
+	}
+	if checkIns != 4 {
+		t.Fatalf("%d check-ins, want 4", checkIns)
+	}
+}

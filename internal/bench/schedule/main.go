@@ -29,9 +29,11 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/pprof"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/inwriting/inwriting/agreements"
@@ -105,12 +107,18 @@ func run(n, due int) error {
 		pprof.StartCPUProfile(f)
 		defer pprof.StopCPUProfile()
 	}
-	start := time.Now()
+	var m0, m1 runtime.MemStats
+	runtime.ReadMemStats(&m0)
+	start, cpu0 := time.Now(), cpuTime()
 	st, err := db.RunSchedule(ctx)
 	if err != nil {
 		return err
 	}
 	pass := time.Since(start)
+	cpu1 := cpuTime()
+	runtime.ReadMemStats(&m1)
+	fmt.Printf("the pass used %v of CPU in user space and %v in the kernel, and allocated %d MiB of Go heap (%d collections)\n",
+		(cpu1[0] - cpu0[0]).Round(time.Millisecond), (cpu1[1] - cpu0[1]).Round(time.Millisecond), (m1.TotalAlloc-m0.TotalAlloc)>>20, m1.NumGC-m0.NumGC)
 	fmt.Printf("one pass: %d rounds opened, %d check-ins queued in %v (%.0f µs per due agreement); peak RSS %d MiB (%d MiB before the pass)\n",
 		st.Opened, st.CheckIns, pass.Round(time.Millisecond), float64(pass.Microseconds())/float64(max(due, 1)), peakRSS()>>20, before>>20)
 	start = time.Now()
@@ -147,7 +155,8 @@ func load(ctx context.Context, db *agreements.DB, n, due int, now time.Time) err
 	}
 	ts := now.Add(-30 * 24 * time.Hour).Format(time.RFC3339)
 	today := time.Date(now.Year(), now.Month(), now.Day(), 19, 0, 0, 0, time.UTC)
-	insA, _ := tx.Prepare(`INSERT INTO agreements (id, status, version, created_at, updated_at, active_since) VALUES (?, 'active', 1, ?, ?, '2027-02-01')`)
+	checkIn, _ := json.Marshal(terms.CheckIn)
+	insA, _ := tx.Prepare(`INSERT INTO agreements (id, status, version, created_at, updated_at, active_since, check_in) VALUES (?, 'active', 1, ?, ?, '2027-02-01', ?)`)
 	insS, _ := tx.Prepare(`INSERT INTO timers (at, seq, agreement_id, kind, gen) VALUES (?, ?, ?, 'round', 0)`)
 	insP, _ := tx.Prepare(`INSERT INTO parties (id, agreement_id, position, address, address_key, name, time_zone, thread_id, commands_token) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	insV, _ := tx.Prepare(`INSERT INTO versions (agreement_id, number, terms, canonical_text, fingerprint, created_at) VALUES (?, 1, ?, ?, ?, ?)`)
@@ -158,7 +167,7 @@ func load(ctx context.Context, db *agreements.DB, n, due int, now time.Time) err
 		if contiguous && i <= due || !contiguous && due > 0 && i%(n/due) == 0 && i/(n/due) <= due {
 			next = today
 		}
-		if _, err := insA.Exec(i, ts, ts); err != nil {
+		if _, err := insA.Exec(i, ts, ts, string(checkIn)); err != nil {
 			return err
 		}
 		if _, err := insS.Exec(next.Format(time.RFC3339), i, i); err != nil {
@@ -204,6 +213,12 @@ func copyFile(dst, src string) error {
 		return err
 	}
 	return out.Close()
+}
+
+func cpuTime() [2]time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return [2]time.Duration{time.Duration(ru.Utime.Nano()), time.Duration(ru.Stime.Nano())}
 }
 
 // peakRSS returns the process's peak resident set size, from /proc.
