@@ -64,6 +64,25 @@ type DB struct {
 	Mailer Mailer
 
 	db *sql.DB
+
+	// The checkpointer (see checkpoints); nil for an in-memory database.
+	ckpt     *sql.DB
+	ckptWake chan struct{}
+	ckptDone chan struct{}
+}
+
+// driverName is go-sqlite3's driver, with the store's settings for each
+// connection that the DSN cannot carry.
+const driverName = "sqlite3_inwriting"
+
+func init() {
+	sql.Register(driverName, &sqlite3.SQLiteDriver{ConnectHook: func(c *sqlite3.SQLiteConn) error {
+		// The checkpointer copies the log into the database after
+		// commits; a connection that commits does so itself only should
+		// the log pass 10,000 pages (40 MiB), not every 1,000.
+		_, err := c.Exec("PRAGMA wal_autocheckpoint = 10000", nil)
+		return err
+	}})
 }
 
 // NewDB returns a DB for the file at path, with a real clock and the
@@ -98,7 +117,7 @@ func (db *DB) Open(ctx context.Context) error {
 		q.Set("_synchronous", "NORMAL")
 		dsn = "file:" + (&url.URL{Path: db.Path}).EscapedPath() + "?" + q.Encode()
 	}
-	sdb, err := sql.Open("sqlite3", dsn)
+	sdb, err := sql.Open(driverName, dsn)
 	if err != nil {
 		return fmt.Errorf("open db: %w", err)
 	}
@@ -113,13 +132,42 @@ func (db *DB) Open(ctx context.Context) error {
 	if err := db.migrate(ctx); err != nil {
 		return fmt.Errorf("migrate db %s: %w", db.Path, err)
 	}
+	if db.Path != ":memory:" {
+		ckpt, err := sql.Open(driverName, dsn)
+		if err != nil {
+			return fmt.Errorf("open db: %w", err)
+		}
+		ckpt.SetMaxOpenConns(1)
+		db.ckpt, db.ckptWake, db.ckptDone = ckpt, make(chan struct{}, 1), make(chan struct{})
+		go db.checkpoints()
+	}
 	return nil
+}
+
+// checkpoints copies what the write-ahead log holds into the database
+// file, on a connection of its own, after commits (Tx.Commit wakes it):
+// the connection that commits does not stop to do it, as it would every
+// 1,000 pages by SQLite's default. A PASSIVE checkpoint waits for no
+// reader or writer; what it cannot copy yet, the next one does.
+func (db *DB) checkpoints() {
+	defer close(db.ckptDone)
+	for range db.ckptWake {
+		if _, err := db.ckpt.Exec("PRAGMA wal_checkpoint(PASSIVE)"); err != nil {
+			db.Logger.Warn("checkpoint", "err", err)
+		}
+	}
 }
 
 // Close closes the database. It is safe to call on a DB that did not open.
 func (db *DB) Close() error {
 	if db.db == nil {
 		return nil
+	}
+	if db.ckpt != nil {
+		close(db.ckptWake)
+		<-db.ckptDone
+		db.ckpt.Close()
+		db.ckpt = nil
 	}
 	return db.db.Close()
 }
@@ -218,10 +266,15 @@ type Tx struct {
 	queued bool // mail was queued: tell the Mailer after commit
 }
 
-// Commit commits tx and, when it queued mail, tells the Mailer.
+// Commit commits tx, wakes the checkpointer and, when tx queued mail,
+// tells the Mailer.
 func (tx *Tx) Commit() error {
 	if err := tx.Tx.Commit(); err != nil {
 		return err
+	}
+	select {
+	case tx.db.ckptWake <- struct{}{}:
+	default: // a checkpoint is coming already (or there is none to make)
 	}
 	if tx.queued && tx.db.Mailer != nil {
 		tx.db.Mailer.Notify()

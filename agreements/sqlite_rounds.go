@@ -260,11 +260,21 @@ func (db *DB) RunSchedule(ctx context.Context) (ScheduleStats, error) {
 	if err != nil {
 		return st, err
 	}
-	for _, r := range rounds {
-		if err := db.inTx(ctx, func(tx *Tx) error { return sendDigests(ctx, tx, r) }); err != nil {
+	// A hundred rounds' digests to a transaction: a commit writes the
+	// last pages of the outbox and token tables again, and a round's
+	// digests take a fraction of a millisecond.
+	for chunk := range slices.Chunk(rounds, digestChunk) {
+		if err := db.inTx(ctx, func(tx *Tx) error {
+			for _, r := range chunk {
+				if err := sendDigests(ctx, tx, r); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
 			return st, err
 		}
-		st.Digests++
+		st.Digests += len(chunk)
 	}
 	return st, nil
 }
@@ -350,6 +360,9 @@ func (db *DB) inTx(ctx context.Context, fn func(tx *Tx) error) error {
 // scheduleChunk is how many agreements or mails one scheduler transaction
 // handles: few commits, and transactions of a fraction of a second.
 const scheduleChunk = 1000
+
+// digestChunk is how many rounds' digests one transaction sends.
+const digestChunk = 100
 
 func maxTime(a, b time.Time) time.Time {
 	if a.After(b) {
