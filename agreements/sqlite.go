@@ -67,7 +67,8 @@ type DB struct {
 
 	// The checkpointer (see checkpoints); nil for an in-memory database.
 	ckpt     *sql.DB
-	ckptWake chan struct{}
+	ckptWake chan struct{} // never closed: a commit may come after Close
+	ckptStop chan struct{}
 	ckptDone chan struct{}
 }
 
@@ -138,7 +139,7 @@ func (db *DB) Open(ctx context.Context) error {
 			return fmt.Errorf("open db: %w", err)
 		}
 		ckpt.SetMaxOpenConns(1)
-		db.ckpt, db.ckptWake, db.ckptDone = ckpt, make(chan struct{}, 1), make(chan struct{})
+		db.ckpt, db.ckptWake, db.ckptStop, db.ckptDone = ckpt, make(chan struct{}, 1), make(chan struct{}), make(chan struct{})
 		go db.checkpoints()
 	}
 	return nil
@@ -151,9 +152,14 @@ func (db *DB) Open(ctx context.Context) error {
 // reader or writer; what it cannot copy yet, the next one does.
 func (db *DB) checkpoints() {
 	defer close(db.ckptDone)
-	for range db.ckptWake {
-		if _, err := db.ckpt.Exec("PRAGMA wal_checkpoint(PASSIVE)"); err != nil {
-			db.Logger.Warn("checkpoint", "err", err)
+	for {
+		select {
+		case <-db.ckptStop:
+			return
+		case <-db.ckptWake:
+			if _, err := db.ckpt.Exec("PRAGMA wal_checkpoint(PASSIVE)"); err != nil {
+				db.Logger.Warn("checkpoint", "err", err)
+			}
 		}
 	}
 }
@@ -164,7 +170,7 @@ func (db *DB) Close() error {
 		return nil
 	}
 	if db.ckpt != nil {
-		close(db.ckptWake)
+		close(db.ckptStop)
 		<-db.ckptDone
 		db.ckpt.Close()
 		db.ckpt = nil
