@@ -194,8 +194,8 @@ func (db *DB) RunSchedule(ctx context.Context) (ScheduleStats, error) {
 				rounds = append(rounds, t)
 			case timerReminder:
 				reminders = append(reminders, t)
-			default:
-				return st, fmt.Errorf("timer %s/%d of agreement %d: unknown kind %q", t.at, t.seq, t.agreement, t.kind)
+			default: // not of this inwriting: left alone, and not in everyone's way
+				db.Logger.Error("schedule: a timer of an unknown kind", "at", t.at, "seq", t.seq, "agreement", t.agreement, "kind", t.kind)
 			}
 		}
 		if err := db.inTx(ctx, func(tx *Tx) error {
@@ -288,7 +288,9 @@ func (db *DB) endPause(ctx context.Context, t timer) (resumed bool, err error) {
 			return err
 		}
 		a, err := findAgreementByID(ctx, tx, t.agreement)
-		if err != nil {
+		if errors.Is(err, ErrNotFound) {
+			return nil
+		} else if err != nil {
 			return err
 		}
 		if !t.fires(a) || a.Status != StatusPaused {

@@ -270,3 +270,40 @@ func TestTimers_Amended(t *testing.T) {
 		t.Fatalf("%d check-ins, want 4", checkIns)
 	}
 }
+
+// TestTimers_NoAgreement: a timer whose agreement is not there fires
+// nothing and goes away; one of a kind this inwriting does not know is
+// left alone. The pass fails on neither, and the timers after them fire.
+func TestTimers_NoAgreement(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2027, 2, 24, 12, 0, 0, 0, time.UTC)
+	db := MustOpenDB(t)
+	db.Now = func() time.Time { return now }
+	if _, err := db.SQL().Exec(`INSERT INTO timers (at, seq, agreement_id, kind, gen) VALUES
+		('2027-02-24T11:00:00Z', 1, 999, 'round', 0), ('2027-02-24T11:00:00Z', 2, 998, 'reminder', 0), ('2027-02-24T11:00:00Z', 3, 997, 'other', 0)`); err != nil {
+		t.Fatal(err)
+	}
+	a := mustActivate(t, db, mustCreate(t, db))
+	now = time.Date(2027, 2, 28, 19, 0, 0, 0, time.UTC)
+	st, err := db.RunSchedule(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (agreements.ScheduleStats{Opened: 1, CheckIns: 1}); st != want {
+		t.Fatalf("%+v, want %+v: the round of agreement %d", st, want, a.ID)
+	}
+	var left []string
+	rows, err := db.SQL().Query(`SELECT kind FROM timers WHERE at <= '2027-02-28T19:00:00Z'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var k string
+		rows.Scan(&k)
+		left = append(left, k)
+	}
+	rows.Close()
+	if !slices.Equal(left, []string{"other"}) {
+		t.Fatalf("timers left that were due: %v, want only the unknown one", left)
+	}
+}
