@@ -38,6 +38,28 @@ func timerCounts(t *testing.T, db *agreements.DB, id int64) (live map[string]int
 	return live, all
 }
 
+// column returns the one column that query q selects.
+func column[T any](t *testing.T, db *agreements.DB, q string) []T {
+	t.Helper()
+	rows, err := db.SQL().Query(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		var v T
+		if err := rows.Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
 // TestTimers: pausing and resuming, by the operator and by reply, over
 // and over, leaves one timer that fires for the next round and one for
 // the next reminder; the timers it voided fire nothing and are gone once
@@ -158,17 +180,7 @@ func TestTimers_Order(t *testing.T) {
 	for range n {
 		mustActivate(t, db, mustCreate(t, db))
 	}
-	var seqs []int64
-	rows, err := db.SQL().Query(`SELECT seq FROM timers WHERE at = '2027-02-28T19:00:00Z' ORDER BY seq`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for rows.Next() {
-		var s int64
-		rows.Scan(&s)
-		seqs = append(seqs, s)
-	}
-	rows.Close()
+	seqs := column[int64](t, db, `SELECT seq FROM timers WHERE at = '2027-02-28T19:00:00Z' ORDER BY seq`)
 	if want := []int64{1, 2, 3, 4, 5}; !slices.Equal(seqs, want) {
 		t.Fatalf("seqs of the timers set for 28 February: %v, want %v", seqs, want)
 	}
@@ -292,17 +304,7 @@ func TestTimers_NoAgreement(t *testing.T) {
 	if want := (agreements.ScheduleStats{Opened: 1, CheckIns: 1}); st != want {
 		t.Fatalf("%+v, want %+v: the round of agreement %d", st, want, a.ID)
 	}
-	var left []string
-	rows, err := db.SQL().Query(`SELECT kind FROM timers WHERE at <= '2027-02-28T19:00:00Z'`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for rows.Next() {
-		var k string
-		rows.Scan(&k)
-		left = append(left, k)
-	}
-	rows.Close()
+	left := column[string](t, db, `SELECT kind FROM timers WHERE at <= '2027-02-28T19:00:00Z'`)
 	if !slices.Equal(left, []string{"other"}) {
 		t.Fatalf("timers left that were due: %v, want only the unknown one", left)
 	}
