@@ -198,15 +198,17 @@ func (db *DB) RunSchedule(ctx context.Context) (ScheduleStats, error) {
 				db.Logger.Error("schedule: a timer of an unknown kind", "at", t.at, "seq", t.seq, "agreement", t.agreement, "kind", t.kind)
 			}
 		}
-		if err := db.inTx(ctx, func(tx *Tx) error {
-			var err error
-			var opened, mailed int
-			opened, mailed, pauses, err = fireRounds(ctx, tx, rounds)
-			st.Opened += opened
-			st.CheckIns += mailed
-			return err
-		}); err != nil {
-			return st, err
+		if len(rounds) > 0 {
+			if err := db.inTx(ctx, func(tx *Tx) error {
+				var err error
+				var opened, mailed int
+				opened, mailed, pauses, err = fireRounds(ctx, tx, rounds)
+				st.Opened += opened
+				st.CheckIns += mailed
+				return err
+			}); err != nil {
+				return st, err
+			}
 		}
 		for _, t := range pauses {
 			resumed, err := db.endPause(ctx, t)
