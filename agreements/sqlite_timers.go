@@ -52,19 +52,15 @@ func setTimers(ctx context.Context, tx *Tx, ts []timer) error {
 	if len(ts) == 0 {
 		return nil
 	}
-	last := map[string]int64{}
-	var ats []int64 // indexes in ts of the first timer at each time
-	for i, t := range ts {
+	last := map[string]int64{} // the largest seq set for each time
+	var ats [][]any
+	for _, t := range ts {
 		if _, ok := last[t.at]; !ok {
 			last[t.at] = 0
-			ats = append(ats, int64(i))
+			ats = append(ats, []any{t.at})
 		}
 	}
-	keys := make([][]any, len(ats))
-	for i, j := range ats {
-		keys[i] = []any{ts[j].at}
-	}
-	param, err := jsonParam(keys)
+	param, err := jsonParam(ats)
 	if err != nil {
 		return err
 	}
