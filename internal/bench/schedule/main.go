@@ -162,9 +162,9 @@ func run(n, due int) error {
 	return nil
 }
 
-// pass runs one scheduler pass with the store's clock at at, and prints
-// what it did and cost; it checks that the pass did want things of the
-// kind it is for ("opened", "nudges" or "digests").
+// pass runs one scheduler pass with the store's clock at at, prints what
+// it did and cost, and checks that it did as many things of kind
+// ("opened", "nudges" or "digests") as want.
 func pass(ctx context.Context, db *agreements.DB, what string, at time.Time, clock *time.Time, want int, kind string) error {
 	*clock = at
 	before := peakRSS()
