@@ -89,17 +89,9 @@ func startRounds(ctx context.Context, tx *Tx, a *Agreement) error {
 func (db *DB) remindTerms(ctx context.Context, t timer) (int, error) {
 	sent := 0
 	err := db.inTx(ctx, func(tx *Tx) error {
-		if err := dropTimers(ctx, tx, []timer{t}); err != nil {
+		a, err := fire(ctx, tx, t)
+		if err != nil || a == nil || a.Status != StatusActive || a.Terms.Reminder == nil {
 			return err
-		}
-		a, err := findAgreementByID(ctx, tx, t.agreement)
-		if errors.Is(err, ErrNotFound) {
-			return nil
-		} else if err != nil {
-			return err
-		}
-		if !t.fires(a) || a.Status != StatusActive || a.Terms.Reminder == nil {
-			return nil
 		}
 		s := *a.Terms.Reminder
 		since, err := ParseDate(a.activeSince)
@@ -286,17 +278,9 @@ func (db *DB) RunSchedule(ctx context.Context) (ScheduleStats, error) {
 // the rounds that fell in the pause stay closed.
 func (db *DB) endPause(ctx context.Context, t timer) (resumed bool, err error) {
 	err = db.inTx(ctx, func(tx *Tx) error {
-		if err := dropTimers(ctx, tx, []timer{t}); err != nil {
+		a, err := fire(ctx, tx, t)
+		if err != nil || a == nil || a.Status != StatusPaused {
 			return err
-		}
-		a, err := findAgreementByID(ctx, tx, t.agreement)
-		if errors.Is(err, ErrNotFound) {
-			return nil
-		} else if err != nil {
-			return err
-		}
-		if !t.fires(a) || a.Status != StatusPaused {
-			return nil
 		}
 		if err := setStatus(ctx, tx, a.ID, StatusActive); err != nil {
 			return err

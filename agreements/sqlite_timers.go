@@ -2,6 +2,7 @@ package agreements
 
 import (
 	"context"
+	"errors"
 	"fmt"
 )
 
@@ -131,6 +132,19 @@ func (db *DB) dueTimers(ctx context.Context, now string, after timer, limit int)
 		return nil, fmt.Errorf("find due timers: %w", err)
 	}
 	return ts, nil
+}
+
+// fire takes timer t out of the table and returns its agreement, or nil
+// when t is void or the agreement is not there.
+func fire(ctx context.Context, tx *Tx, t timer) (*Agreement, error) {
+	if err := dropTimers(ctx, tx, []timer{t}); err != nil {
+		return nil, err
+	}
+	a, err := findAgreementByID(ctx, tx, t.agreement)
+	if errors.Is(err, ErrNotFound) || err == nil && !t.fires(a) {
+		return nil, nil
+	}
+	return a, err
 }
 
 // fires reports whether timer t is of a's current generation: a is nil
