@@ -1,7 +1,5 @@
 package agreements
 
-import "time"
-
 // Folder is where the poller moves a handled message.
 type Folder string
 
@@ -10,15 +8,6 @@ const (
 	FolderProcessed Folder = "Processed" // handled: recorded, answered, or rightly ignored
 	FolderUnmatched Folder = "Unmatched" // no reply token: not for any agreement
 	FolderRejected  Folder = "Rejected"  // not accepted: wrong sender, failed authentication, unreadable
-)
-
-// The intents of a reply, as mailin reads them.
-const (
-	IntentAgree   = "agree"
-	IntentDecline = "decline"
-	IntentCommand = "command"
-	IntentCheckIn = "checkin"
-	IntentComment = "comment"
 )
 
 // Inbound is one incoming message as the poller read it, for
@@ -46,20 +35,13 @@ type Inbound struct {
 	// unknown charset, no text); "" when it was.
 	Unreadable string
 
-	Intent     InboundIntent
-	CheckIn    *CheckInAnswer // the reply read as a check-in answer (of the fix, for "fix:")
-	Text       string         // what the sender wrote, trimmed
+	// What the message says, before it is read in the context of the
+	// mail it answers (see Reader).
+	Subject string
+	Body    string // the text: the first text/plain part, else the HTML as text
+
 	AuthResult string         // the trusted Authentication-Results, e.g. "dkim=pass dmarc=pass"; "none"
 	AuthPass   bool           // DKIM or DMARC passed
-}
-
-// InboundIntent is what the reply means.
-type InboundIntent struct {
-	Kind    string // IntentAgree, …
-	Unsure  bool
-	Command string
-	Until   time.Time
-	Fix     string
 }
 
 // InboundBounce is what a delivery status notification reports.

@@ -16,6 +16,7 @@ const (
 	MailDeclined        MailKind = "declined"          // a party declined
 	MailComment         MailKind = "comment"           // what the other party wrote
 	MailUnsure          MailKind = "unsure"            // not sure what you meant
+	MailNotUnderstood   MailKind = "not-understood"    // we could not tell what your reply meant
 	MailReceipt         MailKind = "receipt"           // what we recorded from your reply
 	MailCouldNotProcess MailKind = "could-not-process" // a bad message
 	MailSuperseded      MailKind = "superseded"        // a reply to a replaced version
@@ -31,7 +32,7 @@ const (
 // MailKinds lists every kind, in the order the documentation shows them.
 var MailKinds = []MailKind{
 	MailConfirmRequest, MailConfirmReminder, MailConfirmed, MailExpired, MailDeclined,
-	MailComment, MailUnsure, MailReceipt, MailCouldNotProcess, MailSuperseded, MailSpoofNotice, MailBounceNotice,
+	MailComment, MailUnsure, MailNotUnderstood, MailReceipt, MailCouldNotProcess, MailSuperseded, MailSpoofNotice, MailBounceNotice,
 	MailCheckIn, MailNudge, MailDigest, MailNotice, MailTermsReminder,
 }
 
@@ -56,7 +57,7 @@ type MailData struct {
 	History   []MailHistory `json:"history,omitempty"`    // digest, history notice: earlier rounds
 	Calendar  string        `json:"calendar,omitempty"`   // confirmed: the check-ins as an iCalendar file
 	Title     string        `json:"title,omitempty"`      // notice: what it is about
-	Lines     []string      `json:"lines,omitempty"`      // notice: its paragraphs
+	Lines     []string      `json:"lines,omitempty"`      // notice: its paragraphs; not-understood: what can be replied
 }
 
 // MailAnswer is one party's check-in as a digest shows it.
@@ -208,6 +209,10 @@ func (d *MailData) validate(asStored bool) error {
 	case MailUnsure:
 		if d.Quote == "" {
 			return missing("what was read")
+		}
+	case MailNotUnderstood:
+		if d.Quote == "" || len(d.Lines) == 0 {
+			return missing("what was read and what can be replied")
 		}
 	case MailReceipt:
 		if len(d.Recorded) == 0 {

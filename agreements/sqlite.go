@@ -63,6 +63,16 @@ type DB struct {
 	// Mailer, if set, is told after a commit that queued mail.
 	Mailer Mailer
 
+	// Reader reads each reply once the store knows which mail it answers;
+	// RecordInbound needs it.
+	Reader Reader
+
+	// AnswersPerDay is how many of one party's replies in 24 hours are
+	// answered (receipts, "we could not tell", comments passed on); the
+	// rest are recorded where they change something, and not answered.
+	// It breaks a mail loop that no detector caught.
+	AnswersPerDay int
+
 	db *sql.DB
 
 	// The checkpointer (see checkpoints); nil for an in-memory database.
@@ -89,7 +99,7 @@ func init() {
 // NewDB returns a DB for the file at path, with a real clock and the
 // default logger.
 func NewDB(path string) *DB {
-	return &DB{Path: path, Now: time.Now, Logger: slog.Default(), MessageIDDomain: "inwriting.invalid", ConfirmFor: 7 * 24 * time.Hour, RemindAfter: 48 * time.Hour, RoundFor: 24 * time.Hour}
+	return &DB{Path: path, Now: time.Now, Logger: slog.Default(), MessageIDDomain: "inwriting.invalid", ConfirmFor: 7 * 24 * time.Hour, RemindAfter: 48 * time.Hour, RoundFor: 24 * time.Hour, AnswersPerDay: 3}
 }
 
 // Open opens the database, creating it if needed, and applies the embedded
@@ -273,6 +283,12 @@ type Tx struct {
 	db     *DB
 	now    time.Time
 	queued bool // mail was queued: tell the Mailer after commit
+
+	// While an inbound message is handled: answers counts the mails
+	// queued, and quiet drops the mails that would answer it (see
+	// breakLoop).
+	answers int
+	quiet   bool
 }
 
 // Commit commits tx, wakes the checkpointer and, when tx queued mail,

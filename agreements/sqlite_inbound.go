@@ -36,6 +36,9 @@ func (db *DB) RecordInbound(ctx context.Context, in Inbound) (InboundOutcome, er
 	if in.Key == "" {
 		return InboundOutcome{}, fmt.Errorf("record inbound: no message key")
 	}
+	if db.Reader == nil {
+		return InboundOutcome{}, fmt.Errorf("record inbound: no reader")
+	}
 	tx, err := db.begin(ctx)
 	if err != nil {
 		return InboundOutcome{}, err
@@ -53,7 +56,8 @@ func (db *DB) RecordInbound(ctx context.Context, in Inbound) (InboundOutcome, er
 		return InboundOutcome{}, fmt.Errorf("find inbox: %w", err)
 	}
 
-	out, detail, err := db.decide(ctx, tx, &in)
+	var rec inboxRecord
+	out, detail, err := db.decide(ctx, tx, &in, &rec)
 	if err != nil {
 		return InboundOutcome{}, err
 	}
@@ -64,9 +68,10 @@ func (db *DB) RecordInbound(ctx context.Context, in Inbound) (InboundOutcome, er
 	if in.AuthResult == "" {
 		in.AuthResult = "none"
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO inbox (message_key, mailbox, uidvalidity, uid, from_addr, agreement_id, party_id, outcome, folder, auth_result, detail, received_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		in.Key, in.Mailbox, in.UIDValidity, in.UID, strings.ToLower(in.From), agreementID, partyID, out.Outcome, out.Folder, in.AuthResult, detail, formatTime(tx.now)); err != nil {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO inbox (message_key, mailbox, uidvalidity, uid, from_addr, agreement_id, party_id, outcome, folder, auth_result, detail, received_at, text_hash, answered)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		in.Key, in.Mailbox, in.UIDValidity, in.UID, strings.ToLower(in.From), agreementID, partyID, out.Outcome, out.Folder, in.AuthResult, detail, formatTime(tx.now),
+		rec.textHash, tx.answers); err != nil {
 		return InboundOutcome{}, fmt.Errorf("record inbound: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -76,8 +81,13 @@ func (db *DB) RecordInbound(ctx context.Context, in Inbound) (InboundOutcome, er
 	return out, nil
 }
 
+// inboxRecord is what decide leaves for the inbox row besides the outcome.
+type inboxRecord struct {
+	textHash string // of the reply's text and the mail it answers; "" when not read
+}
+
 // decide works out and makes the change for in, within tx.
-func (db *DB) decide(ctx context.Context, tx *Tx, in *Inbound) (InboundOutcome, string, error) {
+func (db *DB) decide(ctx context.Context, tx *Tx, in *Inbound, rec *inboxRecord) (InboundOutcome, string, error) {
 	from := strings.ToLower(strings.TrimSpace(in.From))
 	if self := strings.ToLower(db.ServiceAddress); self != "" && (from == self || isPlusOf(from, self)) {
 		return InboundOutcome{Folder: FolderProcessed, Outcome: "from-self"}, "mail from our own address is ignored", nil
@@ -90,7 +100,7 @@ func (db *DB) decide(ctx context.Context, tx *Tx, in *Inbound) (InboundOutcome, 
 		return InboundOutcome{Folder: FolderProcessed, Outcome: in.Auto}, "automatic mail is never answered: " + in.AutoReason, nil
 	}
 
-	tok, err := db.resolveToken(ctx, tx, in)
+	tok, sent, err := db.resolveToken(ctx, tx, in)
 	if err != nil {
 		return InboundOutcome{}, "", err
 	}
@@ -140,33 +150,46 @@ func (db *DB) decide(ctx context.Context, tx *Tx, in *Inbound) (InboundOutcome, 
 	if msgID == "" {
 		msgID = in.Key
 	}
-	if in.Intent.Kind == IntentCommand {
-		out.Outcome, err = command(ctx, tx, a, p, in, in.Key)
-		return out, "command " + in.Intent.Command, err
+
+	// Read the reply now that we know which mail it answers.
+	rc, roundID, err := db.replyContext(ctx, tx, a, p, tok, sent)
+	if err != nil {
+		return InboundOutcome{}, "", err
 	}
-	switch tok.Purpose {
-	case PurposeCheckIn:
-		ans := CheckInAnswer{Text: in.Text}
-		if in.CheckIn != nil {
-			ans = *in.CheckIn
+	r := db.Reader.ReadReply(ReplyMessage{Subject: in.Subject, Body: in.Body}, rc)
+	rec.textHash = replyHash(r.Text, tok)
+	if stop, detail, err := db.breakLoop(ctx, tx, a, p, rec.textHash, r); err != nil || stop != "" {
+		out.Outcome = stop
+		return out, detail, err
+	}
+
+	switch r.Intent.Kind {
+	case IntentCommand:
+		out.Outcome, err = command(ctx, tx, a, p, r, msgID, in.Key)
+		return out, "command " + r.Intent.Command, err
+	case IntentCheckIn:
+		ans := *r.CheckIn
+		if tok.Purpose == PurposeCheckIn {
+			roundID = tok.Ref
 		}
-		out.Outcome, err = recordCheckIn(ctx, tx, a, p, tok.Ref, ans, msgID, in.Key)
+		out.Outcome, err = recordCheckIn(ctx, tx, a, p, roundID, ans, msgID, in.Key)
 		var de *Error
 		if errors.As(err, &de) {
 			out.Outcome = "refused"
 			return out, de.Message, nil
 		}
 		return out, "", err
-	case PurposeCommands:
-		if strings.TrimSpace(in.Text) == "" || a.Status.Final() {
-			out.Outcome = "kept"
-			return out, "a reply to a notice; kept for the record", nil
-		}
-		out.Outcome = "comment"
-		return out, "", commentTx(ctx, tx, a, a.Version, p.ID, in.Text, msgID)
+	}
+	if strings.TrimSpace(r.Text) == "" {
+		out.Outcome = "empty"
+		return out, "an empty reply", nil
+	}
+	if tok.Purpose != PurposeConfirm || a.Status.Final() {
+		out.Outcome, err = "not-understood", notUnderstood(ctx, tx, a, p, rc, r, in.Key)
+		return out, "answered to its writer alone", err
 	}
 	version := int(tok.Ref)
-	if version < a.Version && !a.Status.Final() {
+	if version < a.Version {
 		key := fmt.Sprintf("%s:%d:%d:%d:%s", MailSuperseded, a.ID, version, p.ID, in.Key)
 		if _, err := queueMail(ctx, tx, mailRequest{key: key, kind: MailSuperseded, agreement: a, party: p, answer: true, purpose: PurposeConfirm, ref: int64(a.Version),
 			data: MailData{RepliedTo: version}}); err != nil {
@@ -176,7 +199,7 @@ func (db *DB) decide(ctx context.Context, tx *Tx, in *Inbound) (InboundOutcome, 
 		return out, fmt.Sprintf("a reply to version %d; version %d is current", version, a.Version), nil
 	}
 	switch {
-	case in.Intent.Kind == IntentAgree:
+	case r.Intent.Kind == IntentAgree:
 		// Confirming is asking for the copy: it undoes an unsubscribe.
 		if err := resubscribe(ctx, tx, a, p, msgID); err != nil {
 			return InboundOutcome{}, "", err
@@ -188,26 +211,24 @@ func (db *DB) decide(ctx context.Context, tx *Tx, in *Inbound) (InboundOutcome, 
 				data: MailData{Recorded: []string{fmt.Sprintf("Your confirmation of version %d (fingerprint %s)", version, ShortFingerprint(a.Fingerprint)), "From your message " + msgID}}})
 		}
 		out.Outcome = "confirmed"
-	case in.Intent.Kind == IntentDecline:
+	case r.Intent.Kind == IntentDecline:
 		err = declineTx(ctx, tx, a, version, p.ID, msgID)
 		out.Outcome = "declined"
-	case in.Intent.Unsure:
+	case r.Intent.Unsure:
 		// Close to agreement: ask. When it says more than a word or three
 		// ("I agree except point 2"), it is also a comment, shared.
 		key := fmt.Sprintf("%s:%s", MailUnsure, in.Key)
 		_, err = queueMail(ctx, tx, mailRequest{key: key, kind: MailUnsure, agreement: a, party: p, answer: true, purpose: PurposeConfirm, ref: int64(version),
-			data: MailData{Quote: clip(cleanText(in.Text))}})
+			data: MailData{Quote: clip(cleanText(r.Text))}})
 		out.Outcome = "unsure"
-		if err == nil && len(strings.Fields(in.Text)) > 3 {
-			err = commentTx(ctx, tx, a, version, p.ID, in.Text, msgID)
+		if err == nil && len(strings.Fields(r.Text)) > 3 {
+			err = commentTx(ctx, tx, a, version, p.ID, r.Text, msgID)
 			out.Outcome = "comment"
 		}
 	default:
-		if strings.TrimSpace(in.Text) == "" {
-			out.Outcome = "empty"
-			return out, "an empty reply", nil
-		}
-		err = commentTx(ctx, tx, a, version, p.ID, in.Text, msgID)
+		// Words about an agreement that waits for confirmation are meant
+		// for the other party (design F2).
+		err = commentTx(ctx, tx, a, version, p.ID, r.Text, msgID)
 		out.Outcome = "comment"
 	}
 	var de *Error
@@ -223,9 +244,18 @@ func (db *DB) decide(ctx context.Context, tx *Tx, in *Inbound) (InboundOutcome, 
 	return out, "", nil
 }
 
+// sentMail is one of our mails, as the outbox keeps it.
+type sentMail struct {
+	kind MailKind
+	raw  []byte
+}
+
 // resolveToken finds the reply token of in: the first candidate that is a
-// token, else the party of the mail it replies to.
-func (db *DB) resolveToken(ctx context.Context, tx *Tx, in *Inbound) (*Token, error) {
+// token, else the party of the mail it replies to. It also returns the
+// mail of that party that in answers (In-Reply-To first, then the
+// References), when it is ours.
+func (db *DB) resolveToken(ctx context.Context, tx *Tx, in *Inbound) (*Token, *sentMail, error) {
+	var tok *Token
 	for _, c := range in.Tokens {
 		v, ok := NormalizeToken(c)
 		if !ok {
@@ -233,22 +263,35 @@ func (db *DB) resolveToken(ctx context.Context, tx *Tx, in *Inbound) (*Token, er
 		}
 		t, err := findToken(ctx, tx, `WHERE token = ?`, v)
 		if err == nil {
-			return t, nil
+			tok = t
+			break
 		} else if !errors.Is(err, ErrNotFound) {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	for _, ref := range in.References {
 		var reply string
-		err := tx.QueryRowContext(ctx, `SELECT reply_token FROM outbox WHERE message_id = ? AND reply_token != ''`, strings.Trim(ref, "<>")).Scan(&reply)
+		var party sql.NullInt64
+		var m sentMail
+		err := tx.QueryRowContext(ctx, `SELECT reply_token, party_id, kind, raw FROM outbox WHERE message_id = ?`, strings.Trim(ref, "<>")).Scan(&reply, &party, &m.kind, &m.raw)
 		if errors.Is(err, sql.ErrNoRows) {
 			continue
 		} else if err != nil {
-			return nil, fmt.Errorf("find outbox: %w", err)
+			return nil, nil, fmt.Errorf("find outbox: %w", err)
 		}
-		return findToken(ctx, tx, `WHERE token = ?`, reply)
+		if tok == nil {
+			if reply == "" {
+				continue
+			}
+			if tok, err = findToken(ctx, tx, `WHERE token = ?`, reply); err != nil {
+				return nil, nil, err
+			}
+		}
+		if party.Int64 == tok.PartyID {
+			return tok, &m, nil
+		}
 	}
-	return nil, nil
+	return tok, nil, nil
 }
 
 // spoofNotice tells party p, at most once a day, that someone else tried

@@ -43,12 +43,12 @@ func (c *inboundCase) tokenOf(t *testing.T, i int, kind agreements.MailKind) str
 	return tok
 }
 
-func (c *inboundCase) reply(from, token, kind, text string) agreements.Inbound {
+func (c *inboundCase) reply(from, token, text string) agreements.Inbound {
 	c.n++
 	return agreements.Inbound{
 		Key: fmt.Sprintf("<r%d@example.test>", c.n), MessageID: fmt.Sprintf("<r%d@example.test>", c.n),
 		Mailbox: "INBOX", UIDValidity: 1, UID: uint32(c.n),
-		From: from, Tokens: []string{token}, Intent: agreements.InboundIntent{Kind: kind}, Text: text, AuthResult: "dkim=pass", AuthPass: true,
+		From: from, Tokens: []string{token}, Body: text, AuthResult: "dkim=pass", AuthPass: true,
 	}
 }
 
@@ -78,7 +78,7 @@ func TestRecordInbound_ConfirmFlow(t *testing.T) {
 	c := newInboundCase(t)
 	aliceTok, bobTok := c.tokenOf(t, 0, agreements.MailConfirmRequest), c.tokenOf(t, 1, agreements.MailConfirmRequest)
 
-	in := c.reply("Alice@Example.test", aliceTok, agreements.IntentAgree, "I agree")
+	in := c.reply("Alice@Example.test", aliceTok, "I agree")
 	out := c.record(t, in)
 	if out.Outcome != "confirmed" || out.Folder != agreements.FolderProcessed || out.AgreementID != c.a.ID {
 		t.Fatalf("outcome = %+v", out)
@@ -96,7 +96,7 @@ func TestRecordInbound_ConfirmFlow(t *testing.T) {
 	if c.status(t) != agreements.StatusPending {
 		t.Fatal("active after one confirmation")
 	}
-	if out := c.record(t, c.reply("bob@example.test", bobTok, agreements.IntentAgree, "Agreed")); out.Outcome != "confirmed" {
+	if out := c.record(t, c.reply("bob@example.test", bobTok, "Agreed")); out.Outcome != "confirmed" {
 		t.Fatalf("bob = %+v", out)
 	}
 	if c.status(t) != agreements.StatusActive {
@@ -111,7 +111,7 @@ func TestRecordInbound_ConfirmFlow(t *testing.T) {
 		t.Fatalf("confirmations = %+v", cs)
 	}
 	// Confirming again (a new message) changes nothing.
-	if out := c.record(t, c.reply("bob@example.test", bobTok, agreements.IntentAgree, "I agree")); out.Outcome != "refused" {
+	if out := c.record(t, c.reply("bob@example.test", bobTok, "I agree")); out.Outcome != "refused" {
 		t.Fatalf("third confirmation = %+v", out)
 	}
 	h, err := c.db.FindHandled(context.Background(), "INBOX", 1, 1)
@@ -142,16 +142,13 @@ func TestRecordInbound_NeverConfirms(t *testing.T) {
 		}, agreements.FolderProcessed, "auto-reply"},
 		{"FromSelf", func(c *inboundCase, in *agreements.Inbound, alice, bob string) { in.From = "service+x@example.test" }, agreements.FolderProcessed, "from-self"},
 		{"Qualified", func(c *inboundCase, in *agreements.Inbound, alice, bob string) {
-			in.Intent = agreements.InboundIntent{Kind: agreements.IntentComment}
-			in.Text = "I agree except point 2"
+			in.Body = "I agree except point 2"
 		}, agreements.FolderProcessed, "comment"},
 		{"Unsure", func(c *inboundCase, in *agreements.Inbound, alice, bob string) {
-			in.Intent = agreements.InboundIntent{Kind: agreements.IntentComment, Unsure: true}
-			in.Text = "yes but"
+			in.Body = "yes but"
 		}, agreements.FolderProcessed, "unsure"},
 		{"UnsureComment", func(c *inboundCase, in *agreements.Inbound, alice, bob string) {
-			in.Intent = agreements.InboundIntent{Kind: agreements.IntentComment, Unsure: true}
-			in.Text = "I agree except point 2"
+			in.Body = "yes, I agree except point 2"
 		}, agreements.FolderProcessed, "comment"},
 		{"AuthRequired", func(c *inboundCase, in *agreements.Inbound, alice, bob string) {
 			c.db.RequireAuth = true
@@ -164,7 +161,7 @@ func TestRecordInbound_NeverConfirms(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			c := newInboundCase(t)
 			alice, bob := c.tokenOf(t, 0, agreements.MailConfirmRequest), c.tokenOf(t, 1, agreements.MailConfirmRequest)
-			in := c.reply("alice@example.test", alice, agreements.IntentAgree, "I agree")
+			in := c.reply("alice@example.test", alice, "I agree")
 			tt.mutate(c, &in, alice, bob)
 			out := c.record(t, in)
 			if out.Folder != tt.folder || out.Outcome != tt.outcome {
@@ -181,14 +178,14 @@ func TestRecordInbound_NeverConfirms(t *testing.T) {
 		c := newInboundCase(t)
 		alice := c.tokenOf(t, 0, agreements.MailConfirmRequest)
 		for range 3 {
-			c.record(t, c.reply("mallory@evil.test", alice, agreements.IntentAgree, "I agree"))
+			c.record(t, c.reply("mallory@evil.test", alice, "I agree"))
 		}
 		if n := c.mailKinds(t)[agreements.MailSpoofNotice]; n != 1 {
 			t.Fatalf("spoof notices = %d, want 1", n)
 		}
 		later := Now.Add(25 * time.Hour)
 		c.db.Now = func() time.Time { return later }
-		c.record(t, c.reply("mallory@evil.test", alice, agreements.IntentAgree, "I agree"))
+		c.record(t, c.reply("mallory@evil.test", alice, "I agree"))
 		if n := c.mailKinds(t)[agreements.MailSpoofNotice]; n != 2 {
 			t.Fatalf("spoof notices a day later = %d, want 2", n)
 		}
@@ -197,7 +194,7 @@ func TestRecordInbound_NeverConfirms(t *testing.T) {
 	t.Run("CommentForwarded", func(t *testing.T) {
 		c := newInboundCase(t)
 		bob := c.tokenOf(t, 1, agreements.MailConfirmRequest)
-		in := c.reply("bob@example.test", bob, agreements.IntentComment, "I agree except point 2")
+		in := c.reply("bob@example.test", bob, "I agree except point 2")
 		c.record(t, in)
 		ms := outbox(t, c.db, agreements.OutboxFilter{})
 		last := ms[len(ms)-1]
@@ -215,7 +212,7 @@ func TestRecordInbound_Superseded(t *testing.T) {
 	if _, err := c.db.AmendAgreement(context.Background(), c.a.ID, terms); err != nil {
 		t.Fatal(err)
 	}
-	out := c.record(t, c.reply("alice@example.test", oldTok, agreements.IntentAgree, "I agree"))
+	out := c.record(t, c.reply("alice@example.test", oldTok, "I agree"))
 	if out.Outcome != "superseded" {
 		t.Fatalf("outcome = %+v", out)
 	}
@@ -229,7 +226,7 @@ func TestRecordInbound_Superseded(t *testing.T) {
 		t.Fatalf("last mail = %s %+v", last.Kind, last.Data)
 	}
 	// Its reply token confirms version 2.
-	out = c.record(t, c.reply("alice@example.test", last.ReplyToken, agreements.IntentAgree, "I agree"))
+	out = c.record(t, c.reply("alice@example.test", last.ReplyToken, "I agree"))
 	if out.Outcome != "confirmed" {
 		t.Fatalf("reply to the superseded notice = %+v", out)
 	}
@@ -241,7 +238,7 @@ func TestRecordInbound_ReferencesAndBounce(t *testing.T) {
 	toBob := ms[1]
 
 	t.Run("ByReferences", func(t *testing.T) {
-		in := c.reply("bob@example.test", "", agreements.IntentAgree, "I agree")
+		in := c.reply("bob@example.test", "", "I agree")
 		in.Tokens = nil
 		in.References = []string{"unknown@x", toBob.MessageID}
 		if out := c.record(t, in); out.Outcome != "confirmed" || out.PartyID != c.a.Terms.Parties[1].ID {
@@ -287,7 +284,7 @@ func TestRemindAndExpire(t *testing.T) {
 		now := Now.Add(d)
 		c.db.Now = func() time.Time { return now }
 	}
-	c.record(t, c.reply("alice@example.test", c.tokenOf(t, 0, agreements.MailConfirmRequest), agreements.IntentAgree, "I agree"))
+	c.record(t, c.reply("alice@example.test", c.tokenOf(t, 0, agreements.MailConfirmRequest), "I agree"))
 	at(47 * time.Hour)
 	if r, e, err := c.db.RemindAndExpire(ctx); err != nil || r != 0 || e != 0 {
 		t.Fatalf("at 47h: %d reminded, %d expired, %v", r, e, err)

@@ -76,6 +76,9 @@ func queueMail(ctx context.Context, tx *Tx, r mailRequest) (bool, error) {
 	if r.party != nil && r.party.Unsubscribed() && !r.answer {
 		return false, nil
 	}
+	if r.answer && tx.quiet {
+		return false, nil // a loop is being broken: replies get no answer
+	}
 	var replyTok, cmdTok string
 	if a := r.agreement; a != nil {
 		t, err := issueToken(ctx, tx, a.ID, r.party.ID, r.purpose, r.ref)
@@ -112,6 +115,7 @@ func queueMail(ctx context.Context, tx *Tx, r mailRequest) (bool, error) {
 		r.party.threadID = row.msgID // later mail in this transaction threads under it
 	}
 	tx.queued = true
+	tx.answers++
 	return true, nil
 }
 

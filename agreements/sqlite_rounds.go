@@ -575,8 +575,10 @@ func noticeAll(ctx context.Context, tx *Tx, a *Agreement, key, title string, lin
 	return nil
 }
 
-// command carries out a command by reply from party p.
-func command(ctx context.Context, tx *Tx, a *Agreement, p *Party, in *Inbound, key string) (string, error) {
+// command carries out a command by reply from party p: r's intent, read
+// from the message msgID.
+func command(ctx context.Context, tx *Tx, a *Agreement, p *Party, r Reading, msgID, key string) (string, error) {
+	in := r.Intent
 	who := p.FirstName()
 	notice := func(to *Party, title string, lines ...string) error {
 		k := fmt.Sprintf("%s:%s", MailNotice, key)
@@ -587,9 +589,15 @@ func command(ctx context.Context, tx *Tx, a *Agreement, p *Party, in *Inbound, k
 			answer: to.ID == p.ID})
 		return err
 	}
-	switch in.Intent.Command {
-	case "help":
+	switch in.Command {
+	case CommandHelp:
 		return "help", notice(p, "What you can reply", helpLines...)
+	case CommandStopMail:
+		// Their own words for "fewer mails": ask what they want, and change
+		// nothing until they say.
+		return "asked", notice(p, "Fewer mails?",
+			"We read your reply as a wish to get fewer mails from us, so nothing has changed yet and nothing was passed on.",
+			`Reply "pause" for a break from the check-ins (or "pause until" a date), "stop" to end the check-ins for both of you, or "unsubscribe" to stop mail to you alone.`)
 	case "unsubscribe":
 		return unsubscribe(ctx, tx, a, p, key)
 	case "pause":
@@ -597,8 +605,8 @@ func command(ctx context.Context, tx *Tx, a *Agreement, p *Party, in *Inbound, k
 			return "refused", notice(p, "Nothing to pause", fmt.Sprintf("The agreement is %s, so there are no check-ins to pause.", a.Status))
 		}
 		until := ""
-		if !in.Intent.Until.IsZero() {
-			until = formatTime(in.Intent.Until)
+		if !in.Until.IsZero() {
+			until = formatTime(in.Until)
 		}
 		if err := setStatus(ctx, tx, a.ID, StatusPaused); err != nil {
 			return "", err
@@ -617,7 +625,7 @@ func command(ctx context.Context, tx *Tx, a *Agreement, p *Party, in *Inbound, k
 		}
 		line := who + " has paused the check-ins."
 		if until != "" {
-			line = fmt.Sprintf("%s has paused the check-ins until %s.", who, in.Intent.Until.Format("Monday 2 January 2006"))
+			line = fmt.Sprintf("%s has paused the check-ins until %s.", who, in.Until.Format("Monday 2 January 2006"))
 		}
 		return "paused", noticeAll(ctx, tx, a, "paused:"+key, "Check-ins are paused", []string{line, `Reply "resume" to start them again.`})
 	case "resume":
@@ -694,13 +702,13 @@ func command(ctx context.Context, tx *Tx, a *Agreement, p *Party, in *Inbound, k
 		} else if err != nil {
 			return "", err
 		}
-		ans := CheckInAnswer{Text: in.Intent.Fix}
-		if in.CheckIn != nil {
-			ans = *in.CheckIn
+		ans := CheckInAnswer{Text: in.Fix}
+		if r.CheckIn != nil {
+			ans = *r.CheckIn
 		}
-		return recordCheckIn(ctx, tx, a, p, roundID, ans, in.MessageID, key)
+		return recordCheckIn(ctx, tx, a, p, roundID, ans, msgID, key)
 	}
-	return "refused", notice(p, "Not a command", fmt.Sprintf("%q is not something we can do.", in.Intent.Command))
+	return "refused", notice(p, "Not a command", fmt.Sprintf("%q is not something we can do.", in.Command))
 }
 
 // unsubscribe stops all mail to party p except the answers to their own
@@ -765,11 +773,12 @@ func resubscribe(ctx context.Context, tx *Tx, a *Agreement, p *Party, why string
 
 var helpLines = []string{
 	`Reply to any of our mails with one of these, alone on the first line:`,
-	`"pause" or "pause until 2027-01-10": no check-ins until you resume (or until that day). The other person is told.`,
+	`"pause", "pause until 10 January" or "pause for two weeks": no check-ins until you resume (or until then). The other person is told.`,
 	`"resume": start the check-ins again.`,
 	`"stop": end the agreement, for both of you. The other person is told.`,
 	`"history": a mail with every check-in so far.`,
 	`"fix: 1 kept, 2 partly": correct your last check-in; it replaces what we recorded.`,
+	`"unsubscribe": no more mail to you; check-ins pause until you reply "resume".`,
 	`"help": this list.`,
 	`To a check-in, reply in your own words; "1 kept, 2 partly" is enough.`,
 }
@@ -850,8 +859,8 @@ func (db *DB) Unsubscribe(ctx context.Context, token string) error {
 		if p == nil {
 			return Errorf(ENOTFOUND, "unknown reply token")
 		}
-		in := &Inbound{Intent: InboundIntent{Kind: IntentCommand, Command: "unsubscribe"}}
-		_, err = command(ctx, tx, a, p, in, fmt.Sprintf("one-click:%s:%s", t.Value, tx.now.Format("2006-01-02T15")))
+		r := Reading{Intent: Intent{Kind: IntentCommand, Command: CommandUnsubscribe}}
+		_, err = command(ctx, tx, a, p, r, "", fmt.Sprintf("one-click:%s:%s", t.Value, tx.now.Format("2006-01-02T15")))
 		return err
 	})
 }

@@ -27,10 +27,10 @@ func TestRoutine(t *testing.T) {
 
 	seen := map[int64]bool{} // outbox mails handled
 	n := 0
-	reply := func(p agreements.Party, token, text string, answer *agreements.CheckInAnswer, intent agreements.InboundIntent) {
+	reply := func(p agreements.Party, token, text string) {
 		n++
 		in := agreements.Inbound{Key: fmt.Sprintf("<sim%d@x>", n), MessageID: fmt.Sprintf("<sim%d@x>", n), Mailbox: "INBOX", UIDValidity: 1, UID: uint32(n),
-			From: p.Address, Tokens: []string{token}, Intent: intent, CheckIn: answer, Text: text, AuthResult: "none"}
+			From: p.Address, Tokens: []string{token}, Body: text, AuthResult: "none"}
 		if _, err := db.RecordInbound(ctx, in); err != nil {
 			t.Fatal(err)
 		}
@@ -65,18 +65,18 @@ func TestRoutine(t *testing.T) {
 			case p.Address == bob.Address && w == 3:
 				// Bob misses this round.
 			case p.Address == alice.Address && w == 5:
-				reply(p, m.ReplyToken, "1 missed, 2 kept", &agreements.CheckInAnswer{Statuses: map[int]string{1: "missed", 2: "kept"}, Text: "1 missed, 2 kept"}, agreements.InboundIntent{Kind: agreements.IntentCheckIn})
-				reply(p, m.ReplyToken, "fix: 1 partly", &agreements.CheckInAnswer{Statuses: map[int]string{1: "partly", 2: "kept"}, Text: "1 partly, 2 kept"}, agreements.InboundIntent{Kind: agreements.IntentCommand, Command: "fix", Fix: "1 partly"})
+				reply(p, m.ReplyToken, "1 missed, 2 kept")
+				reply(p, m.ReplyToken, "fix: 1 partly")
 			default:
-				reply(p, m.ReplyToken, "1 kept", &agreements.CheckInAnswer{Statuses: map[int]string{1: "kept"}, PositiveOther: "listened", Text: "1 kept\nSomething good about you: listened"}, agreements.InboundIntent{Kind: agreements.IntentCheckIn})
+				reply(p, m.ReplyToken, "1 kept\nSomething good about you: listened")
 			}
 			if p.Address == alice.Address && w == 7 {
-				reply(p, m.ReplyToken, "pause", nil, agreements.InboundIntent{Kind: agreements.IntentCommand, Command: "pause"})
+				reply(p, m.ReplyToken, "pause")
 			}
 		}
 		if week() == 9 && now.Weekday() == time.Wednesday && now.Hour() == 12 && now.Minute() == 0 {
 			tok, _ := db.IssueToken(ctx, bob.ID, agreements.PurposeCommands, 0)
-			reply(bob, tok.Value, "resume", nil, agreements.InboundIntent{Kind: agreements.IntentCommand, Command: "resume"})
+			reply(bob, tok.Value, "resume")
 		}
 	}
 
@@ -220,7 +220,7 @@ func TestStopAndResume(t *testing.T) {
 	cmd := func(c string) agreements.InboundOutcome {
 		n++
 		out, err := db.RecordInbound(ctx, agreements.Inbound{Key: fmt.Sprintf("<cmd%d@x>", n), Mailbox: "INBOX", UIDValidity: 1, UID: uint32(n),
-			From: "alice@example.test", Tokens: []string{tok.Value}, Intent: agreements.InboundIntent{Kind: agreements.IntentCommand, Command: c}})
+			From: "alice@example.test", Tokens: []string{tok.Value}, Body: c})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -324,7 +324,7 @@ func TestUnsubscribe(t *testing.T) {
 		t.Helper()
 		n++
 		out, err := db.RecordInbound(ctx, agreements.Inbound{Key: fmt.Sprintf("<u%d@x>", n), Mailbox: "INBOX", UIDValidity: 1, UID: uint32(n),
-			From: p.Address, Tokens: []string{tok}, Intent: agreements.InboundIntent{Kind: agreements.IntentCommand, Command: c}})
+			From: p.Address, Tokens: []string{tok}, Body: c})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -470,7 +470,7 @@ func TestUnsubscribe_Confirming(t *testing.T) {
 		t.Fatal(err)
 	}
 	out, err := db.RecordInbound(ctx, agreements.Inbound{Key: "<cb@x>", MessageID: "<cb@x>", Mailbox: "INBOX", UIDValidity: 1, UID: 1,
-		From: bob.Address, Tokens: []string{confirmTok.Value}, Intent: agreements.InboundIntent{Kind: agreements.IntentAgree}})
+		From: bob.Address, Tokens: []string{confirmTok.Value}, Body: "I agree"})
 	if err != nil || out.Outcome != "confirmed" {
 		t.Fatalf("Bob's agree: %+v %v", out, err)
 	}
@@ -502,7 +502,7 @@ func TestPause_NoRoundsInside(t *testing.T) {
 	tok, _ := db.IssueToken(ctx, alice.ID, agreements.PurposeCommands, 0)
 	until := time.Date(2027, 3, 10, 0, 0, 0, 0, time.UTC) // the Wednesday after two Sundays
 	if out, err := db.RecordInbound(ctx, agreements.Inbound{Key: "<p@x>", Mailbox: "INBOX", UIDValidity: 1, UID: 1, From: alice.Address, Tokens: []string{tok.Value},
-		Intent: agreements.InboundIntent{Kind: agreements.IntentCommand, Command: "pause", Until: until}}); err != nil || out.Outcome != "paused" {
+		Body: "pause until " + until.Format("2006-01-02")}); err != nil || out.Outcome != "paused" {
 		t.Fatalf("pause until: %+v %v", out, err)
 	}
 	run := func(d time.Duration) {

@@ -16,6 +16,7 @@ import (
 	_ "github.com/mattn/go-sqlite3"
 
 	"github.com/inwriting/inwriting/agreements"
+	"github.com/inwriting/inwriting/mailin"
 )
 
 // Now is the fixed time of the test clock.
@@ -27,6 +28,7 @@ func MustOpenDB(tb testing.TB) *agreements.DB {
 	tb.Helper()
 	db := agreements.NewDB(filepath.Join(tb.TempDir(), "inwriting.db"))
 	db.Now = func() time.Time { return Now }
+	db.Reader = mailin.Reader{}
 	if !testing.Verbose() {
 		db.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}

@@ -88,7 +88,7 @@ func TestTimers(t *testing.T) {
 		t.Helper()
 		n++
 		out, err := db.RecordInbound(ctx, agreements.Inbound{Key: fmt.Sprintf("<c%d@x>", n), Mailbox: "INBOX", UIDValidity: 1, UID: uint32(n), From: alice.Address,
-			Tokens: []string{tok.Value}, Intent: agreements.InboundIntent{Kind: agreements.IntentCommand, Command: cmd, Until: until}})
+			Tokens: []string{tok.Value}, Body: commandText(cmd, until)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -308,4 +308,12 @@ func TestTimers_NoAgreement(t *testing.T) {
 	if !slices.Equal(left, []string{"other"}) {
 		t.Fatalf("timers left that were due: %v, want only the unknown one", left)
 	}
+}
+
+// commandText is a command as a person writes it by reply.
+func commandText(cmd string, until time.Time) string {
+	if until.IsZero() {
+		return cmd
+	}
+	return cmd + " until " + until.Format("2006-01-02")
 }

@@ -4,69 +4,102 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode"
+
+	"github.com/inwriting/inwriting/agreements"
 )
 
-// Status is how a commitment went.
-type Status string
-
-// The statuses of a commitment in a check-in.
-const (
-	Kept   Status = "kept"
-	Partly Status = "partly"
-	Missed Status = "missed"
-)
-
-// CheckInAnswer is what a reply to a check-in says. Whatever could not be
-// read stays in Text, which is always the whole trimmed reply: nothing is
-// invented.
-type CheckInAnswer struct {
-	Statuses      map[int]Status // by commitment number, from 1
-	PositiveOther string         // one positive thing about the other person
-	PositiveSelf  string         // one positive thing about oneself
-	WentWrong     string         // anything that went wrong, to talk about
-	Text          string
+// CheckInContext is what a check-in answer is read against: the writer's
+// own commitments, in order, and the other people's first names.
+type CheckInContext struct {
+	Commitments []string
+	Others      []string
 }
 
+// Status words. The strong ones say how a commitment went by themselves;
+// the weak ones ("yes", "ok", "no") only next to a commitment's number or
+// in a list of answers in order.
 var (
-	keptWords   = `kept|done|yes|yep|did it|did|ok|okay|good|fine|great|✓|✔|✔️|✅|behouden|gehouden|gedaan|gehalten|erledigt|tenu|fait|cumplido|hecho|cumprido|feito`
-	partlyWords = `partly|partially|part|somewhat|half|mostly|sort of|kind of|~|more or less|gedeeltelijk|teilweise|en partie|partiellement|parcialmente|em parte`
-	missedWords = `missed|miss|no|nope|not|didn't|did not|failed|forgot|✗|✘|❌|x|gemist|niet|verpasst|nicht|manqué|raté|no cumplido|falhei|não`
+	keptStrong   = `kept|kept it|done|did it|i did|managed|achieved|✓|✔|✔️|✅|gehouden|gedaan|gehalten|erledigt|geschafft|tenu|fait|réussi|cumplido|hecho|cumprido|feito`
+	keptWeak     = `yes|yep|yeah|ok|okay|good|fine|great|did|oui|ja|sí|si|sim`
+	partlyStrong = `partly|partially|half|halfway|mostly|sort of|kind of|more or less|in part|~|gedeeltelijk|deels|teilweise|halb|en partie|partiellement|à moitié|a medias|parcialmente|em parte|más o menos`
+	missedStrong = `missed|missed it|failed|forgot|didn't|did not|not kept|not done|broke it|✗|✘|❌|gemist|vergeten|niet gedaan|verpasst|vergessen|nicht|manqué|raté|oublié|pas fait|no cumplido|olvidé|fallé|falhei|esqueci|não cumpri`
+	missedWeak   = `no|nope|not|x|non|nein|nee|não|nao`
 
-	statusWord = `(` + keptWords + `|` + partlyWords + `|` + missedWords + `)`
-	// "1 kept", "1: yes", "#2 - partly", "3) missed", "1. kept"
-	numberedRE = regexp.MustCompile(`(?i)(?:^|[\s,;])#?(\d{1,2})\s*[:.)\-–=]?\s*` + statusWord + `(?:[\s,;.!]|$)`)
-	allRE      = regexp.MustCompile(`(?i)^\s*(?:all|everything|both|all of them|all commitments)\s*(?:were\s+|was\s+)?` + statusWord + `\b`)
-	ordinalRE  = regexp.MustCompile(`(?i)\b` + statusWord + `\s+(?:the\s+|my\s+)?(first|second|third|fourth|fifth|1st|2nd|3rd|4th|5th)\b|\b(first|second|third|fourth|fifth|1st|2nd|3rd|4th|5th)\s+(?:one|commitment|point)?\s*(?:was\s+|is\s+|:\s*|-\s*)?` + statusWord + `\b`)
+	strongWord = `(` + keptStrong + `|` + partlyStrong + `|` + missedStrong + `)`
+	anyWord    = `(` + keptStrong + `|` + partlyStrong + `|` + missedStrong + `|` + keptWeak + `|` + missedWeak + `)`
 
-	partlyRE = regexp.MustCompile(`(?i)^(` + partlyWords + `)$`)
-	missedRE = regexp.MustCompile(`(?i)^(` + missedWords + `)$`)
+	keptRE   = regexp.MustCompile(`(?i)^(` + keptStrong + `|` + keptWeak + `)$`)
+	partlyRE = regexp.MustCompile(`(?i)^(` + partlyStrong + `)$`)
+	missedRE = regexp.MustCompile(`(?i)^(` + missedStrong + `|` + missedWeak + `)$`)
+
+	// "1 kept", "1: yes", "#2 - partly", "3) missed", "1. kept", "no. 2 done"
+	numberedRE = regexp.MustCompile(`(?i)(?:^|[\s,;(])(?:#|no\.?\s*|nr\.?\s*|n°\s*)?(\d{1,2})\s*[:.)\-–=]?\s*` + anyWord + `(?:[\s,;.!)]|$)`)
+	// "kept 1", "missed #2"
+	numberAfterRE = regexp.MustCompile(`(?i)(?:^|[\s,;])` + strongWord + `\s*(?:#|no\.?\s*|number\s+)?(\d{1,2})(?:[\s,;.!]|$)`)
+	// "kept both", "all kept", "missed both, sorry", "I kept all of them"
+	allRE    = regexp.MustCompile(`(?i)\b(all|both|everything|all of them|them all|both of them|each one|every one|tous|toutes|les deux|alle|beide|todos|todas|los dos|ambos|ambas|allemaal|tudo)\b`)
+	ordinalRE = regexp.MustCompile(`(?i)\b` + strongWord + `\s+(?:the\s+|my\s+)?(first|second|third|fourth|fifth|1st|2nd|3rd|4th|5th)\b|\b(first|second|third|fourth|fifth|1st|2nd|3rd|4th|5th)\s+(?:one|commitment|point)?\s*(?:was\s+|is\s+|:\s*|-\s*)?` + strongWord + `\b`)
+	// A line that is only answers in order: "kept, kept", "yes / no".
+	listItemRE = regexp.MustCompile(`(?i)^(?:\d{1,2}\s*[:.)\-–]?\s*)?` + anyWord + `$`)
+	// A line that begins with an answer: "Kept - I called every time."
+	leadRE = regexp.MustCompile(`(?i)^(?:[-*•]\s*)?` + strongWord + `(?:\s*[,:;.!\-–—]|\s*$)`)
+	// A strong answer anywhere in a line, for a commitment named there.
+	strongRE = regexp.MustCompile(`(?i)(?:^|[^\p{L}])` + strongWord + `(?:[^\p{L}]|$)`)
+	// "and", "und", "et" … between answers in a list.
+	listSepRE = regexp.MustCompile(`(?i)\s*(?:,|;|/|\||\band\b|\bund\b|\bet\b|\by\b|\ben\b|\be\b|&)\s*`)
 
 	// Headings of the check-in prompts, and their short forms.
-	positiveOtherRE = regexp.MustCompile(`(?i)^\s*(?:[-*•]\s*)?(?:something\s+|one\s+)?(?:positive|good|nice|thanks?|appreciat\w*|grateful)(?:\s+thing)?\s+(?:about|for|from|to)\s+(?:the other person|them|him|her|you|my partner|\p{Lu}\p{L}*)\s*:\s*(.*)$`)
-	positiveSelfRE  = regexp.MustCompile(`(?i)^\s*(?:[-*•]\s*)?(?:something\s+|one\s+)?(?:positive|good|nice|proud)(?:\s+thing)?\s+(?:about|of)\s+(?:myself|me|yourself|self)\s*:\s*(.*)$`)
-	wentWrongRE     = regexp.MustCompile(`(?i)^\s*(?:[-*•]\s*)?(?:anything\s+(?:that\s+)?)?(?:went wrong|what went wrong|wrong|to talk about|talk about|problems?|issues?|concerns?)(?:\s+to talk about)?\s*:\s*(.*)$`)
-	headingLikeRE   = regexp.MustCompile(`^\s*(?:[-*•]\s*)?[\p{L} ]{3,60}:\s*`)
+	positiveOtherRE = regexp.MustCompile(`(?i)^\s*(?:\d\.\s*)?(?:[-*•]\s*)?(?:something\s+|one\s+)?(?:positive|good|nice|kind|thanks?|appreciat\w*|grateful)(?:\s+thing)?\s+(?:about|for|from|to)\s+(?:the other person|them|him|her|you|my partner|\p{Lu}\p{L}*)\s*:\s*(.*)$`)
+	positiveSelfRE  = regexp.MustCompile(`(?i)^\s*(?:\d\.\s*)?(?:[-*•]\s*)?(?:something\s+|one\s+)?(?:positive|good|nice|proud)(?:\s+thing)?\s+(?:about|of)\s+(?:myself|me|yourself|self)\s*:\s*(.*)$`)
+	wentWrongRE     = regexp.MustCompile(`(?i)^\s*(?:\d\.\s*)?(?:[-*•]\s*)?(?:anything\s+(?:that\s+)?)?(?:went wrong|what went wrong|wrong|to talk about|talk about|problems?|issues?|concerns?)(?:,?\s+to talk about)?\s*:\s*(.*)$`)
+	headingLikeRE   = regexp.MustCompile(`^\s*(?:[-*•]\s*)?[\p{L} ]{3,60}:\s*$`)
+
+	clauseRE  = regexp.MustCompile(`[.;!?]`)
+	exceptRE  = regexp.MustCompile(`(?i)\b(but|except|apart from|sauf|außer|excepto|behalve|exceto|not all|nicht alle|pas tous)\b`)
+	proudOfRE = regexp.MustCompile(`(?i)\bproud of\b`)
 )
 
-// ParseCheckIn reads a check-in answer from text: per-commitment statuses
-// by number ("1 kept, 2 partly", "1: yes"), for all ("all kept"), by
-// ordinal ("missed the second one") or by quoting the commitment ("call
-// before 18:00: kept"); and the three prompts by their headings.
-func ParseCheckIn(text string, commitments []string) CheckInAnswer {
-	a := CheckInAnswer{Statuses: map[int]Status{}, Text: strings.TrimSpace(text)}
-	n := len(commitments)
-	set := func(i int, st Status) {
-		if i >= 1 && (n == 0 || i <= n) {
-			if _, ok := a.Statuses[i]; !ok {
-				a.Statuses[i] = st
-			}
+// ParseCheckIn reads a check-in answer from text, against the writer's
+// commitments: statuses by number ("1 kept, 2 partly", "1 yes 2 no"), for
+// all ("kept both", "all kept this week"), in order ("kept, kept", or one
+// line per commitment), by ordinal ("missed the second one"), or by
+// naming the commitment ("the calls: kept", "I called every evening,
+// done"); the three prompts by their headings, and, without headings, kind
+// words about the other person or oneself and what should be talked about.
+// It never invents a status: a number beyond the commitments, or a word
+// that says nothing by itself, records nothing. Text is always the whole
+// trimmed reply.
+func ParseCheckIn(text string, cc CheckInContext) agreements.CheckInAnswer {
+	a := agreements.CheckInAnswer{Statuses: map[int]string{}, Text: strings.TrimSpace(text)}
+	n := len(cc.Commitments)
+	set := func(i int, st string) bool {
+		if i < 1 || i > n {
+			return false
 		}
+		if _, ok := a.Statuses[i]; !ok {
+			a.Statuses[i] = st
+		}
+		return true
 	}
 	var section *string
+	var loose []string // lines that are neither headings nor statuses
+	var leads []string // statuses of lines that begin with one, in order
 	lines := strings.Split(a.Text, "\n")
+	pendingCommitment := 0 // a quoted commitment waiting for its answer on the next line
 	for _, line := range lines {
 		l := strings.TrimSpace(line)
 		if l == "" {
+			continue
+		}
+		quoted := strings.HasPrefix(l, ">")
+		if quoted {
+			// An inline reply quotes the check-in's commitments: the
+			// answer below a quoted commitment is its answer.
+			q := strings.TrimSpace(strings.TrimLeft(l, "> "))
+			if i := commitmentNamed(q, cc.Commitments); i > 0 {
+				pendingCommitment = i
+			}
 			continue
 		}
 		if m := positiveSelfRE.FindStringSubmatch(l); m != nil {
@@ -85,12 +118,28 @@ func ParseCheckIn(text string, commitments []string) CheckInAnswer {
 			continue
 		}
 		found := false
-		if m := allRE.FindStringSubmatch(l); m != nil && n > 0 {
-			st := statusOf(m[1])
-			for i := 1; i <= n; i++ {
-				set(i, st)
+		if pendingCommitment > 0 {
+			if st, ok := leadingStatus(l); ok {
+				found = set(pendingCommitment, st) || found
+			}
+			pendingCommitment = 0
+		}
+		if items, ok := answerList(l); ok && n > 1 {
+			// "kept, kept", "yes / no": one answer per commitment, in order.
+			if len(items) == n {
+				for i, st := range items {
+					set(i+1, st)
+				}
 			}
 			found = true
+		}
+		if !found && n > 0 {
+			if st, ok := allStatus(l); ok {
+				for i := 1; i <= n; i++ {
+					set(i, st)
+				}
+				found = true
+			}
 		}
 		// Matches may share the separator between them ("#1 done #2 no"):
 		// each search starts where the last status word ended.
@@ -101,8 +150,13 @@ func ParseCheckIn(text string, commitments []string) CheckInAnswer {
 			}
 			i, _ := strconv.Atoi(l[pos+m[2] : pos+m[3]])
 			set(i, statusOf(l[pos+m[4]:pos+m[5]]))
-			found = true
+			found = true // a number beyond the commitments is not a positive either
 			pos += m[5]
+		}
+		for _, m := range numberAfterRE.FindAllStringSubmatch(l, -1) {
+			i, _ := strconv.Atoi(m[2])
+			set(i, statusOf(m[1]))
+			found = true
 		}
 		for _, m := range ordinalRE.FindAllStringSubmatch(l, -1) {
 			if m[1] != "" {
@@ -112,9 +166,19 @@ func ParseCheckIn(text string, commitments []string) CheckInAnswer {
 			}
 			found = true
 		}
-		for i, c := range commitments {
-			if st, ok := quotedStatus(l, c); ok {
-				set(i+1, st)
+		if !found {
+			if i := commitmentNamed(l, cc.Commitments); i > 0 {
+				if m := strongRE.FindStringSubmatch(l); m != nil {
+					set(i, statusOf(m[1]))
+					found = true
+				} else if _, ok := answerList(l); !ok {
+					pendingCommitment = i // "Calling before 18:00:" then the answer below
+				}
+			}
+		}
+		if !found {
+			if st, ok := leadingStatus(l); ok {
+				leads = append(leads, st)
 				found = true
 			}
 		}
@@ -123,14 +187,240 @@ func ParseCheckIn(text string, commitments []string) CheckInAnswer {
 			continue
 		}
 		if section != nil {
-			if headingLikeRE.MatchString(l) && !strings.Contains(l, " ") {
+			if headingLikeRE.MatchString(l) {
 				section = nil
 				continue
 			}
 			appendText(section, l)
+			continue
+		}
+		loose = append(loose, l)
+	}
+	// One line per commitment, each beginning with its answer; with one
+	// commitment, the one answer.
+	if len(a.Statuses) == 0 && len(leads) == n {
+		for i, st := range leads {
+			set(i+1, st)
 		}
 	}
+	readLoose(&a, loose, cc)
 	return a
+}
+
+// answerList reads a line made only of answers ("kept, kept", "yes / no",
+// "1. kept 2. missed" is left to the numbered form): their statuses in
+// order, and whether the line is such a list.
+func answerList(l string) ([]string, bool) {
+	l = strings.TrimRight(strings.TrimSpace(l), ".!")
+	parts := listSepRE.Split(l, -1)
+	if len(parts) < 2 {
+		return nil, false
+	}
+	var out []string
+	for _, p := range parts {
+		p = strings.TrimSpace(p)
+		if p == "" {
+			continue
+		}
+		if !listItemRE.MatchString(p) || strings.ContainsAny(p, "0123456789") {
+			return nil, false
+		}
+		out = append(out, statusOf(p))
+	}
+	return out, len(out) >= 2
+}
+
+// allStatus reads "kept both", "all kept this week", "missed both, sorry":
+// a word for all and a strong answer in the same clause.
+func allStatus(l string) (string, bool) {
+	for _, clause := range clauseRE.Split(l, -1) {
+		if !allRE.MatchString(clause) {
+			continue
+		}
+		m := strongRE.FindAllStringSubmatch(clause, -1)
+		if len(m) == 0 {
+			continue
+		}
+		st := statusOf(m[0][1])
+		for _, x := range m[1:] {
+			if statusOf(x[1]) != st {
+				return "", false // "kept all but missed one": not for all
+			}
+		}
+		if exceptRE.MatchString(clause) {
+			return "", false
+		}
+		return st, true
+	}
+	return "", false
+}
+
+// leadingStatus reads a line that begins with a strong answer: "Kept.",
+// "Partly - I forgot once", "Missed, sorry".
+func leadingStatus(l string) (string, bool) {
+	m := leadRE.FindStringSubmatch(strings.TrimSpace(l))
+	if m == nil {
+		return "", false
+	}
+	return statusOf(m[1]), true
+}
+
+// commitmentNamed returns which commitment l names (from 1), by its words:
+// most of a commitment's distinctive words, or a run of them; 0 for none,
+// or when l names more than one equally.
+func commitmentNamed(l string, commitments []string) int {
+	lw := contentWords(l)
+	if len(lw) == 0 {
+		return 0
+	}
+	have := map[string]bool{}
+	for _, w := range lw {
+		have[stem(w)] = true
+	}
+	best, bestScore, tie := 0, 0.0, false
+	for i, c := range commitments {
+		cw := contentWords(c)
+		if len(cw) == 0 {
+			continue
+		}
+		hits := 0
+		for _, w := range cw {
+			if have[stem(w)] {
+				hits++
+			}
+		}
+		score := float64(hits) / float64(len(cw))
+		if hits < 2 && !(hits == 1 && len(cw) <= 2) {
+			continue
+		}
+		if score < 0.34 {
+			continue
+		}
+		switch {
+		case score > bestScore:
+			best, bestScore, tie = i+1, score, false
+		case score == bestScore:
+			tie = true
+		}
+	}
+	if tie {
+		return 0
+	}
+	return best
+}
+
+var stopWords = map[string]bool{}
+
+func init() {
+	for _, w := range strings.Fields(`a an the and or but to of in on at for with when what who how i me my you your he him his she her we us our they them their it its
+		is am are was were be been being do does did will would can could should shall may might must not no yes if then than that this these those
+		so as by from up down out over before after about into each every some any all both there here also just very too more most
+		le la les un une de des du et ou à au aux en je tu il elle nous vous ils elles mon ma mes ton ta tes son sa ses
+		der die das ein eine und oder zu von mit ich du er sie wir ihr es mein meine dein deine
+		el los las unos unas y o con yo mi mis tu tus su sus
+		het een en of te van met ik jij hij zij wij mijn jouw
+		os um uma com eu meu minha`) {
+		stopWords[w] = true
+	}
+}
+
+// contentWords returns the distinctive words of s, lowercase.
+func contentWords(s string) []string {
+	var out []string
+	for _, w := range strings.FieldsFunc(strings.ToLower(s), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '\'' }) {
+		w = strings.Trim(w, "'")
+		if len([]rune(w)) < 3 || stopWords[w] {
+			continue
+		}
+		out = append(out, w)
+	}
+	return out
+}
+
+// stem folds the endings that paraphrase changes ("calls", "called",
+// "calling" are "call").
+func stem(w string) string {
+	for _, suf := range []string{"ing", "ed", "es", "s"} {
+		if len(w) > len(suf)+3 && strings.HasSuffix(w, suf) {
+			return w[:len(w)-len(suf)]
+		}
+	}
+	return w
+}
+
+// Sentences without a heading, by what they say.
+var (
+	// About oneself: "I'm proud I called", "I managed to …".
+	selfRE = regexp.MustCompile(`(?i)^(?:and\s+|also\s+|but\s+)?(?:i'?m|i am|i was|i felt|i feel)\s+(?:really\s+|quite\s+|so\s+|very\s+)?(?:proud|pleased with myself|happy (?:that )?i|glad i)\b` +
+		`|^(?:and\s+|also\s+)?i\s+(?:finally\s+|actually\s+)?(?:managed|succeeded|remembered)\b` +
+		`|^(?:je suis fier|je suis fière|j'ai réussi|je suis content(?:e)? d'avoir)` +
+		`|^(?:ich bin stolz|ich habe es geschafft|ich habe geschafft)` +
+		`|^(?:estoy orgullos[oa]|logré|conseguí)` +
+		`|^(?:ik ben trots|het is me gelukt|ik heb het gedaan)` +
+		`|^(?:estou orgulhos[oa]|consegui)`)
+	// Thanks or praise: "Thanks for …", "… that was lovely".
+	praiseRE = regexp.MustCompile(`(?i)\b(thanks?|thank you|grateful|appreciat\w*|lovely|loved|love it|kind|sweet|wonderful|great|nice|amazing|thoughtful|helpful|meant a lot|proud of|merci|reconnaissant|gentil|génial|adorable|danke|dankbar|lieb|schön|toll|gracias|agradecid[oa]|precioso|genial|bedankt|dankbaar|fijn|lief|leuk|obrigad[oa]|grat[oa]|maravilhos[oa]|querid[oa])\b`)
+	thanksStartRE = regexp.MustCompile(`(?i)^(thanks?|thank you|i('m| am) (so |really )?grateful|i (really )?appreciat\w*|merci|danke|gracias|bedankt|obrigad[oa])\b`)
+	otherRefRE    = regexp.MustCompile(`(?i)\b(you|your|he|him|his|she|her|they|them|their|il|elle|lui|er|ihm|ihn|ihr|él|ella|hij|zij|haar|ele|dela|dele)\b`)
+	// Something to talk about: "we should talk about …", "I was upset when …".
+	wrongRE = regexp.MustCompile(`(?i)\b(we (should|need to|must|have to) talk|can we talk|could we talk|let's talk|i'd like to talk|i want to talk|talk about)\b` +
+		`|\bi (was|felt|feel|am|'m) (a bit |really |quite |very )?(upset|hurt|sad|angry|annoyed|disappointed|frustrated|worried|ignored|let down)\b` +
+		`|\b(it hurt|that hurt|bothered me|upset me|hurt me)\b` +
+		`|\b(on devrait parler|il faut qu'on parle|j'étais (triste|blessée?|fâchée?|déçue?)|wir sollten (über|reden)|ich war (traurig|verletzt|enttäuscht|wütend)|deberíamos hablar|tenemos que hablar|me sentí (mal|herid[oa])|we moeten praten|ik was (boos|verdrietig|gekwetst)|precisamos conversar|devíamos conversar|fiquei (triste|chatead[oa]))`)
+	negRE = regexp.MustCompile(`(?i)(\bnot\b|n't\b|\bnever\b|\bno\b|\bpas\b|\bnicht\b|\bkein|\bnunca\b|\bniet\b|\bgeen\b|\bnão\b)`)
+)
+
+// readLoose reads the lines without a heading, sentence by sentence, for
+// kind words and for what went wrong. What it does not recognise stays in
+// Text only.
+func readLoose(a *agreements.CheckInAnswer, lines []string, cc CheckInContext) {
+	names := map[string]bool{}
+	for _, o := range cc.Others {
+		if o != "" {
+			names[strings.ToLower(o)] = true
+		}
+	}
+	mentionsOther := func(s string) bool {
+		for _, w := range strings.FieldsFunc(strings.ToLower(s), func(r rune) bool { return !unicode.IsLetter(r) }) {
+			if names[w] {
+				return true
+			}
+		}
+		return otherRefRE.MatchString(s)
+	}
+	for _, s := range sentences(strings.Join(lines, "\n")) {
+		switch {
+		case wrongRE.MatchString(s):
+			appendText(&a.WentWrong, s)
+		case selfRE.MatchString(s) && !proudOfRE.MatchString(s):
+			appendText(&a.PositiveSelf, s)
+		case negRE.MatchString(s):
+		case thanksStartRE.MatchString(s), praiseRE.MatchString(s) && mentionsOther(s):
+			appendText(&a.PositiveOther, s)
+		}
+	}
+}
+
+// sentences splits text into sentences: at line breaks, and after ".",
+// "!" or "?" followed by a space.
+func sentences(text string) []string {
+	var out []string
+	for _, line := range strings.Split(text, "\n") {
+		start := 0
+		rs := []rune(line)
+		for i := 0; i < len(rs); i++ {
+			if (rs[i] == '.' || rs[i] == '!' || rs[i] == '?') && (i+1 == len(rs) || rs[i+1] == ' ') {
+				if s := strings.TrimSpace(string(rs[start : i+1])); s != "" {
+					out = append(out, s)
+				}
+				start = i + 1
+			}
+		}
+		if s := strings.TrimSpace(string(rs[start:])); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 func appendText(dst *string, s string) {
@@ -144,15 +434,15 @@ func appendText(dst *string, s string) {
 	*dst += s
 }
 
-func statusOf(word string) Status {
+func statusOf(word string) string {
 	w := strings.ToLower(strings.TrimSpace(word))
 	switch {
 	case partlyRE.MatchString(w):
-		return Partly
+		return agreements.CheckInPartly
 	case missedRE.MatchString(w):
-		return Missed
+		return agreements.CheckInMissed
 	}
-	return Kept
+	return agreements.CheckInKept
 }
 
 func ordinal(s string) int {
@@ -171,21 +461,8 @@ func ordinal(s string) int {
 	return 0
 }
 
-var quotedStatusRE = regexp.MustCompile(`(?i)[:\-–=]\s*` + statusWord + `\s*[.!]?\s*$`)
-
-// quotedStatus reads "<the commitment's first words>: kept".
-func quotedStatus(line, commitment string) (Status, bool) {
-	m := quotedStatusRE.FindStringSubmatchIndex(line)
-	if m == nil {
-		return "", false
-	}
-	head := strings.ToLower(strings.TrimSpace(line[:m[0]]))
-	words := strings.Fields(strings.ToLower(commitment))
-	if len(head) < 6 || len(words) == 0 {
-		return "", false
-	}
-	if !strings.HasPrefix(strings.ToLower(commitment), head) && !strings.Contains(strings.ToLower(commitment), head) {
-		return "", false
-	}
-	return statusOf(line[m[2]:m[3]]), true
+// understood reports whether a reads as a check-in answer at all: a
+// status, a kind word, or something to talk about.
+func understood(a agreements.CheckInAnswer) bool {
+	return len(a.Statuses) > 0 || a.PositiveOther != "" || a.PositiveSelf != "" || a.WentWrong != ""
 }

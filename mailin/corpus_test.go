@@ -80,7 +80,7 @@ func readCase(path string) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		return m.Reply.Text, nil
+		return mailin.Trim(m.Body).Text, nil
 	case ".html":
 		return mailin.Trim(mailin.HTMLToText(string(raw))).Text, nil
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/inwriting/inwriting/agreements"
 	"github.com/inwriting/inwriting/mailin"
 )
 
@@ -77,12 +78,13 @@ func FuzzReadIntent(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, text string) {
-		var in mailin.Intent
+		var in agreements.Intent
 		within(t, 2*time.Second, func() {
-			in = mailin.ReadIntent(text, mailin.ExpectConfirmation, []string{"a", "b"})
-			mailin.ReadIntent(text, mailin.ExpectCheckIn, []string{"a", "b"})
+			in = read(text, agreements.ReplyContext{Purpose: agreements.PurposeConfirm, Pending: true, Commitments: []string{"a", "b"}}).Intent
+			read(text, agreements.ReplyContext{Purpose: agreements.PurposeCheckIn, Commitments: []string{"a", "b"}, Others: []string{"Bob"}})
+			read(text, agreements.ReplyContext{Purpose: agreements.PurposeCommands, RoundOpen: true, Commitments: []string{"a", "b"}, Others: []string{"Bob"}})
 		})
-		if in.Kind == mailin.Agree && qualifiedRE.MatchString(text) {
+		if in.Kind == agreements.IntentAgree && qualifiedRE.MatchString(text) {
 			t.Fatalf("%q read as agreement, but it is qualified", text)
 		}
 	})

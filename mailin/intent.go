@@ -3,76 +3,30 @@ package mailin
 import (
 	"regexp"
 	"strings"
-	"time"
 	"unicode"
+
+	"github.com/inwriting/inwriting/agreements"
 )
 
-// IntentKind is what a reply means.
-type IntentKind string
-
-// The kinds of intent.
-const (
-	Agree   IntentKind = "agree"   // an explicit, unqualified confirmation
-	Decline IntentKind = "decline" // an explicit refusal of the agreement
-	Command IntentKind = "command" // pause, resume, stop, history, help, fix, unsubscribe
-	CheckIn IntentKind = "checkin" // an answer to a check-in
-	Comment IntentKind = "comment" // anything else
-)
-
-// Expect says what the mail being answered asked for.
-type Expect int
-
-// What a reply may answer.
-const (
-	ExpectConfirmation Expect = iota // a "please confirm" or its reminder
-	ExpectCheckIn                    // a check-in
-	ExpectNothing                    // any other mail: only commands mean something
-)
-
-// Intent is what ReadIntent read from a reply.
-type Intent struct {
-	Kind IntentKind
-
-	// Unsure marks a comment that is short and close to agreement ("yes",
-	// "ok", "agree?"): the service asks instead of guessing.
-	Unsure bool
-
-	// For a command.
-	Command string    // pause, resume, stop, history, help, fix, unsubscribe
-	Until   time.Time // pause until this day (UTC midnight); zero for none
-	Fix     string    // the correction after "fix:"
-
-	// For a check-in answer.
-	CheckIn *CheckInAnswer
-}
-
-// ReadIntent reads the intent of text, a trimmed reply. A false "agree" is
-// the worst mistake this service can make, so agreement is read only from
-// a short list of explicit, unqualified phrasings in English, French,
-// German, Spanish, Dutch and Portuguese (or a lone 👍); anything qualified,
-// negated or asked is a comment.
-func ReadIntent(text string, expect Expect, commitments []string) Intent {
-	if in, ok := readCommand(text); ok {
-		return in
-	}
-	switch expect {
-	case ExpectCheckIn:
-		a := ParseCheckIn(text, commitments)
-		return Intent{Kind: CheckIn, CheckIn: &a}
-	case ExpectNothing:
-		return Intent{Kind: Comment}
-	}
+// readConfirmation reads a reply to a "please confirm": an explicit,
+// unqualified agreement or refusal, else a comment (unsure when it is short
+// and close to agreement). A false "agree" is the worst mistake this
+// service can make, so agreement is read only from a short list of
+// explicit, unqualified phrasings in English, French, German, Spanish,
+// Dutch and Portuguese (or a lone 👍); anything qualified, negated or asked
+// is a comment.
+func readConfirmation(text string) agreements.Intent {
 	t := strings.TrimSpace(text)
 	first := firstLine(t)
 	norm := normalizePhrase(first)
 	rest := t[len(first):]
 	switch {
 	case agreePhrases[norm] && closingOnly(rest):
-		return Intent{Kind: Agree}
+		return agreements.Intent{Kind: agreements.IntentAgree}
 	case declinePhrases[norm] && closingOnly(rest):
-		return Intent{Kind: Decline}
+		return agreements.Intent{Kind: agreements.IntentDecline}
 	}
-	return Intent{Kind: Comment, Unsure: unsure(text)}
+	return agreements.Intent{Kind: agreements.IntentComment, Unsure: unsure(text)}
 }
 
 // agreePhrases are the explicit confirmations, normalized: lowercase,
@@ -164,49 +118,9 @@ func unsure(text string) bool {
 	return agreeishRE.MatchString(t) && !negationRE.MatchString(t)
 }
 
-// Commands by reply (design F4).
-var (
-	commandRE = regexp.MustCompile(`(?i)^\s*(pause|resume|stop|history|help|unsubscribe)\s*[.!]?\s*$`)
-	pauseRE   = regexp.MustCompile(`(?i)^\s*pause\s+(until|till|til|to)\s+(.+?)\s*[.!]?\s*$`)
-	fixRE     = regexp.MustCompile(`(?is)^\s*fix\s*:\s*(.*\S)\s*$`)
-)
-
-func readCommand(text string) (Intent, bool) {
-	t := strings.TrimSpace(text)
-	if m := fixRE.FindStringSubmatch(t); m != nil {
-		return Intent{Kind: Command, Command: "fix", Fix: m[1]}, true
-	}
-	first := firstLine(t)
-	if strings.TrimSpace(strings.TrimPrefix(t, first)) != "" && !closingOnly(strings.TrimPrefix(t, first)) {
-		return Intent{}, false
-	}
-	if m := pauseRE.FindStringSubmatch(first); m != nil {
-		if d, ok := parseDay(m[2]); ok {
-			return Intent{Kind: Command, Command: "pause", Until: d}, true
-		}
-		return Intent{}, false
-	}
-	if m := commandRE.FindStringSubmatch(first); m != nil {
-		return Intent{Kind: Command, Command: strings.ToLower(m[1])}, true
-	}
-	return Intent{}, false
-}
-
 func firstLine(t string) string {
 	if i := strings.IndexByte(t, '\n'); i >= 0 {
 		return t[:i]
 	}
 	return t
-}
-
-// parseDay reads a day: 2027-01-10, 10 January 2027, January 10, 2027,
-// 10/01/2027 is refused as ambiguous.
-func parseDay(s string) (time.Time, bool) {
-	s = strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(s), "."))
-	for _, layout := range []string{"2006-01-02", "2 January 2006", "January 2, 2006", "January 2 2006", "2 Jan 2006", "Jan 2, 2006", "Jan 2 2006", "2006/01/02"} {
-		if t, err := time.Parse(layout, s); err == nil {
-			return t, true
-		}
-	}
-	return time.Time{}, false
 }

@@ -75,8 +75,8 @@ type Message struct {
 
 	Body        string // the text: the first text/plain part, else HTML as text
 	FromHTML    bool   // Body came from an HTML part
+	HTML        string // the first text/html part, as HTML; "" for none
 	Attachments []Attachment
-	Reply       Reply // Body trimmed
 
 	Auto Auto // auto-reply or bounce verdict
 }
@@ -188,6 +188,9 @@ func ParseMessage(raw []byte, opts ParseOptions) (*Message, error) {
 		m.Body = *plain
 	}
 	m.Body = strings.ToValidUTF8(m.Body, "\uFFFD")
+	if htmlText != nil {
+		m.HTML = strings.ToValidUTF8(*htmlText, "\uFFFD")
+	}
 	if m.Auto.Kind == Bounce {
 		m.Auto.Failed = readDeliveryStatus(dsn)
 		m.Auto.OriginalMessageID = originalMessageID(origHeaders)
@@ -199,7 +202,6 @@ func ParseMessage(raw []byte, opts ParseOptions) (*Message, error) {
 			}
 		}
 	}
-	m.Reply = Trim(m.Body)
 	switch {
 	case plain == nil && htmlText == nil && textErr != nil:
 		return m, textErr

@@ -52,8 +52,8 @@ func TestParseMessage(t *testing.T) {
 			if err != nil && !errors.Is(err, mailin.ErrMalformed) {
 				t.Fatal(err)
 			}
-			if m.Reply.Text != tt.body || m.FromHTML != tt.fromHTML {
-				t.Fatalf("Reply = %q (html %v), want %q (html %v)", m.Reply.Text, m.FromHTML, tt.body, tt.fromHTML)
+			if got := mailin.Trim(m.Body).Text; got != tt.body || m.FromHTML != tt.fromHTML {
+				t.Fatalf("Reply = %q (html %v), want %q (html %v)", got, m.FromHTML, tt.body, tt.fromHTML)
 			}
 		})
 	}

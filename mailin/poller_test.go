@@ -159,6 +159,7 @@ func (w *world) imap() *imapclient.Client {
 func newWorld(t *testing.T, s *imapServer) *world {
 	ctx := context.Background()
 	db := agreements.NewDB(filepath.Join(t.TempDir(), "db"))
+	db.Reader = mailin.Reader{}
 	db.ServiceAddress = "service@" + s.domain
 	db.Logger = quietLogger()
 	if err := db.Open(ctx); err != nil {

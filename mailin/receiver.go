@@ -113,24 +113,8 @@ func (r *Receiver) Read(d Delivery) agreements.Inbound {
 		in.Unreadable = "your message had no text we could read (only attachments?); please reply with a few words of text"
 	}
 	in.AuthResult, in.AuthPass = r.authResults(m)
-	in.Text = m.Reply.Text
-	intent := ReadIntent(m.Reply.Text, ExpectConfirmation, nil)
-	// The List-Unsubscribe mailto link: subject "unsubscribe", often no text.
-	if intent.Kind != Command && strings.EqualFold(strings.TrimSpace(m.Subject), "unsubscribe") && strings.TrimSpace(m.Reply.Text) == "" {
-		intent = Intent{Kind: Command, Command: "unsubscribe"}
-	}
-	in.Intent = agreements.InboundIntent{Kind: string(intent.Kind), Unsure: intent.Unsure, Command: intent.Command, Until: intent.Until, Fix: intent.Fix}
-	// The same words read as a check-in answer, for when they answer one
-	// (the store knows from the token); for "fix:", the correction.
-	text := m.Reply.Text
-	if intent.Command == "fix" {
-		text = intent.Fix
-	}
-	a := ParseCheckIn(text, nil)
-	in.CheckIn = &agreements.CheckInAnswer{Statuses: map[int]string{}, PositiveOther: a.PositiveOther, PositiveSelf: a.PositiveSelf, WentWrong: a.WentWrong, Text: a.Text}
-	for n, st := range a.Statuses {
-		in.CheckIn.Statuses[n] = string(st)
-	}
+	// The text is read once the store knows which mail it answers (Reader).
+	in.Subject, in.Body = m.Subject, m.Body
 	return in
 }
 

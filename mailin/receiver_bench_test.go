@@ -16,6 +16,7 @@ import (
 func BenchmarkDeliver(b *testing.B) {
 	ctx := context.Background()
 	db := agreements.NewDB(filepath.Join(b.TempDir(), "db"))
+	db.Reader = mailin.Reader{}
 	db.Logger = quietLogger()
 	if err := db.Open(ctx); err != nil {
 		b.Fatal(err)

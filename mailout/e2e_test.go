@@ -15,6 +15,7 @@ import (
 	"github.com/inwriting/inwriting/agreements"
 	"github.com/inwriting/inwriting/internal/mailstack"
 	"github.com/inwriting/inwriting/internal/mailtest"
+	"github.com/inwriting/inwriting/mailin"
 	"github.com/inwriting/inwriting/mailout"
 	"github.com/inwriting/inwriting/templates"
 )
@@ -25,6 +26,7 @@ func TestEndToEnd(t *testing.T) {
 	st := mailstack.Require(t)
 	ctx := context.Background()
 	db := agreements.NewDB(filepath.Join(t.TempDir(), "db"))
+	db.Reader = mailin.Reader{}
 	db.MessageIDDomain = st.Domain
 	if err := db.Open(ctx); err != nil {
 		t.Fatal(err)

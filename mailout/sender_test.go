@@ -17,6 +17,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/inwriting/inwriting/agreements"
+	"github.com/inwriting/inwriting/mailin"
 	"github.com/inwriting/inwriting/mailout"
 	"github.com/inwriting/inwriting/templates"
 )
@@ -118,6 +119,7 @@ func (s *session) Logout() error { return nil }
 func setup(t *testing.T, p *peer, pairs ...[2]string) (*agreements.DB, *mailout.Sender) {
 	t.Helper()
 	db := agreements.NewDB(filepath.Join(t.TempDir(), "db"))
+	db.Reader = mailin.Reader{}
 	db.Now = func() time.Time { return Now }
 	db.MessageIDDomain = "example.test"
 	if err := db.Open(context.Background()); err != nil {

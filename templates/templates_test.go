@@ -56,6 +56,9 @@ func fixture(kind agreements.MailKind) *agreements.MailData {
 		d.AskAmend = true
 	case agreements.MailUnsure:
 		d.Quote = "yes but"
+	case agreements.MailNotUnderstood:
+		d.Quote = "Sounds good to me, see you then"
+		d.Lines = []string{`Reply "help" to see everything you can reply, "pause" for a break from the check-ins, or "stop" to end them.`}
 	case agreements.MailReceipt:
 		d.Recorded = []string{"Your confirmation of version 2", "From the message <a1@example.test>"}
 		d.Quote = "I agree"

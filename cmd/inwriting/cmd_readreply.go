@@ -10,7 +10,9 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"time"
 
+	"github.com/inwriting/inwriting/agreements"
 	"github.com/inwriting/inwriting/mailin"
 )
 
@@ -18,6 +20,11 @@ type readReplyOptions struct {
 	text, html, json bool
 	expect           string
 	commitments      stringList
+	others           stringList
+	sent             string
+	pending          bool
+	roundOpen        bool
+	timeZone         string
 }
 
 var readReplyCommand = &command{
@@ -29,8 +36,17 @@ var readReplyCommand = &command{
 FILE is a whole message (an .eml file), or - for standard input. With
 --text it is a bare plain-text body, with --html a bare HTML body.
 
+It reads the reply exactly as serve does once it knows which mail the
+reply answers; the flags give that context: what the mail asked for
+(--expect), the writer's commitments and the other person's name, the
+mail sent (--sent, a whole .eml as the outbox keeps it: its quote is then
+found and cut), whether a version waits for confirmation (--pending) and
+whether a check-in round waits for the writer (--round-open).
+
   inwriting read-reply reply.eml
-  inwriting read-reply --expect checkin --commitment "Call when late" --commitment "Tell Bob" reply.eml
+  inwriting read-reply --expect checkin --commitment "Call when late" --commitment "Tell Bob" --other Bob reply.eml
+  inwriting read-reply --expect other --round-open --commitment "Call when late" reply.eml
+  inwriting read-reply --sent checkin.eml --expect checkin reply.eml
   inwriting read-reply --text --json body.txt
 
 The exit code is 1 when the message cannot be read (too large, an unknown
@@ -40,8 +56,13 @@ character set, no text).`,
 		fs.BoolVar(&o.text, "text", false, "FILE is a bare plain-text body, not a whole message")
 		fs.BoolVar(&o.html, "html", false, "FILE is a bare HTML body, not a whole message")
 		fs.BoolVar(&o.json, "json", false, "print one JSON object (text, elided, intent, checkin, auto, …)")
-		fs.StringVar(&o.expect, "expect", "confirm", "what the reply answers: `confirm`, checkin or other")
+		fs.StringVar(&o.expect, "expect", "confirm", "what the mail answered asked for: `confirm`, checkin or other")
 		fs.Var(&o.commitments, "commitment", "a commitment of the replying party, in order, for reading check-ins (repeat)")
+		fs.Var(&o.others, "other", "the other person's first name, for reading kind words about them (repeat)")
+		fs.StringVar(&o.sent, "sent", "", "the mail answered, as sent (a whole message): its quote is found and cut")
+		fs.BoolVar(&o.pending, "pending", true, "a version waits for the writer's confirmation (with --expect confirm)")
+		fs.BoolVar(&o.roundOpen, "round-open", false, "a check-in round waits for the writer's answer")
+		fs.StringVar(&o.timeZone, "time-zone", "UTC", "the writer's time zone, for dates such as \"pause until 10 December\"")
 	},
 	run: runReadReply,
 }
@@ -52,6 +73,7 @@ type readReplyResult struct {
 	Subject   string              `json:"subject,omitempty"`
 	MessageID string              `json:"message_id,omitempty"`
 	FromHTML  bool                `json:"from_html"`
+	Matched   bool                `json:"matched_sent"`
 	Text      string              `json:"text"`
 	Elided    string              `json:"elided"`
 	Intent    jsonIntent          `json:"intent"`
@@ -62,18 +84,18 @@ type readReplyResult struct {
 }
 
 type jsonIntent struct {
-	Kind    mailin.IntentKind `json:"kind"`
-	Unsure  bool              `json:"unsure"`
-	Command string            `json:"command,omitempty"`
-	Until   string            `json:"until,omitempty"`
-	Fix     string            `json:"fix,omitempty"`
+	Kind    agreements.IntentKind `json:"kind"`
+	Unsure  bool                  `json:"unsure"`
+	Command string                `json:"command,omitempty"`
+	Until   string                `json:"until,omitempty"`
+	Fix     string                `json:"fix,omitempty"`
 }
 
 type jsonCheckIn struct {
-	Statuses      map[string]mailin.Status `json:"statuses"`
-	PositiveOther string                   `json:"positive_other"`
-	PositiveSelf  string                   `json:"positive_self"`
-	WentWrong     string                   `json:"went_wrong"`
+	Statuses      map[string]string `json:"statuses"`
+	PositiveOther string            `json:"positive_other"`
+	PositiveSelf  string            `json:"positive_self"`
+	WentWrong     string            `json:"went_wrong"`
 }
 
 type jsonAuto struct {
@@ -88,20 +110,29 @@ func runReadReply(ctx context.Context, m *Main) error {
 	if o.text && o.html {
 		return usagef("read-reply: give --text or --html, not both")
 	}
-	var expect mailin.Expect
+	rc := agreements.ReplyContext{Commitments: o.commitments, Others: o.others, RoundOpen: o.roundOpen, Now: m.Now()}
 	switch o.expect {
 	case "confirm":
-		expect = mailin.ExpectConfirmation
+		rc.Purpose, rc.Pending = agreements.PurposeConfirm, o.pending
 	case "checkin":
-		expect = mailin.ExpectCheckIn
+		rc.Purpose, rc.RoundOpen = agreements.PurposeCheckIn, true
 	case "other":
-		expect = mailin.ExpectNothing
+		rc.Purpose = agreements.PurposeCommands
 	default:
 		return usagef("read-reply: --expect must be confirm, checkin or other, not %q", o.expect)
 	}
+	loc, err := time.LoadLocation(o.timeZone)
+	if err != nil {
+		return usagef("read-reply: --time-zone: %v", err)
+	}
+	rc.Location = loc
+	if o.sent != "" {
+		if rc.Sent, err = os.ReadFile(o.sent); err != nil {
+			return fmt.Errorf("read-reply: %w", err)
+		}
+	}
 	path := m.args[0]
 	var raw []byte
-	var err error
 	if path == "-" {
 		raw, err = io.ReadAll(io.LimitReader(m.Stdin, m.Config.MaxMessageBytes+1))
 	} else {
@@ -112,18 +143,18 @@ func runReadReply(ctx context.Context, m *Main) error {
 	}
 
 	var res readReplyResult
-	var reply mailin.Reply
+	var reply agreements.ReplyMessage
 	var readErr error
 	switch {
 	case o.text:
-		reply = mailin.Trim(string(raw))
+		reply.Body = string(raw)
 	case o.html:
-		reply = mailin.Trim(mailin.HTMLToText(string(raw)))
+		reply.Body = mailin.HTMLToText(string(raw))
 		res.FromHTML = true
 	default:
 		msg, err := mailin.ParseMessage(raw, mailin.ParseOptions{MaxSize: m.Config.MaxMessageBytes})
 		readErr = err
-		reply = msg.Reply
+		reply = agreements.ReplyMessage{Subject: msg.Subject, Body: msg.Body}
 		res.FromHTML = msg.FromHTML
 		res.Subject, res.MessageID, res.Attached = msg.Subject, msg.MessageID, msg.Attachments
 		if msg.From != nil {
@@ -134,15 +165,15 @@ func runReadReply(ctx context.Context, m *Main) error {
 	if res.Auto.Kind == "" {
 		res.Auto.Kind = "human"
 	}
-	res.Text, res.Elided = reply.Text, reply.Elided
-	in := mailin.ReadIntent(reply.Text, expect, o.commitments)
-	res.Intent = jsonIntent{Kind: in.Kind, Unsure: in.Unsure, Command: in.Command, Fix: in.Fix}
-	if !in.Until.IsZero() {
-		res.Intent.Until = in.Until.Format("2006-01-02")
+	r := mailin.Reader{}.ReadReply(reply, rc)
+	res.Text, res.Elided, res.Matched = r.Text, r.Elided, r.Matched
+	res.Intent = jsonIntent{Kind: r.Intent.Kind, Unsure: r.Intent.Unsure, Command: r.Intent.Command, Fix: r.Intent.Fix}
+	if !r.Intent.Until.IsZero() {
+		res.Intent.Until = r.Intent.Until.Format("2006-01-02")
 	}
-	if in.CheckIn != nil {
-		c := &jsonCheckIn{Statuses: map[string]mailin.Status{}, PositiveOther: in.CheckIn.PositiveOther, PositiveSelf: in.CheckIn.PositiveSelf, WentWrong: in.CheckIn.WentWrong}
-		for n, st := range in.CheckIn.Statuses {
+	if a := r.CheckIn; a != nil {
+		c := &jsonCheckIn{Statuses: map[string]string{}, PositiveOther: a.PositiveOther, PositiveSelf: a.PositiveSelf, WentWrong: a.WentWrong}
+		for n, st := range a.Statuses {
 			c.Statuses[fmt.Sprint(n)] = st
 		}
 		res.CheckIn = c
@@ -190,6 +221,9 @@ func printReadReply(w io.Writer, r *readReplyResult) {
 	}
 	if r.FromHTML {
 		field("Body", "read from the HTML part")
+	}
+	if r.Matched {
+		field("Quote", "the mail answered was found in the reply and cut")
 	}
 	intent := string(r.Intent.Kind)
 	switch {

@@ -20,6 +20,7 @@ import (
 
 	"github.com/inwriting/inwriting/agreements"
 	"github.com/inwriting/inwriting/internal/mailstack"
+	"github.com/inwriting/inwriting/mailin"
 )
 
 // TestCrash handles 2,000 replies while the serve process is killed with
@@ -72,6 +73,7 @@ func TestCrash(t *testing.T) {
 	// The agreements, and each party's confirm token.
 	ctx := context.Background()
 	db := agreements.NewDB(filepath.Join(data, "inwriting.db"))
+	db.Reader = mailin.Reader{}
 	db.MessageIDDomain = st.Domain
 	db.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	os.MkdirAll(data, 0o700)

@@ -18,6 +18,7 @@ import (
 
 	"github.com/inwriting/inwriting/agreements"
 	"github.com/inwriting/inwriting/internal/mailstack"
+	"github.com/inwriting/inwriting/mailin"
 )
 
 // stackEnv points the CLI at the mail stack, with inwriting@ as the
@@ -69,6 +70,7 @@ func serveOnStack(t *testing.T, opts ...func(*env)) *stackEnv {
 		}
 	})
 	db := agreements.NewDB(filepath.Join(e.vars["INWRITING_DATA_DIR"], "inwriting.db"))
+	db.Reader = mailin.Reader{}
 	db.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	waitUntil(t, 10*time.Second, func() bool { return db.Open(context.Background()) == nil })
 	t.Cleanup(func() { db.Close() })

@@ -13,12 +13,14 @@ import (
 
 	"github.com/inwriting/inwriting/agreements"
 	main "github.com/inwriting/inwriting/cmd/inwriting"
+	"github.com/inwriting/inwriting/mailin"
 )
 
 func TestOneClickUnsubscribe(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	db := agreements.NewDB(filepath.Join(dir, "db"))
+	db.Reader = mailin.Reader{}
 	db.Now = func() time.Time { return Now }
 	if err := db.Open(ctx); err != nil {
 		t.Fatal(err)

@@ -20,6 +20,7 @@ import (
 	_ "time/tzdata" // parties' time zones work on machines without zoneinfo
 
 	"github.com/inwriting/inwriting/agreements"
+	"github.com/inwriting/inwriting/mailin"
 )
 
 func main() {
@@ -222,6 +223,7 @@ func (m *Main) openDB(ctx context.Context) (*agreements.DB, error) {
 	db := agreements.NewDB(m.Config.Database)
 	db.Now = m.Now
 	db.Logger = m.Logger
+	db.Reader = mailin.Reader{}
 	if _, domain, ok := strings.Cut(m.Config.Service.Address, "@"); ok {
 		db.MessageIDDomain = domain
 	}

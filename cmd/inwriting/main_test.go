@@ -15,6 +15,7 @@ import (
 
 	"github.com/inwriting/inwriting/agreements"
 	main "github.com/inwriting/inwriting/cmd/inwriting"
+	"github.com/inwriting/inwriting/mailin"
 )
 
 // Now is the test clock.
@@ -212,6 +213,7 @@ func (s *syncBuffer) String() string {
 func (e *env) openDB() *agreements.DB {
 	e.t.Helper()
 	db := agreements.NewDB(filepath.Join(e.vars["INWRITING_DATA_DIR"], "inwriting.db"))
+	db.Reader = mailin.Reader{}
 	db.Now = func() time.Time { return Now }
 	db.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	if err := db.Open(context.Background()); err != nil {

@@ -54,6 +54,7 @@ func run(ctx context.Context, n, m int) error {
 	}
 	defer os.RemoveAll(dir)
 	db := agreements.NewDB(filepath.Join(dir, "db"))
+	db.Reader = mailin.Reader{}
 	db.ServiceAddress = st.Address("bench")
 	db.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	if err := db.Open(ctx); err != nil {

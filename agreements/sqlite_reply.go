@@ -1,0 +1,136 @@
+package agreements
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode"
+)
+
+// replyContext gathers what the reader needs to read party p's reply to
+// the mail tok was issued for: the purpose, whether a version waits for
+// p's confirmation, p's open check-in round (its ID is returned too), the
+// commitments, the names and the mail sent.
+func (db *DB) replyContext(ctx context.Context, tx *Tx, a *Agreement, p *Party, tok *Token, sent *sentMail) (ReplyContext, int64, error) {
+	rc := ReplyContext{
+		Purpose:     tok.Purpose,
+		Pending:     a.Status == StatusPending,
+		Writer:      p.FirstName(),
+		Commitments: p.Commitments,
+		Now:         tx.now,
+		Location:    time.UTC,
+	}
+	if loc, err := time.LoadLocation(p.TimeZone); err == nil {
+		rc.Location = loc
+	}
+	for _, o := range a.Terms.Parties {
+		if o.ID != p.ID {
+			rc.Others = append(rc.Others, o.FirstName())
+		}
+	}
+	if sent != nil {
+		rc.Answers, rc.Sent = sent.kind, sent.raw
+	}
+	roundID, err := openRound(ctx, tx, a.ID, p.ID)
+	if err != nil {
+		return rc, 0, err
+	}
+	rc.RoundOpen = roundID != 0
+	return rc, roundID, nil
+}
+
+// openRound returns the round of agreement agreementID whose check-in was
+// mailed to party partyID and whose digest has not gone out, or 0.
+func openRound(ctx context.Context, tx *Tx, agreementID, partyID int64) (int64, error) {
+	var id int64
+	err := tx.QueryRowContext(ctx, `SELECT r.id FROM rounds r JOIN round_parties rp ON rp.round_id = r.id AND rp.party_id = ?
+		WHERE r.agreement_id = ? AND r.digest_sent_at = '' AND rp.mailed = 1 ORDER BY r.occurrence DESC LIMIT 1`, partyID, agreementID).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	} else if err != nil {
+		return 0, fmt.Errorf("find open round: %w", err)
+	}
+	return id, nil
+}
+
+// replyHash identifies a reply's text as an answer to one mail: the text
+// lowercased, without digits, punctuation or spacing (an auto-reply that
+// quotes a date or a counter is the same text), with the token's purpose
+// and ref. "" for an empty text.
+func replyHash(text string, tok *Token) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(text) {
+		if unicode.IsLetter(r) {
+			b.WriteRune(r)
+		}
+	}
+	if b.Len() == 0 {
+		return ""
+	}
+	fmt.Fprintf(&b, "\x00%s\x00%d\x00%d", tok.Purpose, tok.AgreementID, tok.Ref)
+	sum := sha256.Sum256([]byte(b.String()))
+	return hex.EncodeToString(sum[:16])
+}
+
+// breakLoop decides, before a reply from party p acts, whether it is part
+// of a mail loop that no detector caught: the same text from p in answer
+// to the same mail within a day is recorded and answered once ("repeat"),
+// unless it is a command, a confirmation or a refusal;
+// past db.AnswersPerDay answered replies in a day, p's replies get no
+// answer (tx turns quiet), and those that would only be answered are
+// dropped. It returns the outcome of a dropped reply, or "".
+func (db *DB) breakLoop(ctx context.Context, tx *Tx, a *Agreement, p *Party, hash string, r Reading) (string, string, error) {
+	since := formatTime(tx.now.Add(-24 * time.Hour))
+	// A command, a confirmation or a refusal acts on the state as it is
+	// now; the same words again later are a new act.
+	acts := r.Intent.Kind == IntentCommand || r.Intent.Kind == IntentAgree || r.Intent.Kind == IntentDecline
+	if hash != "" && !acts {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM inbox WHERE party_id = ? AND received_at > ? AND text_hash = ?`, p.ID, since, hash).Scan(&n); err != nil {
+			return "", "", fmt.Errorf("find repeat: %w", err)
+		}
+		if n > 0 {
+			db.Logger.Warn("mail loop broken: the same reply again", "party", p.Address, "agreement", a.ID)
+			return "repeat", "the same text as an earlier reply today; recorded and answered once", nil
+		}
+	}
+	if db.AnswersPerDay <= 0 {
+		return "", "", nil
+	}
+	var answered int
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM inbox WHERE party_id = ? AND received_at > ? AND answered > 0`, p.ID, since).Scan(&answered); err != nil {
+		return "", "", fmt.Errorf("count answers: %w", err)
+	}
+	if answered < db.AnswersPerDay {
+		return "", "", nil
+	}
+	if acts || r.Intent.Kind == IntentCheckIn {
+		// It still counts; only the answer is held back.
+		tx.quiet = true
+		db.Logger.Warn("mail loop broken: reply recorded without an answer", "party", p.Address, "agreement", a.ID, "answered today", answered)
+		return "", "", nil
+	}
+	db.Logger.Warn("mail loop broken: reply not answered", "party", p.Address, "agreement", a.ID, "answered today", answered)
+	return "over-limit", fmt.Sprintf("%d replies answered in a day already; not answered or passed on", answered), nil
+}
+
+// notUnderstood answers party p alone, once, that we could not tell what
+// their reply meant, with what they can reply in its context.
+func notUnderstood(ctx context.Context, tx *Tx, a *Agreement, p *Party, rc ReplyContext, r Reading, key string) error {
+	var lines []string
+	switch {
+	case rc.RoundOpen:
+		lines = append(lines, `To answer your check-in, reply to it with how each commitment went, for example "1 kept, 2 partly", and anything good you want to say.`)
+	case a.Status == StatusPending:
+		lines = append(lines, `To confirm the agreement, reply "I agree" to the mail that asks you to confirm it.`)
+	}
+	lines = append(lines, `Reply "help" to see everything you can reply, "pause" for a break from the check-ins, or "stop" to end them.`)
+	_, err := queueMail(ctx, tx, mailRequest{key: fmt.Sprintf("%s:%s", MailNotUnderstood, key), kind: MailNotUnderstood, agreement: a, party: p, answer: true,
+		purpose: PurposeCommands, data: MailData{Quote: clip(cleanText(r.Text)), Lines: lines}})
+	return err
+}

@@ -1,0 +1,293 @@
+package mailin
+
+import (
+	"regexp"
+	"strings"
+	"unicode"
+
+	"github.com/inwriting/inwriting/agreements"
+)
+
+// Reader reads replies in the context of the mail they answer. It meets
+// agreements.Reader; cmd wires it into the store.
+type Reader struct{}
+
+var _ agreements.Reader = Reader{}
+
+// ReadReply reads m, a reply, in its context: it trims the reply against
+// the mail it answers (the generic trimmer only where that mail's quote is
+// not found), then reads a command, a confirmation or a comment, or a
+// check-in answer against the writer's own commitments, in that order of
+// what the answered mail asked for. What it cannot tell is
+// IntentUnclear: the store answers it to its writer alone.
+func (Reader) ReadReply(m agreements.ReplyMessage, rc agreements.ReplyContext) agreements.Reading {
+	var sent string
+	if len(rc.Sent) > 0 {
+		sent = sentText(rc.Sent)
+	}
+	reply, matched := TrimAgainst(m.Body, sent)
+	r := agreements.Reading{Text: reply.Text, Elided: reply.Elided, Matched: matched}
+	r.Intent, r.CheckIn = readIntent(r.Text, m.Subject, rc)
+	return r
+}
+
+// readIntent reads what text means, given what the mail it answers asked.
+func readIntent(text, subject string, rc agreements.ReplyContext) (agreements.Intent, *agreements.CheckInAnswer) {
+	cc := CheckInContext{Commitments: rc.Commitments, Others: rc.Others}
+	if in, ok := readCommand(text, rc); ok {
+		if in.Command == agreements.CommandFix {
+			a := ParseCheckIn(in.Fix, cc)
+			return in, &a
+		}
+		return in, nil
+	}
+	// The List-Unsubscribe mailto link: subject "unsubscribe", often no text.
+	if strings.TrimSpace(text) == "" && strings.EqualFold(strings.TrimSpace(subject), "unsubscribe") {
+		return agreements.Intent{Kind: agreements.IntentCommand, Command: agreements.CommandUnsubscribe}, nil
+	}
+	if strings.TrimSpace(text) == "" {
+		return agreements.Intent{Kind: agreements.IntentUnclear}, nil
+	}
+	if rc.Purpose == agreements.PurposeConfirm {
+		in := readConfirmation(text)
+		if in.Kind != agreements.IntentComment || rc.Pending {
+			return in, nil
+		}
+	}
+	a := ParseCheckIn(text, cc)
+	if rc.Purpose == agreements.PurposeCheckIn || (rc.RoundOpen && understood(a)) {
+		return agreements.Intent{Kind: agreements.IntentCheckIn}, &a
+	}
+	return agreements.Intent{Kind: agreements.IntentUnclear}, nil
+}
+
+// sentText returns the text of one of our own mails, for finding its quote
+// in a reply: the text part and the HTML part as text, both, since a
+// client may quote either.
+func sentText(raw []byte) string {
+	m, err := ParseMessage(raw, ParseOptions{})
+	if err != nil && m.Body == "" {
+		return ""
+	}
+	text := m.Body
+	if m.HTML != "" {
+		text += "\n" + HTMLToText(m.HTML)
+	}
+	return text
+}
+
+// TrimAgainst returns what the writer of body wrote, knowing sent, the
+// text of the mail body answers: it finds sent's quote in body (quoted
+// with "> " or not, re-wrapped, converted from HTML, below a header in
+// any language) and cuts from the quote header just above it, keeping
+// answers written between quoted lines and below the quote. It reports
+// whether the quote was found; where it was not, it is Trim.
+func TrimAgainst(body, sent string) (Reply, bool) {
+	if strings.TrimSpace(sent) == "" {
+		return Trim(body), false
+	}
+	lines := splitLines(body)
+	if len(lines) > maxMatchLines {
+		return Trim(body), false
+	}
+	grams := shingles(words(sent))
+	kind := make([]lineKind, len(lines))
+	matchedWords := make([]int, len(lines))
+	last := -1
+	for i, l := range lines {
+		kind[i], matchedWords[i] = classify(l, grams)
+		if kind[i] == lineSent {
+			last = i
+		}
+	}
+	if last < 0 {
+		return Trim(body), false
+	}
+	// The quote is the block that ends with the last line of ours and
+	// runs up to the first line the writer wrote.
+	start, total, quoted := last, 0, false
+	for i := last; i >= 0; i-- {
+		switch kind[i] {
+		case lineSent:
+			total += matchedWords[i]
+			quoted = quoted || isQuoted(lines[i])
+			start = i
+			continue
+		case lineBlank, lineShort, lineOldQuote:
+			continue
+		}
+		break
+	}
+	if total < 12 && !(quoted && total >= 6) {
+		return Trim(body), false // a few words in common are no quote
+	}
+	// Up over blank lines and the quote header (or header block) above.
+	cut := start
+	for cut > 0 && (kind[cut-1] == lineBlank || kind[cut-1] == lineShort && isQuoted(lines[cut-1])) {
+		cut--
+	}
+	if h := headerAbove(lines, cut); h < cut {
+		cut = h
+	} else {
+		cut = start
+		for cut > 0 && kind[cut-1] == lineBlank {
+			cut--
+		}
+	}
+	keep := make([]bool, len(lines))
+	for i := 0; i < cut; i++ {
+		keep[i] = true
+	}
+	// Below a ">" quote, the writer may have answered at the bottom.
+	if quoted {
+		for i := last + 1; i < len(lines); i++ {
+			if headerAbove(lines, i+1) <= i || isSeparator(lines[i]) {
+				break
+			}
+			if kind[i] == lineWriter {
+				for j := i; j < len(lines) && kind[j] != lineSent; j++ {
+					keep[j] = true
+				}
+				break
+			}
+		}
+	}
+	var kept, elided []string
+	for i, l := range lines {
+		if keep[i] {
+			kept = append(kept, l)
+		} else {
+			elided = append(elided, l)
+		}
+	}
+	r := Trim(strings.Join(kept, "\n"))
+	if r.Elided != "" {
+		elided = append(strings.Split(r.Elided, "\n"), elided...)
+	}
+	return Reply{Text: r.Text, Elided: tidyBlock(elided)}, true
+}
+
+// maxMatchLines bounds the work of TrimAgainst on a huge reply.
+const maxMatchLines = 20000
+
+type lineKind int
+
+const (
+	lineWriter   lineKind = iota // words the writer wrote
+	lineBlank                    // nothing
+	lineSent                     // words of the mail answered
+	lineShort                    // a word or two: neither
+	lineOldQuote                 // ">"-quoted, not of the mail answered: older history
+)
+
+// classify says whose words line l is, given the three-word runs of the
+// mail answered, and how many of its words are ours.
+func classify(l string, grams map[string]bool) (lineKind, int) {
+	if blank(l) {
+		return lineBlank, 0
+	}
+	ws := words(l)
+	if len(ws) < 3 {
+		if isQuoted(l) {
+			return lineShort, 0
+		}
+		if len(ws) == 0 {
+			return lineShort, 0 // punctuation, a rule
+		}
+		return lineWriter, 0
+	}
+	hits := 0
+	for i := 0; i+3 <= len(ws); i++ {
+		if grams[strings.Join(ws[i:i+3], " ")] {
+			hits++
+		}
+	}
+	n := len(ws) - 2
+	if hits*10 >= n*6 {
+		return lineSent, len(ws)
+	}
+	if isQuoted(l) {
+		return lineOldQuote, 0
+	}
+	return lineWriter, 0
+}
+
+// words returns the words of s, lowercase: letters and digits, the rest
+// (quote marks, punctuation, spacing, line breaks) folded away.
+func words(s string) []string {
+	return strings.FieldsFunc(strings.ToLower(s), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
+}
+
+func shingles(ws []string) map[string]bool {
+	m := make(map[string]bool, len(ws))
+	for i := 0; i+3 <= len(ws); i++ {
+		m[strings.Join(ws[i:i+3], " ")] = true
+	}
+	return m
+}
+
+// Quote headers, by their structure rather than their words, in any
+// language: a line, or two or three wrapped lines, holding an address or
+// a date and time, ending in ":" or framed by dashes; or a block of
+// "Field: value" lines (Outlook's From/Sent/To/Subject in any language).
+var (
+	headerEndRE   = regexp.MustCompile(`[:：]\s*$|^\s*>?\s*-{2,}.*-{2,}\s*$`)
+	headerFactRE  = regexp.MustCompile(`@|\d{1,2}[:h.]\d{2}|\d{4}|\d{1,2}[./-]\d{1,2}[./-]\d{2,4}|年|년`)
+	fieldLineRE   = regexp.MustCompile(`^\s*>?\s*\**\s*[\p{L}][\p{L}\p{M} .'-]{0,24}?\s*\**\s*[:：]\s*\S`)
+	fieldAddrRE   = regexp.MustCompile(`@|<[^>]+>`)
+	sentenceEndRE = regexp.MustCompile(`[.!?]\s*$`)
+)
+
+// headerAbove returns the first line of the quote header that ends just
+// above line i (blank lines between allowed), or i when there is none.
+func headerAbove(lines []string, i int) int {
+	j := i - 1
+	for j >= 0 && blank(lines[j]) {
+		j--
+	}
+	if j < 0 {
+		return i
+	}
+	l := lines[j]
+	switch {
+	case isSeparator(l):
+		return j
+	case fieldLineRE.MatchString(l):
+		// A block of "Field: value" lines with an address among them,
+		// perhaps below a rule.
+		k, addr, n := j, false, 0
+		for k >= 0 && (fieldLineRE.MatchString(lines[k]) || (n > 0 && !blank(lines[k]) && len(lines[k]) < 120 && !fieldLineRE.MatchString(lines[k]) && k > 0 && fieldLineRE.MatchString(lines[k-1]))) {
+			addr = addr || fieldAddrRE.MatchString(lines[k])
+			n++
+			k--
+		}
+		if n >= 2 && addr {
+			top := k + 1
+			if k >= 0 && (isSeparator(lines[k]) || delimiterRE.MatchString(lines[k])) {
+				top = k
+			}
+			return top
+		}
+		if n == 1 && headerEndRE.MatchString(l) && headerFactRE.MatchString(l) && len(l) < 300 {
+			return wrappedHeader(lines, j)
+		}
+	case headerEndRE.MatchString(l) && headerFactRE.MatchString(l) && len(l) < 300 && !sentenceEndRE.MatchString(strings.TrimRight(l, ":： ")):
+		return wrappedHeader(lines, j)
+	}
+	return i
+}
+
+// wrappedHeader returns where a quote header ending at line j begins: up
+// to two lines above it that carry a date, a time or an address and are
+// not sentences.
+func wrappedHeader(lines []string, j int) int {
+	top := j
+	for k := j - 1; k >= 0 && k >= j-2; k-- {
+		l := strings.TrimSpace(lines[k])
+		if l == "" || len(l) > 200 || !headerFactRE.MatchString(l) || sentenceEndRE.MatchString(l) {
+			break
+		}
+		top = k
+	}
+	return top
+}
