@@ -40,8 +40,8 @@ type Inbound struct {
 	Subject string
 	Body    string // the text: the first text/plain part, else the HTML as text
 
-	AuthResult string         // the trusted Authentication-Results, e.g. "dkim=pass dmarc=pass"; "none"
-	AuthPass   bool           // DKIM or DMARC passed
+	AuthResult string // the trusted Authentication-Results, e.g. "dkim=pass dmarc=pass"; "none"
+	AuthPass   bool   // DKIM or DMARC passed
 }
 
 // InboundBounce is what a delivery status notification reports.

@@ -38,7 +38,7 @@ var (
 	// "kept 1", "missed #2"
 	numberAfterRE = regexp.MustCompile(`(?i)(?:^|[\s,;])` + strongWord + `\s*(?:#|no\.?\s*|number\s+)?(\d{1,2})(?:[\s,;.!]|$)`)
 	// "kept both", "all kept", "missed both, sorry", "I kept all of them"
-	allRE    = regexp.MustCompile(`(?i)\b(all|both|everything|all of them|them all|both of them|each one|every one|tous|toutes|les deux|alle|beide|todos|todas|los dos|ambos|ambas|allemaal|tudo)\b`)
+	allRE     = regexp.MustCompile(`(?i)\b(all|both|everything|all of them|them all|both of them|each one|every one|tous|toutes|les deux|alle|beide|todos|todas|los dos|ambos|ambas|allemaal|tudo)\b`)
 	ordinalRE = regexp.MustCompile(`(?i)\b` + strongWord + `\s+(?:the\s+|my\s+)?(first|second|third|fourth|fifth|1st|2nd|3rd|4th|5th)\b|\b(first|second|third|fourth|fifth|1st|2nd|3rd|4th|5th)\s+(?:one|commitment|point)?\s*(?:was\s+|is\s+|:\s*|-\s*)?` + strongWord + `\b`)
 	// A line that is only answers in order: "kept, kept", "yes / no".
 	listItemRE = regexp.MustCompile(`(?i)^(?:\d{1,2}\s*[:.)\-–]?\s*)?` + anyWord + `$`)
@@ -359,7 +359,7 @@ var (
 		`|^(?:ik ben trots|het is me gelukt|ik heb het gedaan)` +
 		`|^(?:estou orgulhos[oa]|consegui)`)
 	// Thanks or praise: "Thanks for …", "… that was lovely".
-	praiseRE = regexp.MustCompile(`(?i)\b(thanks?|thank you|grateful|appreciat\w*|lovely|loved|love it|kind|sweet|wonderful|great|nice|amazing|thoughtful|helpful|meant a lot|proud of|merci|reconnaissant|gentil|génial|adorable|danke|dankbar|lieb|schön|toll|gracias|agradecid[oa]|precioso|genial|bedankt|dankbaar|fijn|lief|leuk|obrigad[oa]|grat[oa]|maravilhos[oa]|querid[oa])\b`)
+	praiseRE      = regexp.MustCompile(`(?i)\b(thanks?|thank you|grateful|appreciat\w*|lovely|loved|love it|kind|sweet|wonderful|great|nice|amazing|thoughtful|helpful|meant a lot|proud of|merci|reconnaissant|gentil|génial|adorable|danke|dankbar|lieb|schön|toll|gracias|agradecid[oa]|precioso|genial|bedankt|dankbaar|fijn|lief|leuk|obrigad[oa]|grat[oa]|maravilhos[oa]|querid[oa])\b`)
 	thanksStartRE = regexp.MustCompile(`(?i)^(thanks?|thank you|i('m| am) (so |really )?grateful|i (really )?appreciat\w*|merci|danke|gracias|bedankt|obrigad[oa])\b`)
 	otherRefRE    = regexp.MustCompile(`(?i)\b(you|your|he|him|his|she|her|they|them|their|il|elle|lui|er|ihm|ihn|ihr|él|ella|hij|zij|haar|ele|dela|dele)\b`)
 	// Something to talk about: "we should talk about …", "I was upset when …".

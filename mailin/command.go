@@ -15,7 +15,7 @@ import (
 // merely contains "stop" or "pause" is not one.
 var (
 	// politeRE is what people put around a command.
-	politeRE = regexp.MustCompile(`(?i)^(please|pls|kindly|can we|could we|can you|could you|can you please|could you please|i'd like to|i would like to|i want to|let's|lets|s'il vous plaît|s'il te plaît|svp|merci de|pouvez-vous|bitte|können wir|por favor|podemos|podrías|alsjeblieft|graag|kunnen we|pode|podemos)\s+`)
+	politeRE    = regexp.MustCompile(`(?i)^(please|pls|kindly|can we|could we|can you|could you|can you please|could you please|i'd like to|i would like to|i want to|let's|lets|s'il vous plaît|s'il te plaît|svp|merci de|pouvez-vous|bitte|können wir|por favor|podemos|podrías|alsjeblieft|graag|kunnen we|pode|podemos)\s+`)
 	politeEndRE = regexp.MustCompile(`(?i)[\s,]+(please|pls|thanks|thank you|s'il vous plaît|svp|merci|bitte|danke|por favor|gracias|alsjeblieft|graag|bedankt|obrigad[oa])$`)
 
 	commandWords = map[string]string{
