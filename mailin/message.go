@@ -102,7 +102,7 @@ func ParseMessage(raw []byte, opts ParseOptions) (*Message, error) {
 	if int64(len(raw)) > max {
 		return m, fmt.Errorf("%w (%d bytes; the limit is %d)", ErrTooLarge, len(raw), max)
 	}
-	e, err := message.Read(bytes.NewReader(raw))
+	e, err := message.Read(bytes.NewReader(stripMbox(raw)))
 	if e == nil {
 		return m, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
@@ -113,7 +113,6 @@ func ParseMessage(raw []byte, opts ParseOptions) (*Message, error) {
 	topUnknown := message.IsUnknownCharset(err)
 	m.Header = gomsgmail.Header{Header: e.Header}
 	m.readHeader()
-	m.Auto = classifyAuto(m, e)
 
 	var plain, htmlText *string
 	var textErr error
@@ -191,17 +190,7 @@ func ParseMessage(raw []byte, opts ParseOptions) (*Message, error) {
 	if htmlText != nil {
 		m.HTML = strings.ToValidUTF8(*htmlText, "\uFFFD")
 	}
-	if m.Auto.Kind == Bounce {
-		m.Auto.Failed = readDeliveryStatus(dsn)
-		m.Auto.OriginalMessageID = originalMessageID(origHeaders)
-		if len(m.Auto.Failed) == 0 {
-			for _, a := range strings.Split(m.Header.Get("X-Failed-Recipients"), ",") {
-				if a = strings.TrimSpace(a); a != "" {
-					m.Auto.Failed = append(m.Auto.Failed, FailedRecipient{Address: a, Action: "failed"})
-				}
-			}
-		}
-	}
+	m.Auto = classifyAuto(m, dsn, origHeaders)
 	switch {
 	case plain == nil && htmlText == nil && textErr != nil:
 		return m, textErr
@@ -211,6 +200,20 @@ func ParseMessage(raw []byte, opts ParseOptions) (*Message, error) {
 		return m, ErrNoText
 	}
 	return m, nil
+}
+
+// stripMbox drops what some stores put before a message's header: an mbox
+// "From " line, blank lines or a line of spaces.
+func stripMbox(raw []byte) []byte {
+	for len(raw) > 0 {
+		line, rest, _ := bytes.Cut(raw, []byte("\n"))
+		if bytes.HasPrefix(line, []byte("From ")) || len(bytes.TrimSpace(line)) == 0 {
+			raw = rest
+			continue
+		}
+		break
+	}
+	return raw
 }
 
 func isAttachment(part *message.Entity) bool {
