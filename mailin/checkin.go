@@ -84,7 +84,11 @@ func ParseCheckIn(text string, cc CheckInContext) agreements.CheckInAnswer {
 	}
 	var section *string
 	var loose []string // lines that are neither headings nor statuses
-	var leads []string // statuses of lines that begin with one, in order
+	type lead struct {
+		status     string
+		commitment int // the commitment the line names, or 0
+	}
+	var leads []lead // lines that begin with a status, in order
 	lines := strings.Split(a.Text, "\n")
 	pendingCommitment := 0 // a quoted commitment waiting for its answer on the next line
 	for _, line := range lines {
@@ -167,7 +171,15 @@ func ParseCheckIn(text string, cc CheckInContext) agreements.CheckInAnswer {
 			found = true
 		}
 		if !found {
-			if i := commitmentNamed(l, cc.Commitments); i > 0 {
+			if st, ok := leadingStatus(l); ok {
+				leads = append(leads, lead{st, commitmentNamed(l, cc.Commitments)})
+				found = true
+			}
+		}
+		if !found {
+			// A line about the writer's own commitment, named in their
+			// words; a line about the other person is not.
+			if i := commitmentNamed(l, cc.Commitments); i > 0 && (!namesOther(l, cc.Others) || namesOther(cc.Commitments[i-1], cc.Others)) {
 				if m := strongRE.FindStringSubmatch(l); m != nil {
 					set(i, statusOf(m[1]))
 					found = true
@@ -176,14 +188,14 @@ func ParseCheckIn(text string, cc CheckInContext) agreements.CheckInAnswer {
 				}
 			}
 		}
-		if !found {
-			if st, ok := leadingStatus(l); ok {
-				leads = append(leads, st)
-				found = true
-			}
-		}
 		if found {
 			section = nil
+			// What else the line says ("Kept both. Thanks for Sunday.").
+			for _, sn := range sentences(l) {
+				if !strongRE.MatchString(sn) && !numberedRE.MatchString(sn) && !allRE.MatchString(sn) {
+					loose = append(loose, sn)
+				}
+			}
 			continue
 		}
 		if section != nil {
@@ -199,8 +211,13 @@ func ParseCheckIn(text string, cc CheckInContext) agreements.CheckInAnswer {
 	// One line per commitment, each beginning with its answer; with one
 	// commitment, the one answer.
 	if len(a.Statuses) == 0 && len(leads) == n {
-		for i, st := range leads {
-			set(i+1, st)
+		for i, l := range leads {
+			set(i+1, l.status)
+		}
+	}
+	for _, l := range leads {
+		if l.commitment > 0 {
+			set(l.commitment, l.status)
 		}
 	}
 	readLoose(&a, loose, cc)
@@ -265,9 +282,11 @@ func leadingStatus(l string) (string, bool) {
 	return statusOf(m[1]), true
 }
 
-// commitmentNamed returns which commitment l names (from 1), by its words:
-// most of a commitment's distinctive words, or a run of them; 0 for none,
-// or when l names more than one equally.
+// commitmentNamed returns which commitment l names (from 1), by its
+// distinctive words ("called" names "Call or text before 18:00"): the one
+// that shares the largest part of its words with l, at least a third; 0
+// for none, or when l names two equally. A status is set from it only
+// with a strong word in the same line.
 func commitmentNamed(l string, commitments []string) int {
 	lw := contentWords(l)
 	if len(lw) == 0 {
@@ -290,10 +309,7 @@ func commitmentNamed(l string, commitments []string) int {
 			}
 		}
 		score := float64(hits) / float64(len(cw))
-		if hits < 2 && !(hits == 1 && len(cw) <= 2) {
-			continue
-		}
-		if score < 0.34 {
+		if hits == 0 || score < 0.3 {
 			continue
 		}
 		switch {
@@ -459,6 +475,19 @@ func ordinal(s string) int {
 		return 5
 	}
 	return 0
+}
+
+// namesOther reports whether l names one of the other people: what it
+// says is about them, not about the writer's commitments.
+func namesOther(l string, others []string) bool {
+	for _, w := range strings.FieldsFunc(strings.ToLower(l), func(r rune) bool { return !unicode.IsLetter(r) }) {
+		for _, o := range others {
+			if o != "" && w == strings.ToLower(o) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // understood reports whether a reads as a check-in answer at all: a

@@ -90,12 +90,12 @@ func TrimAgainst(body, sent string) (Reply, bool) {
 	if len(lines) > maxMatchLines {
 		return Trim(body), false
 	}
-	grams := shingles(words(sent))
+	ours := newSentIndex(sent)
 	kind := make([]lineKind, len(lines))
 	matchedWords := make([]int, len(lines))
 	last := -1
 	for i, l := range lines {
-		kind[i], matchedWords[i] = classify(l, grams)
+		kind[i], matchedWords[i] = ours.classify(l)
 		if kind[i] == lineSent {
 			last = i
 		}
@@ -121,26 +121,43 @@ func TrimAgainst(body, sent string) (Reply, bool) {
 	if total < 12 && !(quoted && total >= 6) {
 		return Trim(body), false // a few words in common are no quote
 	}
-	// Up over blank lines and the quote header (or header block) above.
-	cut := start
-	for cut > 0 && (kind[cut-1] == lineBlank || kind[cut-1] == lineShort && isQuoted(lines[cut-1])) {
-		cut--
+	keep := make([]bool, len(lines))
+	// Answers written between ">" quoted lines of ours (an inline reply):
+	// the quote header above the first quoted line goes; the quoted lines
+	// stay as the context of the answers, up to the last answer.
+	first := 0 // the first quoted line of ours
+	for first < last && !(kind[first] == lineSent && isQuoted(lines[first])) {
+		first++
 	}
-	if h := headerAbove(lines, cut); h < cut {
-		cut = h
+	inline := false
+	for i := first + 1; quoted && i < last; i++ {
+		inline = inline || kind[i] == lineWriter && !isQuoted(lines[i])
+	}
+	if inline {
+		top := first
+		for top > 0 && (kind[top-1] == lineBlank || kind[top-1] == lineShort) {
+			top--
+		}
+		top = headerAbove(lines, top)
+		end := len(lines) - 1
+		for end > first && kind[end] != lineWriter {
+			end--
+		}
+		for i := range lines {
+			keep[i] = i < top || (i >= first && i <= end)
+		}
 	} else {
-		cut = start
-		for cut > 0 && kind[cut-1] == lineBlank {
+		// Up over blank lines and the quote header (or header block) above.
+		cut := start
+		for cut > 0 && (kind[cut-1] == lineBlank || kind[cut-1] == lineShort) {
 			cut--
 		}
-	}
-	keep := make([]bool, len(lines))
-	for i := 0; i < cut; i++ {
-		keep[i] = true
-	}
-	// Below a ">" quote, the writer may have answered at the bottom.
-	if quoted {
-		for i := last + 1; i < len(lines); i++ {
+		cut = headerAbove(lines, cut)
+		for i := 0; i < cut; i++ {
+			keep[i] = true
+		}
+		// Below a ">" quote, the writer may have answered at the bottom.
+		for i := last + 1; quoted && i < len(lines); i++ {
 			if headerAbove(lines, i+1) <= i || isSeparator(lines[i]) {
 				break
 			}
@@ -159,6 +176,9 @@ func TrimAgainst(body, sent string) (Reply, bool) {
 		} else {
 			elided = append(elided, l)
 		}
+	}
+	if inline {
+		return Reply{Text: tidyBlock(kept), Elided: tidyBlock(elided)}, true
 	}
 	r := Trim(strings.Join(kept, "\n"))
 	if r.Elided != "" {
@@ -180,25 +200,38 @@ const (
 	lineOldQuote                 // ">"-quoted, not of the mail answered: older history
 )
 
-// classify says whose words line l is, given the three-word runs of the
-// mail answered, and how many of its words are ours.
-func classify(l string, grams map[string]bool) (lineKind, int) {
+// sentIndex is the mail answered, ready for finding its lines in a reply:
+// its runs of three words, and its short lines whole.
+type sentIndex struct {
+	grams map[string]bool
+	short map[string]bool
+}
+
+func newSentIndex(sent string) sentIndex {
+	x := sentIndex{grams: shingles(words(sent)), short: map[string]bool{}}
+	for _, l := range strings.Split(sent, "\n") {
+		if ws := words(l); len(ws) > 0 && len(ws) < 3 {
+			x.short[strings.Join(ws, " ")] = true
+		}
+	}
+	return x
+}
+
+// classify says whose words line l is and how many of its words are ours.
+func (x sentIndex) classify(l string) (lineKind, int) {
 	if blank(l) {
 		return lineBlank, 0
 	}
 	ws := words(l)
 	if len(ws) < 3 {
-		if isQuoted(l) {
-			return lineShort, 0
-		}
-		if len(ws) == 0 {
-			return lineShort, 0 // punctuation, a rule
+		if isQuoted(l) || len(ws) == 0 || x.short[strings.Join(ws, " ")] {
+			return lineShort, 0 // a rule, or a short line of ours ("Hello Alice,")
 		}
 		return lineWriter, 0
 	}
 	hits := 0
 	for i := 0; i+3 <= len(ws); i++ {
-		if grams[strings.Join(ws[i:i+3], " ")] {
+		if x.grams[strings.Join(ws[i:i+3], " ")] {
 			hits++
 		}
 	}

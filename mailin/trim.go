@@ -113,8 +113,23 @@ func Trim(body string) Reply {
 			elided = append(elided, l)
 		}
 	}
+	if tidyBlock(text) == "" && cut < len(lines) && forwardRE.MatchString(lines[cut]) {
+		// A forward with no note: what was forwarded is the message.
+		j := cut + 1
+		for j < len(lines) && (blank(lines[j]) || headerFieldRE.MatchString(lines[j]) || fieldLineRE.MatchString(lines[j])) {
+			j++
+		}
+		if j < len(lines) {
+			r := Trim(strings.Join(lines[j:], "\n"))
+			return Reply{Text: r.Text, Elided: tidyBlock(append(lines[:j:j], r.Elided))}
+		}
+	}
 	return Reply{Text: tidyBlock(text), Elided: tidyBlock(elided)}
 }
+
+// forwardRE is a separator above forwarded mail, in the languages of
+// separatorRE.
+var forwardRE = regexp.MustCompile(`(?i)(forward|doorgestuurd|transféré|réexpédié|weitergeleitet|reenviado|encaminhad|inoltrato|пересланное|転送)`)
 
 // trailingQuoteRE matches a quoted line, including supercite's "Name>".
 var trailingQuoteRE = regexp.MustCompile(`^\s*[A-Za-z]{0,3}>`)
@@ -135,7 +150,7 @@ func inlineReply(lines []string, i int) (int, bool) {
 		if blank(l) || trailingQuoteRE.MatchString(l) {
 			continue
 		}
-		if quoteHeaderAt(lines, j) > 0 || isSeparator(l) || outlookBlockAt(lines, j) || delimiterRE.MatchString(l) || deviceRE.MatchString(l) {
+		if quoteHeaderAt(lines, j) > 0 || isSeparator(l) || outlookBlockAt(lines, j) || delimiterRE.MatchString(l) || deviceLine(l) {
 			return 0, false
 		}
 		return end, true
@@ -243,6 +258,11 @@ func quoteHeaderAt(lines []string, i int) int {
 		if (quoteVerbRE.MatchString(joined) && hasDateRE.MatchString(joined)) || gmailDateRE.MatchString(joined) {
 			return n
 		}
+		// Any language: a line or two that hold an address or a date and
+		// time, end in ":", and stand just above a "> " quote.
+		if structuralHeaderRE.MatchString(joined) && !sentenceEndRE.MatchString(strings.TrimRight(joined, ":： ")) && quotedBelow(lines, i+n) {
+			return n
+		}
 	}
 	return 0
 }
@@ -257,7 +277,28 @@ var separatorRE = regexp.MustCompile(`(?i)^\s*>?\s*\**\s*(` +
 	`|_{10,}\s*$` + // Outlook's rule above its header block
 	`)`)
 
-func isSeparator(l string) bool { return separatorRE.MatchString(l) }
+// framedRE is a header framed by dashes, as Zoho writes it: "---- On …
+// <addr> wrote ----".
+var framedRE = regexp.MustCompile(`^\s*>?\s*-{2,}\s*(.{6,300}?)\s*-{2,}\s*$`)
+
+func isSeparator(l string) bool {
+	if separatorRE.MatchString(l) {
+		return true
+	}
+	m := framedRE.FindStringSubmatch(l)
+	return m != nil && structuralHeaderRE.MatchString(m[1]+":")
+}
+
+// structuralHeaderRE is a quote header by its structure, in any language
+// and script: an address or a date and time, then a colon at the end.
+var structuralHeaderRE = regexp.MustCompile(`(?s)(@[\w-]+\.[\w.-]+|\d{1,2}[:h]\d{2}|\b(19|20)\d{2}\b|\d{4}[年년]).{0,200}[:：]\s*$`)
+
+// quotedBelow reports whether the first line with content from i on is a
+// "> " quote.
+func quotedBelow(lines []string, i int) bool {
+	j := firstContent(lines, i)
+	return j < len(lines) && isQuoted(lines[j])
+}
 
 // Outlook's header block: "From:", "Sent:", "To:", "Subject:" (or their
 // translations) in a run of lines, possibly >-quoted, *bold* or wrapped.
@@ -267,7 +308,7 @@ var fromWords = map[string]bool{"from": true, "von": true, "de": true, "da": tru
 
 func outlookBlockAt(lines []string, i int) bool {
 	if !headerFieldRE.MatchString(lines[i]) {
-		return false
+		return fieldBlockAt(lines, i)
 	}
 	seen := map[string]bool{}
 	from := false
@@ -291,6 +332,22 @@ func outlookBlockAt(lines []string, i int) bool {
 	}
 	return from && len(seen) >= 3
 }
+
+// fieldBlockAt reports whether a header block in any language starts at
+// lines[i]: three or more "Field: value" lines in a row, one with an
+// address and one with a time, as Outlook writes From, Sent, To and
+// Subject in the reader's language.
+func fieldBlockAt(lines []string, i int) bool {
+	n, addr, when := 0, false, false
+	for j := i; j < len(lines) && j < i+8 && fieldLineRE.MatchString(lines[j]); j++ {
+		n++
+		addr = addr || fieldAddrRE.MatchString(lines[j])
+		when = when || timeRE.MatchString(lines[j])
+	}
+	return n >= 3 && addr && when
+}
+
+var timeRE = regexp.MustCompile(`\d{1,2}[:h]\d{2}|\b(19|20)\d{2}\b`)
 
 // Signatures.
 var (
@@ -326,6 +383,27 @@ var (
 	dashNameRE = regexp.MustCompile(`^\s*[-–—]\p{Lu}[\p{L}.'-]*(\s+\p{Lu}[\p{L}.'-]*){0,3}\s*$`)
 )
 
+// deviceLine reports whether l is a line a mail app adds below the text:
+// "Sent from my iPhone" in any of many languages, or any short line that
+// names a device or a mail app and is not a sentence. "Sent from my desk,
+// which is easier" is a sentence, and stays.
+func deviceLine(l string) bool {
+	t := strings.TrimSpace(l)
+	if t == "" || utf8.RuneCountInString(t) > 80 || sentenceLikeRE.MatchString(t) {
+		return false
+	}
+	if deviceRE.MatchString(t) {
+		return true
+	}
+	return len(strings.Fields(t)) <= 7 && deviceNameRE.MatchString(t)
+}
+
+var (
+	// A sentence: a comma with words after it, or an end mark.
+	sentenceLikeRE = regexp.MustCompile(`,\s+\p{L}.*\p{L}|[.!?。！？]\s*$`)
+	deviceNameRE   = regexp.MustCompile(`(?i)(iphon|ipad|android|galaxy|blackberry|samsung|huawei|xiaomi|pixel|outlook for|yahoo mail|aol app|gmail app|proton ?mail|spark|airmail|\bmobile\b|smartphone|\bhandy\b|tablet)`)
+)
+
 // signatureStart returns the first line of the signature in lines (those
 // kept from start on), or -1.
 func signatureStart(lines []string, keep, fenced []bool, start int) int {
@@ -354,7 +432,7 @@ func signatureStart(lines []string, keep, fenced []bool, start int) int {
 				return p
 			}
 			return i
-		case deviceRE.MatchString(l) && deviceRest(lines, i+1):
+		case deviceLine(l) && deviceRest(lines, i+1):
 			// A name line just above "via mobile" belongs to it.
 			if i-1 > content && !blank(lines[i-1]) && nameRE.MatchString(lines[i-1]) && len(strings.TrimSpace(lines[i-1])) < 40 {
 				return i - 1

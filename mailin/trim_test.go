@@ -34,6 +34,29 @@ func TestTrim(t *testing.T) {
 		{"CRLF", "I agree\r\n\r\nOn Fri, Nov 27, 2026 at 10:00 AM X <x@example.test> wrote:\r\n> y", "I agree"},
 		{"ProseThatSaysWrote", "Here is what I wrote:\nmy list", "Here is what I wrote:\nmy list"},
 		{"Empty", "", ""},
+		// Headers recognised by their structure, in any language.
+		{"GmailDateFirst", "Kept both\n\n2016-03-03 17:21 GMT+01:00 Bob <bob@example.test>:\n> hi", "Kept both"},
+		{"Zoho", "Kept both\n\n---- On Sun, 06 Dec 2026 19:00:00 +0000 inwriting <service@example.test> wrote ----\n\nHello Alice, time for", "Kept both"},
+		{"MailRu", "Согласна.\n\nВоскресенье, 6 декабря 2026, 19:00 +03:00 от inwriting <service@example.test>:\n> Hello", "Согласна."},
+		{"Ukrainian", "Погоджуюся.\n\nнд, 6 груд. 2026 р. о 19:00 inwriting <service@example.test> пише:\n> Hello", "Погоджуюся."},
+		{"Polish", "Zgadzam się.\n\nW dniu 6.12.2026 o 19:00, inwriting pisze:\n> Hello", "Zgadzam się."},
+		{"Korean", "동의합니다.\n\n2026년 12월 6일 (일) 오후 7:00, inwriting <service@example.test>님이 작성:\n> Hello", "동의합니다."},
+		{"Japanese", "同意します。\n\n2026年12月6日(日) 19:00 inwriting <service@example.test>:\n> Hello", "同意します。"},
+		{"Catalan", "Hi estic d'acord.\n\nEl dg., 6 de des. 2026, 19:00, inwriting <service@example.test> va escriure:\n> Hello", "Hi estic d'acord."},
+		{"OutlookJapanese", "同意します。\n\n差出人: inwriting <service@example.test>\n送信日時: 2026年12月6日 19:00\n宛先: Alice <alice@example.test>\n件名: Check-in\n\nHello", "同意します。"},
+		{"ColonProseKept", "This is what happened in week 2:\n> you said\nI did.", "This is what happened in week 2:\n> you said\nI did."},
+		// Signatures only where they clearly are.
+		{"SentFromSentence", "All good.\n\nSent from my desk, is much easier then my mobile phone.", "All good.\n\nSent from my desk, is much easier then my mobile phone."},
+		{"SentFromCzech", "Kept both.\n\nOdesláno z iPhonu", "Kept both."},
+		{"SentFromJapanese", "Kept both.\n\niPhoneから送信", "Kept both."},
+		{"SentFromTurkish", "Kept both.\n\niPhone'umdan gönderildi", "Kept both."},
+		{"SentFromRussian", "Kept both.\n\nОтправлено с iPhone", "Kept both."},
+		{"SentFromGerman", "Kept both.\n\nVon meinem iPhone gesendet", "Kept both."},
+		{"ThanksNameKept", "1 kept, 2 partly\n\nThanks,\nAlice", "1 kept, 2 partly\n\nThanks,\nAlice"},
+		// A forward keeps the note above it; a bare forward is its content.
+		{"ForwardNote", "Have a look, this is what I meant.\n\n---------- Forwarded message ---------\nFrom: Bob <bob@example.test>\nDate: Sun, 6 Dec 2026 at 19:00\n\nHi Alice.", "Have a look, this is what I meant."},
+		{"ForwardApple", "Have a look.\n\nBegin forwarded message:\n\nFrom: Bob <bob@example.test>\nSubject: plans\n\nHi Alice.", "Have a look."},
+		{"ForwardBare", "---------- Forwarded message ---------\nFrom: Bob <bob@example.test>\nDate: Sun, 6 Dec 2026 at 19:00\nSubject: plans\n\nHi Alice, plans changed.", "Hi Alice, plans changed."},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			r := mailin.Trim(tt.in)

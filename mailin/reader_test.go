@@ -1,0 +1,142 @@
+package mailin_test
+
+import (
+	"maps"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/inwriting/inwriting/agreements"
+	"github.com/inwriting/inwriting/mailin"
+)
+
+func TestTrimAgainst(t *testing.T) {
+	s := loadSent(t, "checkin")
+	hdr := "On Sun, 6 Dec 2026 at 19:00, " + svc + " wrote:\n"
+	for _, tt := range []struct {
+		name, body, text string
+		matched          bool
+	}{
+		// The answer is the check-in's own example: it is still the answer.
+		{"AnswerLikeOurExample", "1 kept, 2 partly\n\n" + hdr + quoteGT(s.text), "1 kept, 2 partly", true},
+		{"BottomPosted", hdr + quoteGT(s.text) + "\nKept both, and thank you for Sunday.\n", "Kept both, and thank you for Sunday.", true},
+		{"Inline", hdr + "> Time for your check-in on \"Evenings and phone calls\", your agreement with Bob.\n>\n>    1. Call or text before 18:00 when I will be home after 19:00.\nkept\n>    2. Tell Bob myself when plans change,\n>       before he hears it from someone else.\npartly\n>\n> 2. One positive thing about Bob:\nHe listened.\n>\n> 3. One positive thing about yourself:\n> 4. Anything that went wrong, to talk about:\n",
+			"> Time for your check-in on \"Evenings and phone calls\", your agreement with Bob.\n>\n>    1. Call or text before 18:00 when I will be home after 19:00.\nkept\n>    2. Tell Bob myself when plans change,\n>       before he hears it from someone else.\npartly\n>\n> 2. One positive thing about Bob:\nHe listened.", true},
+		{"UnquotedRewrapped", "Kept both\n\n" + rewrap(s.text, 50), "Kept both", true},
+		{"NotOurMail", "Kept both\n\n" + hdr + "> Something else entirely, about a different matter that we never sent.\n", "Kept both", false},
+		{"NoQuote", "Kept both", "Kept both", false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r, matched := mailin.TrimAgainst(tt.body, s.text)
+			if r.Text != tt.text || matched != tt.matched {
+				t.Fatalf("TrimAgainst = %q (matched %v), want %q (matched %v)", r.Text, matched, tt.text, tt.matched)
+			}
+			checkFromInput(t, tt.body, r)
+		})
+	}
+}
+
+// TestReadReply_InContext reads replies as the store does: the quote of
+// the mail answered is cut, and check-in answers are read against the
+// writer's own commitments.
+func TestReadReply_InContext(t *testing.T) {
+	s := loadSent(t, "checkin")
+	raw := goldenRaw(t, "checkin")
+	commitments := []string{"Call or text before 18:00 when I will be home after 19:00.", "Tell Bob myself when plans change,\nbefore he hears it from someone else."}
+	rc := agreements.ReplyContext{Purpose: agreements.PurposeCheckIn, RoundOpen: true, Commitments: commitments, Others: []string{"Bob"}, Sent: raw}
+	hdr := "On Sun, 6 Dec 2026 at 19:00, " + svc + " wrote:\n"
+	K, P, M := agreements.CheckInKept, agreements.CheckInPartly, agreements.CheckInMissed
+	for _, tt := range []struct {
+		name, body string
+		statuses   map[int]string
+		other      string
+		self       string
+		wrong      string
+	}{
+		{"AllKept", "All kept this week.\n\n" + hdr + quoteGT(s.text), map[int]string{1: K, 2: K}, "", "", ""},
+		{"KeptBoth", "kept both", map[int]string{1: K, 2: K}, "", "", ""},
+		{"MissedBoth", "Missed both, sorry.", map[int]string{1: M, 2: M}, "", "", ""},
+		{"InOrder", "kept, kept", map[int]string{1: K, 2: K}, "", "", ""},
+		{"YesNo", "1 yes 2 no", map[int]string{1: K, 2: M}, "", "", ""},
+		{"LinePerCommitment", "Kept - I called every time.\nPartly, I forgot once.", map[int]string{1: K, 2: P}, "", "", ""},
+		{"Paraphrased", "I called before six every evening, done.\nTelling Bob when plans change: missed.", map[int]string{1: K, 2: M}, "", "", ""},
+		{"BeyondCommitments", "7 kept", map[int]string{}, "", "", ""},
+		{"PositiveOther", "Bob cooked dinner on Tuesday, that was lovely.", map[int]string{}, "Bob cooked dinner on Tuesday, that was lovely.", "", ""},
+		{"PositiveSelf", "I was proud I called.", map[int]string{}, "", "I was proud I called.", ""},
+		{"Thanks", "Kept both. Thanks for listening on Sunday.", map[int]string{1: K, 2: K}, "Thanks for listening on Sunday.", "", ""},
+		{"WentWrong", "We should talk about the weekend.", map[int]string{}, "", "", "We should talk about the weekend."},
+		{"Upset", "I was upset when plans changed without a word.", map[int]string{}, "", "", "I was upset when plans changed without a word."},
+		{"NegatedPraise", "Bob did not call, which was not nice.", map[int]string{}, "", "", ""},
+		{"AllGoodIsNoStatus", "All good.", map[int]string{}, "", "", ""},
+		{"Inline", hdr + ">    1. Call or text before 18:00 when I will be home after 19:00.\nkept\n>    2. Tell Bob myself when plans change,\n>       before he hears it from someone else.\npartly\n", map[int]string{1: K, 2: P}, "", "", ""},
+		{"French", "1 tenu, 2 en partie", map[int]string{1: K, 2: P}, "", "", ""},
+		{"German", "Beide gehalten.", map[int]string{1: K, 2: K}, "", "", ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := mailin.Reader{}.ReadReply(agreements.ReplyMessage{Body: tt.body}, rc)
+			if r.Intent.Kind != agreements.IntentCheckIn || r.CheckIn == nil {
+				t.Fatalf("Intent = %+v, want a check-in", r.Intent)
+			}
+			a := r.CheckIn
+			if !maps.Equal(a.Statuses, tt.statuses) {
+				t.Fatalf("Statuses = %v, want %v (text %q)", a.Statuses, tt.statuses, r.Text)
+			}
+			if a.PositiveOther != tt.other || a.PositiveSelf != tt.self || a.WentWrong != tt.wrong {
+				t.Fatalf("other %q self %q wrong %q, want %q %q %q", a.PositiveOther, a.PositiveSelf, a.WentWrong, tt.other, tt.self, tt.wrong)
+			}
+			if a.Text != r.Text || strings.Contains(a.Text, "Time for your check-in") {
+				t.Fatalf("Text = %q, want the reply without our mail", a.Text)
+			}
+		})
+	}
+}
+
+func goldenRaw(t testing.TB, kind string) []byte {
+	t.Helper()
+	raw, err := readGolden(kind)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw
+}
+
+func FuzzTrimAgainst(f *testing.F) {
+	sent := "Hello Alice,\n\nTime for your check-in on \"Evenings\".\n\n1 kept, 2 partly\nSomething good about Bob: ...\n-- \nReply \"help\"."
+	for _, s := range []string{"1 kept\n\nOn x, y <a@b.c> wrote:\n> " + sent, "> Hello Alice,\nkept\n> Time for your check-in", sent, ""} {
+		f.Add(s, sent)
+	}
+	seedCorpus(f, func(b []byte) { f.Add(string(b), sent) })
+	f.Fuzz(func(t *testing.T, body, sent string) {
+		var r mailin.Reply
+		within(t, 2*time.Second, func() { r, _ = mailin.TrimAgainst(body, sent) })
+		checkFromInput(t, body, r)
+	})
+}
+
+func FuzzReadReply(f *testing.F) {
+	for _, s := range []string{"All kept this week.", "kept, kept", "1 yes 2 no", "pause until 10 December", "Bob was lovely.", "I agree"} {
+		f.Add(s)
+	}
+	rcs := []agreements.ReplyContext{
+		{Purpose: agreements.PurposeCheckIn, RoundOpen: true, Commitments: []string{"Call before six", "Cook on Fridays"}, Others: []string{"Bob"}, Now: time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC)},
+		{Purpose: agreements.PurposeCommands, RoundOpen: true, Commitments: []string{"Call"}, Others: []string{"Bob"}},
+		{Purpose: agreements.PurposeConfirm, Pending: true},
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		for _, rc := range rcs {
+			var r agreements.Reading
+			within(t, 2*time.Second, func() { r = mailin.Reader{}.ReadReply(agreements.ReplyMessage{Body: text}, rc) })
+			checkFromInput(t, text, mailin.Reply{Text: r.Text})
+			if a := r.CheckIn; a != nil {
+				for n, st := range a.Statuses {
+					if n < 1 || n > len(rc.Commitments) {
+						t.Fatalf("%q: status for commitment %d of %d", text, n, len(rc.Commitments))
+					}
+					if st != agreements.CheckInKept && st != agreements.CheckInPartly && st != agreements.CheckInMissed {
+						t.Fatalf("%q: status %q", text, st)
+					}
+				}
+			}
+		}
+	})
+}
