@@ -75,7 +75,9 @@ type ReplyContext struct {
 
 	// Sent is the mail answered, as it was sent (the whole message), so
 	// that its quote can be found in the reply; nil when it is not known.
-	Sent []byte
+	// SentID is its Message-ID, which names it for a reader's cache.
+	Sent   []byte
+	SentID string
 
 	Now      time.Time      // when the reply is read
 	Location *time.Location // the writer's time zone, for the dates they write

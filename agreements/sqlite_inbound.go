@@ -169,9 +169,6 @@ func (db *DB) decide(ctx context.Context, tx *Tx, in *Inbound, rec *inboxRecord)
 		return out, "command " + r.Intent.Command, err
 	case IntentCheckIn:
 		ans := *r.CheckIn
-		if tok.Purpose == PurposeCheckIn {
-			roundID = tok.Ref
-		}
 		out.Outcome, err = recordCheckIn(ctx, tx, a, p, roundID, ans, msgID, in.Key)
 		var de *Error
 		if errors.As(err, &de) {
@@ -246,8 +243,9 @@ func (db *DB) decide(ctx context.Context, tx *Tx, in *Inbound, rec *inboxRecord)
 
 // sentMail is one of our mails, as the outbox keeps it.
 type sentMail struct {
-	kind MailKind
-	raw  []byte
+	messageID string
+	kind      MailKind
+	raw       []byte
 }
 
 // resolveToken finds the reply token of in: the first candidate that is a
@@ -272,7 +270,7 @@ func (db *DB) resolveToken(ctx context.Context, tx *Tx, in *Inbound) (*Token, *s
 	for _, ref := range in.References {
 		var reply string
 		var party sql.NullInt64
-		var m sentMail
+		m := sentMail{messageID: strings.Trim(ref, "<>")}
 		err := tx.QueryRowContext(ctx, `SELECT reply_token, party_id, kind, raw FROM outbox WHERE message_id = ?`, strings.Trim(ref, "<>")).Scan(&reply, &party, &m.kind, &m.raw)
 		if errors.Is(err, sql.ErrNoRows) {
 			continue

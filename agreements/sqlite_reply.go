@@ -25,7 +25,7 @@ func (db *DB) replyContext(ctx context.Context, tx *Tx, a *Agreement, p *Party, 
 		Now:         tx.now,
 		Location:    time.UTC,
 	}
-	if loc, err := time.LoadLocation(p.TimeZone); err == nil {
+	if loc, err := LoadLocation(p.TimeZone); err == nil {
 		rc.Location = loc
 	}
 	for _, o := range a.Terms.Parties {
@@ -34,7 +34,16 @@ func (db *DB) replyContext(ctx context.Context, tx *Tx, a *Agreement, p *Party, 
 		}
 	}
 	if sent != nil {
-		rc.Answers, rc.Sent = sent.kind, sent.raw
+		rc.Answers, rc.Sent, rc.SentID = sent.kind, sent.raw, sent.messageID
+	}
+	switch {
+	case tok.Purpose == PurposeCheckIn:
+		// The reply answers its round (tok.Ref), open or not.
+		rc.RoundOpen = true
+		return rc, tok.Ref, nil
+	case tok.Purpose == PurposeConfirm && rc.Pending:
+		// Read as a confirmation or a comment; a round does not matter.
+		return rc, 0, nil
 	}
 	roundID, err := openRound(ctx, tx, a.ID, p.ID)
 	if err != nil {
@@ -91,7 +100,7 @@ func (db *DB) breakLoop(ctx context.Context, tx *Tx, a *Agreement, p *Party, has
 	acts := r.Intent.Kind == IntentCommand || r.Intent.Kind == IntentAgree || r.Intent.Kind == IntentDecline
 	if hash != "" && !acts {
 		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM inbox WHERE party_id = ? AND received_at > ? AND text_hash = ?`, p.ID, since, hash).Scan(&n); err != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM inbox WHERE party_id = ? AND text_hash = ? AND received_at > ? AND text_hash != ''`, p.ID, hash, since).Scan(&n); err != nil {
 			return "", "", fmt.Errorf("find repeat: %w", err)
 		}
 		if n > 0 {
@@ -103,7 +112,8 @@ func (db *DB) breakLoop(ctx context.Context, tx *Tx, a *Agreement, p *Party, has
 		return "", "", nil
 	}
 	var answered int
-	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM inbox WHERE party_id = ? AND received_at > ? AND answered > 0`, p.ID, since).Scan(&answered); err != nil {
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM inbox WHERE party_id = ? AND received_at > ? AND answered > 0 LIMIT ?)`,
+		p.ID, since, db.AnswersPerDay).Scan(&answered); err != nil {
 		return "", "", fmt.Errorf("count answers: %w", err)
 	}
 	if answered < db.AnswersPerDay {

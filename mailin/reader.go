@@ -3,6 +3,7 @@ package mailin
 import (
 	"regexp"
 	"strings"
+	"sync"
 	"unicode"
 
 	"github.com/inwriting/inwriting/agreements"
@@ -21,11 +22,13 @@ var _ agreements.Reader = Reader{}
 // what the answered mail asked for. What it cannot tell is
 // IntentUnclear: the store answers it to its writer alone.
 func (Reader) ReadReply(m agreements.ReplyMessage, rc agreements.ReplyContext) agreements.Reading {
-	var sent string
-	if len(rc.Sent) > 0 {
-		sent = sentText(rc.Sent)
+	var reply Reply
+	var matched bool
+	if x := sentIndexOf(rc); x != nil {
+		reply, matched = x.trim(m.Body)
+	} else {
+		reply = Trim(m.Body)
 	}
-	reply, matched := TrimAgainst(m.Body, sent)
 	r := agreements.Reading{Text: reply.Text, Elided: reply.Elided, Matched: matched}
 	r.Intent, r.CheckIn = readIntent(r.Text, m.Subject, rc)
 	return r
@@ -86,11 +89,48 @@ func TrimAgainst(body, sent string) (Reply, bool) {
 	if strings.TrimSpace(sent) == "" {
 		return Trim(body), false
 	}
+	return newSentIndex(sent).trim(body)
+}
+
+// sentIndexOf returns the index of the mail rc's reply answers, from a
+// small cache by its Message-ID (the same mail is answered by a reply or
+// two, close together), or nil when the mail is not known.
+func sentIndexOf(rc agreements.ReplyContext) *sentIndex {
+	if len(rc.Sent) == 0 {
+		return nil
+	}
+	sentCache.Lock()
+	defer sentCache.Unlock()
+	if x, ok := sentCache.m[rc.SentID]; ok && rc.SentID != "" {
+		return x
+	}
+	text := sentText(rc.Sent)
+	if strings.TrimSpace(text) == "" {
+		return nil
+	}
+	x := newSentIndex(text)
+	if rc.SentID != "" {
+		if len(sentCache.m) >= sentCacheSize {
+			clear(sentCache.m)
+		}
+		sentCache.m[rc.SentID] = x
+	}
+	return x
+}
+
+const sentCacheSize = 256
+
+var sentCache = struct {
+	sync.Mutex
+	m map[string]*sentIndex
+}{m: map[string]*sentIndex{}}
+
+// trim is TrimAgainst with the mail answered indexed.
+func (ours *sentIndex) trim(body string) (Reply, bool) {
 	lines := splitLines(body)
 	if len(lines) > maxMatchLines {
 		return Trim(body), false
 	}
-	ours := newSentIndex(sent)
 	kind := make([]lineKind, len(lines))
 	matchedWords := make([]int, len(lines))
 	last := -1
@@ -203,12 +243,12 @@ const (
 // sentIndex is the mail answered, ready for finding its lines in a reply:
 // its runs of three words, and its short lines whole.
 type sentIndex struct {
-	grams map[string]bool
+	grams map[uint64]bool // runs of three words, hashed
 	short map[string]bool
 }
 
-func newSentIndex(sent string) sentIndex {
-	x := sentIndex{grams: shingles(words(sent)), short: map[string]bool{}}
+func newSentIndex(sent string) *sentIndex {
+	x := &sentIndex{grams: shingles(words(sent)), short: map[string]bool{}}
 	for _, l := range strings.Split(sent, "\n") {
 		if ws := words(l); len(ws) > 0 && len(ws) < 3 {
 			x.short[strings.Join(ws, " ")] = true
@@ -218,7 +258,7 @@ func newSentIndex(sent string) sentIndex {
 }
 
 // classify says whose words line l is and how many of its words are ours.
-func (x sentIndex) classify(l string) (lineKind, int) {
+func (x *sentIndex) classify(l string) (lineKind, int) {
 	if blank(l) {
 		return lineBlank, 0
 	}
@@ -230,8 +270,8 @@ func (x sentIndex) classify(l string) (lineKind, int) {
 		return lineWriter, 0
 	}
 	hits := 0
-	for i := 0; i+3 <= len(ws); i++ {
-		if x.grams[strings.Join(ws[i:i+3], " ")] {
+	for _, g := range trigrams(ws) {
+		if x.grams[g] {
 			hits++
 		}
 	}
@@ -251,12 +291,38 @@ func words(s string) []string {
 	return strings.FieldsFunc(strings.ToLower(s), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
 }
 
-func shingles(ws []string) map[string]bool {
-	m := make(map[string]bool, len(ws))
-	for i := 0; i+3 <= len(ws); i++ {
-		m[strings.Join(ws[i:i+3], " ")] = true
+func shingles(ws []string) map[uint64]bool {
+	m := make(map[uint64]bool, len(ws))
+	for _, g := range trigrams(ws) {
+		m[g] = true
 	}
 	return m
+}
+
+// trigrams returns the hashes of the runs of three words in ws.
+func trigrams(ws []string) []uint64 {
+	if len(ws) < 3 {
+		return nil
+	}
+	h := make([]uint64, len(ws))
+	for i, w := range ws {
+		h[i] = fnv64(w)
+	}
+	out := make([]uint64, 0, len(ws)-2)
+	for i := 0; i+3 <= len(ws); i++ {
+		out = append(out, h[i]*0x9E3779B97F4A7C15^(h[i+1]*0xC2B2AE3D27D4EB4F+h[i+2]))
+	}
+	return out
+}
+
+// fnv64 is the 64-bit FNV-1a hash of s.
+func fnv64(s string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(s); i++ {
+		h ^= uint64(s[i])
+		h *= 1099511628211
+	}
+	return h
 }
 
 // Quote headers, by their structure rather than their words, in any

@@ -140,3 +140,34 @@ func FuzzReadReply(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkTrim compares, on the same reply (a line of answer above the
+// whole check-in quoted by Gmail), the generic trimmer with trimming
+// against the mail answered: the cost of reading against the sent mail,
+// with its index built for each reply (Index) or taken from the reader's
+// cache (the mail is answered again).
+func BenchmarkTrim(b *testing.B) {
+	raw := goldenRaw(b, "checkin")
+	m, err := mailin.ParseMessage(raw, mailin.ParseOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	body := "Kept both, and thank you for Sunday.\n\nOn Sun, 6 Dec 2026 at 19:00, " + svc + " wrote:\n" + quoteGT(m.Body)
+	rc := agreements.ReplyContext{Purpose: agreements.PurposeCommands, Sent: raw, SentID: "bench@example.test"}
+	b.Run("Generic", func(b *testing.B) {
+		for range b.N {
+			mailin.Trim(body)
+		}
+	})
+	b.Run("AgainstSent/Index", func(b *testing.B) {
+		text := m.Body + "\n" + mailin.HTMLToText(m.HTML)
+		for range b.N {
+			mailin.TrimAgainst(body, text)
+		}
+	})
+	b.Run("AgainstSent/Cached", func(b *testing.B) {
+		for range b.N {
+			mailin.Reader{}.ReadReply(agreements.ReplyMessage{Body: body}, rc)
+		}
+	})
+}

@@ -27,6 +27,10 @@ type stackEnv struct {
 	*env
 	st *mailstack.Stack
 	db *agreements.DB // a second handle on serve's database, for looking
+
+	// stop stops serve and returns how it ended; it is called at the end
+	// of the test if the test has not.
+	stop func() result
 }
 
 func serveOnStack(t *testing.T, opts ...func(*env)) *stackEnv {
@@ -56,25 +60,28 @@ func serveOnStack(t *testing.T, opts ...func(*env)) *stackEnv {
 		t.Fatalf("doctor: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan result)
+	done := make(chan result, 1)
 	go func() { done <- e.runCtx(ctx, false, "", "serve") }()
-	t.Cleanup(func() {
+	stop := sync.OnceValue(func() result {
 		cancel()
 		select {
 		case r := <-done:
 			if r.code != 0 || t.Failed() {
 				t.Logf("serve: exit %d\n%s", r.code, r.stderr)
 			}
+			return r
 		case <-time.After(30 * time.Second):
 			t.Error("serve did not stop within 30 s")
+			return result{code: -1}
 		}
 	})
+	t.Cleanup(func() { stop() })
 	db := agreements.NewDB(filepath.Join(e.vars["INWRITING_DATA_DIR"], "inwriting.db"))
 	db.Reader = mailin.Reader{}
 	db.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	waitUntil(t, 10*time.Second, func() bool { return db.Open(context.Background()) == nil })
 	t.Cleanup(func() { db.Close() })
-	return &stackEnv{env: e, st: st, db: db}
+	return &stackEnv{env: e, st: st, db: db, stop: stop}
 }
 
 func waitUntil(t *testing.T, d time.Duration, cond func() bool) {

@@ -47,9 +47,10 @@ type Stack struct {
 }
 
 // Users are the stack's mailboxes (local parts of Domain): service for the
-// smoke test, alice and bob the parties, and inwriting, bench and crash
-// for the service in end-to-end tests, benchmarks and the crash test.
-var Users = []string{"service", "alice", "bob", "inwriting", "bench", "crash"}
+// smoke test, alice and bob the parties, inwriting, bench and crash for
+// the service in end-to-end tests, benchmarks and the crash test, and ann
+// and ben the parties of the mail-loop test, whose mailboxes it empties.
+var Users = []string{"service", "alice", "bob", "inwriting", "bench", "crash", "ann", "ben"}
 
 // Address returns user's address, e.g. alice@example.test.
 func (s *Stack) Address(user string) string { return user + "@" + s.Domain }
