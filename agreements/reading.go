@@ -12,6 +12,7 @@ const (
 	IntentCommand IntentKind = "command" // pause, resume, stop, history, help, fix, unsubscribe
 	IntentCheckIn IntentKind = "checkin" // an answer to a check-in
 	IntentComment IntentKind = "comment" // words about a pending agreement, for the other party
+	IntentAck     IntentKind = "ack"     // "thanks", "ok", "got it": kept for the record, not answered
 	IntentUnclear IntentKind = "unclear" // none of these: answered to its writer alone
 )
 

@@ -181,6 +181,10 @@ func (db *DB) decide(ctx context.Context, tx *Tx, in *Inbound, rec *inboxRecord)
 		out.Outcome = "empty"
 		return out, "an empty reply", nil
 	}
+	if r.Intent.Kind == IntentAck {
+		out.Outcome = "kept"
+		return out, "a thank-you or an acknowledgement; kept for the record", nil
+	}
 	if tok.Purpose != PurposeConfirm || a.Status.Final() {
 		out.Outcome, err = "not-understood", notUnderstood(ctx, tx, a, p, rc, r, in.Key)
 		return out, "answered to its writer alone", err

@@ -446,7 +446,6 @@ func checkInReceipt(a *Agreement, p *Party, ans CheckInAnswer) (recorded, unclea
 	return recorded, unclear
 }
 
-
 func clipQuote(s string) string {
 	if r := []rune(s); len(r) > 2000 {
 		return string(r[:1997]) + "..."

@@ -410,7 +410,8 @@ func readLoose(a *agreements.CheckInAnswer, lines []string, cc CheckInContext) {
 			appendText(&a.WentWrong, s)
 		case selfRE.MatchString(s) && !proudOfRE.MatchString(s):
 			appendText(&a.PositiveSelf, s)
-		case negRE.MatchString(s):
+		case negRE.MatchString(s), strings.HasSuffix(s, "?"):
+			// Neither a negated word nor a question is a kind word.
 		case thanksStartRE.MatchString(s), praiseRE.MatchString(s) && mentionsOther(s):
 			appendText(&a.PositiveOther, s)
 		}
@@ -490,8 +491,11 @@ func namesOther(l string, others []string) bool {
 	return false
 }
 
-// understood reports whether a reads as a check-in answer at all: a
-// status, a kind word, or something to talk about.
+// understood reports whether a reads as a check-in answer when it
+// answers another mail: a status, or kind words or something to talk
+// about said in a few words at least; a lone "Thanks!" to a notice is not
+// a check-in.
 func understood(a agreements.CheckInAnswer) bool {
-	return len(a.Statuses) > 0 || a.PositiveOther != "" || a.PositiveSelf != "" || a.WentWrong != ""
+	said := func(s string) bool { return len(contentWords(s)) >= 2 }
+	return len(a.Statuses) > 0 || said(a.PositiveOther) || said(a.PositiveSelf) || said(a.WentWrong)
 }

@@ -210,6 +210,15 @@ func TestReadIntent_OtherMail(t *testing.T) {
 	if got := read("What does this mean?", open); got.Intent.Kind != agreements.IntentUnclear {
 		t.Fatalf("a question while a round is open = %s, want unclear", got.Intent.Kind)
 	}
+	// Thanks are kept, not answered, and are no check-in.
+	for _, text := range []string{"Thanks!", "Thank you :)", "ok", "Merci beaucoup.", "Danke\n\nAlice", "👍"} {
+		if got := read(text, open); got.Intent.Kind != agreements.IntentAck {
+			t.Fatalf("%q to a notice = %s, want ack", text, got.Intent.Kind)
+		}
+	}
+	if got := read("Thanks, but what does this mean for Sunday?", open); got.Intent.Kind != agreements.IntentUnclear {
+		t.Fatalf("a question with thanks = %s, want unclear", got.Intent.Kind)
+	}
 }
 
 var chicago = func() *time.Location {

@@ -58,10 +58,36 @@ func readIntent(text, subject string, rc agreements.ReplyContext) (agreements.In
 		}
 	}
 	a := ParseCheckIn(text, cc)
-	if rc.Purpose == agreements.PurposeCheckIn || (rc.RoundOpen && understood(a)) {
+	if rc.Purpose == agreements.PurposeCheckIn {
+		return agreements.Intent{Kind: agreements.IntentCheckIn}, &a
+	}
+	if acknowledgement(text) {
+		return agreements.Intent{Kind: agreements.IntentAck}, nil
+	}
+	if rc.RoundOpen && understood(a) {
 		return agreements.Intent{Kind: agreements.IntentCheckIn}, &a
 	}
 	return agreements.Intent{Kind: agreements.IntentUnclear}, nil
+}
+
+// ackRE is a thank-you or an acknowledgement, in the six languages.
+var ackRE = regexp.MustCompile(`(?i)^(thanks?|thank you|thanks a lot|thank you so much|many thanks|thx|ty|ok|okay|got it|noted|received|great|perfect|cool|understood|merci|merci beaucoup|bien reçu|danke|danke schön|vielen dank|alles klar|gracias|muchas gracias|recibido|bedankt|dank je|dank je wel|ontvangen|obrigad[oa]|recebido|👍|🙏|❤️|😊|🙂)$`)
+
+// acknowledgement reports whether text only thanks or acknowledges: it
+// needs no answer.
+func acknowledgement(text string) bool {
+	t := strings.TrimSpace(text)
+	first := firstLine(t)
+	if !closingOnly(t[len(first):]) {
+		return false
+	}
+	c := strings.ToLower(strings.Join(strings.Fields(first), " "))
+	c = strings.Trim(c, ".!,:;… ")
+	c = strings.TrimSuffix(strings.TrimSpace(strings.TrimSuffix(c, "!")), ",")
+	for _, w := range []string{" :)", " :-)", " 🙂", " 😊", " x", " xx"} {
+		c = strings.TrimSuffix(c, w)
+	}
+	return ackRE.MatchString(strings.Trim(c, ".!, "))
 }
 
 // sentText returns the text of one of our own mails, for finding its quote
