@@ -20,7 +20,7 @@ type CheckInContext struct {
 // the weak ones ("yes", "ok", "no") only next to a commitment's number or
 // in a list of answers in order.
 var (
-	keptStrong   = `kept|kept it|done|did it|i did|managed|achieved|✓|✔|✔️|✅|gehouden|gedaan|gehalten|erledigt|geschafft|tenu|fait|réussi|cumplido|hecho|cumprido|feito`
+	keptStrong   = `kept|kept it|done|did it|managed|achieved|✓|✔|✔️|✅|gehouden|gedaan|gehalten|erledigt|geschafft|tenus|tenues|tenu|fait|réussi|cumplidos|cumplidas|cumplido|hechos|hecho|cumpridos|cumprido|cumpri|feitos|feito`
 	keptWeak     = `yes|yep|yeah|ok|okay|good|fine|great|did|oui|ja|sí|si|sim`
 	partlyStrong = `partly|partially|half|halfway|mostly|sort of|kind of|more or less|in part|~|gedeeltelijk|deels|teilweise|halb|en partie|partiellement|à moitié|a medias|parcialmente|em parte|más o menos`
 	missedStrong = `missed|missed it|failed|forgot|didn't|did not|not kept|not done|broke it|✗|✘|❌|gemist|vergeten|niet gedaan|verpasst|vergessen|nicht|manqué|raté|oublié|pas fait|no cumplido|olvidé|fallé|falhei|esqueci|não cumpri`
@@ -38,8 +38,15 @@ var (
 	// "kept 1", "missed #2"
 	numberAfterRE = regexp.MustCompile(`(?i)(?:^|[\s,;])` + strongWord + `\s*(?:#|no\.?\s*|number\s+)?(\d{1,2})(?:[\s,;.!]|$)`)
 	// "kept both", "all kept", "missed both, sorry", "I kept all of them"
-	allRE     = regexp.MustCompile(`(?i)\b(all|both|everything|all of them|them all|both of them|each one|every one|tous|toutes|les deux|alle|beide|todos|todas|los dos|ambos|ambas|allemaal|tudo)\b`)
-	ordinalRE = regexp.MustCompile(`(?i)\b` + strongWord + `\s+(?:the\s+|my\s+)?(first|second|third|fourth|fifth|1st|2nd|3rd|4th|5th)\b|\b(first|second|third|fourth|fifth|1st|2nd|3rd|4th|5th)\s+(?:one|commitment|point)?\s*(?:was\s+|is\s+|:\s*|-\s*)?` + strongWord + `\b`)
+	allRE = regexp.MustCompile(`(?i)\b(all|both|everything|all of them|them all|both of them|each one|every one|tout|tous|toutes|les deux|alle|beide|beides|todos|todas|los dos|las dos|ambos|ambas|allemaal|allebei|tudo|os dois|as duas)\b`)
+	// "did both", "yes to both": a weak word says it for all.
+	allWeakRE = regexp.MustCompile(`(?i)^\s*(i\s+)?(did|yes|yep|done)\b`)
+	// "1 & 2 kept", "1, 2 and 3: done", "kept 1 and 2"
+	numbersRE    = `(\d{1,2}(?:\s*(?:,|&|\+|/|\band\b|\bund\b|\bet\b|\by\b|\ben\b|\be\b)\s*\d{1,2})+)`
+	numberListRE = regexp.MustCompile(`(?i)(?:^|\s)` + numbersRE + `\s*[:.\-–=]?\s*` + strongWord + `(?:[\s,;.!]|$)`)
+	listNumberRE = regexp.MustCompile(`(?i)(?:^|\s)` + strongWord + `\s+` + numbersRE + `(?:[\s,;.!]|$)`)
+	digitsRE     = regexp.MustCompile(`\d{1,2}`)
+	ordinalRE    = regexp.MustCompile(`(?i)\b` + strongWord + `\s+(?:the\s+|my\s+)?(first|second|third|fourth|fifth|1st|2nd|3rd|4th|5th)\b|\b(first|second|third|fourth|fifth|1st|2nd|3rd|4th|5th)\s+(?:one|commitment|point)?\s*(?:was\s+|is\s+|:\s*|-\s*)?` + strongWord + `\b`)
 	// A line that is only answers in order: "kept, kept", "yes / no".
 	listItemRE = regexp.MustCompile(`(?i)^(?:\d{1,2}\s*[:.)\-–]?\s*)?` + anyWord + `$`)
 	// A line that begins with an answer: "Kept - I called every time."
@@ -145,6 +152,20 @@ func ParseCheckIn(text string, cc CheckInContext) agreements.CheckInAnswer {
 				found = true
 			}
 		}
+		for _, m := range numberListRE.FindAllStringSubmatch(l, -1) {
+			for _, d := range digitsRE.FindAllString(m[1], -1) {
+				i, _ := strconv.Atoi(d)
+				set(i, statusOf(m[2]))
+			}
+			found = true
+		}
+		for _, m := range listNumberRE.FindAllStringSubmatch(l, -1) {
+			for _, d := range digitsRE.FindAllString(m[2], -1) {
+				i, _ := strconv.Atoi(d)
+				set(i, statusOf(m[1]))
+			}
+			found = true
+		}
 		// Matches may share the separator between them ("#1 done #2 no"):
 		// each search starts where the last status word ended.
 		for pos := 0; pos < len(l); {
@@ -177,13 +198,17 @@ func ParseCheckIn(text string, cc CheckInContext) agreements.CheckInAnswer {
 			}
 		}
 		if !found {
-			// A line about the writer's own commitment, named in their
-			// words; a line about the other person is not.
-			if i := commitmentNamed(l, cc.Commitments); i > 0 && (!namesOther(l, cc.Others) || namesOther(cc.Commitments[i-1], cc.Others)) {
-				if m := strongRE.FindStringSubmatch(l); m != nil {
+			// A sentence about the writer's own commitment, named in their
+			// words; one about the other person is not.
+			for _, sn := range sentences(l) {
+				i := commitmentNamed(sn, cc.Commitments)
+				if i == 0 || (namesOther(sn, cc.Others) && !namesOther(cc.Commitments[i-1], cc.Others)) {
+					continue
+				}
+				if m := strongRE.FindStringSubmatch(sn); m != nil {
 					set(i, statusOf(m[1]))
 					found = true
-				} else if _, ok := answerList(l); !ok {
+				} else if _, ok := answerList(sn); !ok && sn == l {
 					pendingCommitment = i // "Calling before 18:00:" then the answer below
 				}
 			}
@@ -256,9 +281,17 @@ func allStatus(l string) (string, bool) {
 		}
 		m := strongRE.FindAllStringSubmatch(clause, -1)
 		if len(m) == 0 {
+			if allWeakRE.MatchString(clause) && !negRE.MatchString(clause) {
+				return agreements.CheckInKept, true
+			}
 			continue
 		}
 		st := statusOf(m[0][1])
+		if (st == agreements.CheckInKept && negRE.MatchString(clause)) || negRE.MatchString(m[0][1]) {
+			// "not all done", "I did not do both": one, or neither? Only
+			// the writer knows.
+			return "", false
+		}
 		for _, x := range m[1:] {
 			if statusOf(x[1]) != st {
 				return "", false // "kept all but missed one": not for all

@@ -71,6 +71,16 @@ func TestReadReply_InContext(t *testing.T) {
 		{"Inline", hdr + ">    1. Call or text before 18:00 when I will be home after 19:00.\nkept\n>    2. Tell Bob myself when plans change,\n>       before he hears it from someone else.\npartly\n", map[int]string{1: K, 2: P}, "", "", ""},
 		{"French", "1 tenu, 2 en partie", map[int]string{1: K, 2: P}, "", "", ""},
 		{"German", "Beide gehalten.", map[int]string{1: K, 2: K}, "", "", ""},
+		{"Spanish", "Los dos cumplidos.", map[int]string{1: K, 2: K}, "", "", ""},
+		{"Portuguese", "Cumpri os dois.", map[int]string{1: K, 2: K}, "", "", ""},
+		{"Dutch", "Allebei gehouden", map[int]string{1: K, 2: K}, "", "", ""},
+		{"NumberList", "1 & 2 kept", map[int]string{1: K, 2: K}, "", "", ""},
+		{"ListNumber", "kept 1 and 2", map[int]string{1: K, 2: K}, "", "", ""},
+		{"DidBoth", "Did both.", map[int]string{1: K, 2: K}, "", "", ""},
+		{"DidNotDoBoth", "I did not do both", map[int]string{}, "", "", ""},
+		{"NotAllDone", "Not all done this week.", map[int]string{}, "", "", ""},
+		{"PerSentence", "The calls went well, I always texted before six. Telling Bob about plans: missed once.", map[int]string{2: M}, "", "", ""},
+		{"Question", "Did you get my message?", map[int]string{}, "", "", ""},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			r := mailin.Reader{}.ReadReply(agreements.ReplyMessage{Body: tt.body}, rc)
