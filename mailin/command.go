@@ -52,7 +52,18 @@ var (
 		`|^(stop|stoppen) met (het )?(sturen|mailen)( van)?( deze)?( mails| berichten)?$` +
 		`|^(parem|pare) de (me )?(enviar|mandar)( estes| e-mails| emails| mensagens)*$`)
 
-	pauseWordRE = regexp.MustCompile(`(?i)^(pause|pause the check-ins|pause check-ins|take a break|mettre en pause|pausieren|pausa|pausar|pauze|pauzeren)\s+(.+)$`)
+	pauseWordRE = regexp.MustCompile(`(?i)^(pause the check-ins|pause check-ins|pause|take a break|mettre en pause|pausieren|pausar|pausa|pauzeren|pauze)\s+(.+)$`)
+
+	// Other ways people say a command.
+	commandPhrases = []struct {
+		re   *regexp.Regexp
+		name string
+	}{
+		{regexp.MustCompile(`(?i)^(take|remove) me off (this|the|your) (list|mailing list)$`), agreements.CommandUnsubscribe},
+		{regexp.MustCompile(`(?i)^(start|begin) (the check-ins |them |it )?again$|^(restart|resume) (the )?check-?ins$`), agreements.CommandResume},
+		{regexp.MustCompile(`(?i)^(show|send) (me )?(the|my|our) (check-in )?history$`), agreements.CommandHistory},
+		{regexp.MustCompile(`(?i)^what can i (reply|do|say|write)$|^how does this work$`), agreements.CommandHelp},
+	}
 )
 
 // readCommand reads text as a command, if it is one. rc gives the
@@ -71,7 +82,17 @@ func readCommand(text string, rc agreements.ReplyContext) (agreements.Intent, bo
 		return agreements.Intent{Kind: agreements.IntentCommand, Command: name}, true
 	}
 	if name, ok := commandWords[c]; ok {
+		if name == agreements.CommandStop && c != strings.ToLower(strings.Trim(strings.TrimSpace(first), ".!")) {
+			// "Please stop", "I want to stop": the mails, or the agreement
+			// for both? Ask; only a bare "stop" ends it.
+			return cmd(agreements.CommandStopMail)
+		}
 		return cmd(name)
+	}
+	for _, p := range commandPhrases {
+		if p.re.MatchString(c) {
+			return cmd(p.name)
+		}
 	}
 	if stopMailRE.MatchString(c) {
 		return cmd(agreements.CommandStopMail)
@@ -200,10 +221,11 @@ func init() {
 }
 
 var (
-	isoDayRE   = regexp.MustCompile(`^(\d{4})[-/](\d{1,2})[-/](\d{1,2})$`)
-	dayMonthRE = regexp.MustCompile(`^(?:the\s+|le\s+|el\s+|o\s+)?(\d{1,2})(?:st|nd|rd|th|er|º|\.)?\s+(?:of\s+|de\s+)?(\p{L}+)\.?(?:,?\s+(?:de\s+)?(\d{4}))?$`)
-	monthDayRE = regexp.MustCompile(`^(\p{L}+)\.?\s+(?:the\s+)?(\d{1,2})(?:st|nd|rd|th)?(?:,?\s+(\d{4}))?$`)
-	weekdayRE  = regexp.MustCompile(`^(?:next\s+|this\s+|coming\s+|prochain\s+|nächsten\s+|el\s+próximo\s+|volgende\s+|próxima\s+|a\s+próxima\s+)?(\p{L}+(?:-feira)?)(?:\s+prochain)?$`)
+	isoDayRE     = regexp.MustCompile(`^(\d{4})[-/](\d{1,2})[-/](\d{1,2})$`)
+	dayMonthRE   = regexp.MustCompile(`^(?:the\s+|le\s+|el\s+|o\s+)?(\d{1,2})(?:st|nd|rd|th|er|º|\.)?\s+(?:of\s+|de\s+)?(\p{L}+)\.?(?:,?\s+(?:de\s+)?(\d{4}))?$`)
+	monthDayRE   = regexp.MustCompile(`^(\p{L}+)\.?\s+(?:the\s+)?(\d{1,2})(?:st|nd|rd|th)?(?:,?\s+(\d{4}))?$`)
+	ordinalDayRE = regexp.MustCompile(`^(?:the\s+)?(\d{1,2})(?:st|nd|rd|th)$`)
+	weekdayRE    = regexp.MustCompile(`^(?:next\s+|this\s+|coming\s+|prochain\s+|nächsten\s+|el\s+próximo\s+|volgende\s+|próxima\s+|a\s+próxima\s+)?(\p{L}+(?:-feira)?)(?:\s+prochain)?$`)
 )
 
 // parseDay reads a day a person writes, on or after today (whose
@@ -255,6 +277,17 @@ func parseDay(s string, today time.Time) (time.Time, bool) {
 			d, _ := strconv.Atoi(m[2])
 			return dayNoYear(mo, d, m[3])
 		}
+	}
+	if m := ordinalDayRE.FindStringSubmatch(s); m != nil {
+		// "the 10th": the next 10th to come.
+		d, _ := strconv.Atoi(m[1])
+		for k := 0; k < 12; k++ {
+			first := time.Date(today.Year(), today.Month()+time.Month(k), 1, 0, 0, 0, 0, loc)
+			if t, ok := day(first.Year(), first.Month(), d); ok && t.After(today) {
+				return t, true
+			}
+		}
+		return time.Time{}, false
 	}
 	if m := weekdayRE.FindStringSubmatch(s); m != nil {
 		if wd, ok := days[m[1]]; ok {
