@@ -216,14 +216,27 @@ func (p *Poller) mailbox() string {
 	return p.Mailbox
 }
 
-// create makes a folder; one that exists is fine.
+// create makes a folder; one that exists is fine. The ALREADYEXISTS
+// response code is optional (RFC 5530 §3): Dovecot sends it, mox and
+// maddy answer a bare NO, so a refused CREATE is checked with LIST.
 func (p *Poller) create(c *imapclient.Client, name string) error {
 	err := p.timed(c, p.CommandTimeout, func() error { return c.Create(name, nil).Wait() })
 	var ie *imap.Error
-	if err != nil && !(errors.As(err, &ie) && ie.Code == imap.ResponseCodeAlreadyExists) {
-		return fmt.Errorf("create folder %s: %w", name, err)
+	if err == nil || errors.As(err, &ie) && ie.Code == imap.ResponseCodeAlreadyExists {
+		return nil
 	}
-	return nil
+	if ie != nil {
+		var found bool
+		lerr := p.timed(c, p.CommandTimeout, func() error {
+			boxes, err := c.List("", name, nil).Collect()
+			found = len(boxes) > 0
+			return err
+		})
+		if lerr == nil && found {
+			return nil
+		}
+	}
+	return fmt.Errorf("create folder %s: %w", name, err)
 }
 
 // session runs passes on one connection until it fails or ctx ends.

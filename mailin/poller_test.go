@@ -59,9 +59,38 @@ func quietLogger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(io.Discard, nil))
 }
 
+// bareNo is a session that refuses to create a mailbox that exists with a
+// bare NO, without the optional ALREADYEXISTS code (RFC 5530), as mox and
+// maddy do.
+type bareNo struct{ imapserver.Session }
+
+func (s bareNo) Create(name string, opts *imap.CreateOptions) error {
+	err := s.Session.Create(name, opts)
+	var ie *imap.Error
+	if errors.As(err, &ie) && ie.Code == imap.ResponseCodeAlreadyExists {
+		return &imap.Error{Type: imap.StatusResponseTypeNo, Text: "Mailbox already exists"}
+	}
+	return err
+}
+
+// TestPoller_FoldersExist: a restart finds its folders there, on a server
+// that says so with a bare NO; the poller goes on reading.
+func TestPoller_FoldersExist(t *testing.T) {
+	s := memServer(t, nil, func(ss imapserver.Session) imapserver.Session { return bareNo{ss} })
+	w := newWorld(t, s)
+	w.runOnce() // creates the folders
+	a, aid := w.reply("alice@"+s.domain, 0, "I agree")
+	w.append(a)
+	w.runOnce() // as after a restart: CREATE is refused, LIST finds them
+	if w.confirmations() != 1 || w.count("Processed", aid) != 1 {
+		t.Fatalf("%d confirmations, %d processed after a restart", w.confirmations(), w.count("Processed", aid))
+	}
+}
+
 // memServer starts go-imap's in-memory server on loopback with caps (nil:
-// IMAP4rev1 only, without MOVE and UIDPLUS).
-func memServer(t *testing.T, caps imap.CapSet) *imapServer {
+// IMAP4rev1 only, without MOVE and UIDPLUS); wrap, if given, wraps each
+// session.
+func memServer(t *testing.T, caps imap.CapSet, wrap ...func(imapserver.Session) imapserver.Session) *imapServer {
 	mem := imapmemserver.New()
 	u := imapmemserver.NewUser("service", "pw")
 	if err := u.Create("INBOX", nil); err != nil {
@@ -70,7 +99,11 @@ func memServer(t *testing.T, caps imap.CapSet) *imapServer {
 	mem.AddUser(u)
 	srv := imapserver.New(&imapserver.Options{
 		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
-			return mem.NewSession(), nil, nil
+			var ss imapserver.Session = mem.NewSession()
+			for _, w := range wrap {
+				ss = w(ss)
+			}
+			return ss, nil, nil
 		},
 		Caps:         caps,
 		InsecureAuth: true,

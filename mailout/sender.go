@@ -328,10 +328,13 @@ func (s *Sender) deliver(sc *smtp.Client, m *agreements.OutboxMail, raw []byte) 
 		}
 		return se
 	}
-	if err := sc.Mail(s.Composer.Identity.Address); err != nil {
+	// go-mail's low-level client writes the path as given: RFC 5321
+	// §4.1.2 wants it in angle brackets, and strict servers (mox) refuse
+	// it bare.
+	if err := sc.Mail("<" + s.Composer.Identity.Address + ">"); err != nil {
 		return fail("MAIL FROM", err)
 	}
-	if err := sc.Rcpt(m.To); err != nil {
+	if err := sc.Rcpt("<" + m.To + ">"); err != nil {
 		se := fail("RCPT TO", err)
 		se.Recipient = true
 		return se

@@ -34,6 +34,20 @@ type peer struct {
 	conns    int
 	dropped  map[string]bool
 	addr     string
+	wire     bytes.Buffer // the protocol as the client wrote and the server answered it
+}
+
+// Write records the protocol (go-smtp's Debug output).
+func (p *peer) Write(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.wire.Write(b)
+}
+
+func (p *peer) trace() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.wire.String()
 }
 
 func newPeer(t *testing.T) *peer {
@@ -42,6 +56,7 @@ func newPeer(t *testing.T) *peer {
 	s.Domain = "peer.test"
 	s.AllowInsecureAuth = true
 	s.ReadTimeout, s.WriteTimeout = 10*time.Second, 10*time.Second
+	s.Debug = p
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -185,6 +200,13 @@ func TestSender(t *testing.T) {
 		}
 		if p.conns != 1 {
 			t.Fatalf("connections = %d, want 1 for the batch", p.conns)
+		}
+		// RFC 5321 §4.1.2: the paths are in angle brackets (mox refuses
+		// them bare with 501).
+		for _, want := range []string{"MAIL FROM:<service@example.test>", "RCPT TO:<ok1@example.test>"} {
+			if !strings.Contains(p.trace(), want) {
+				t.Fatalf("the client never wrote %q:\n%s", want, p.trace())
+			}
 		}
 		// Nothing is due: a second drain sends nothing.
 		if n, _ := s.Drain(ctx); n != 0 {
