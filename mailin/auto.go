@@ -58,6 +58,11 @@ func (a Auto) Permanent() bool {
 // (or Lotus's "AUTO:").
 var autoSubjectRE = regexp.MustCompile(`(?i)^\s*(automatic reply|auto[- ]?reply|autoreply|auto[- ]?response|auto|out of (the )?office( reply| autoreply)?|ooo|vacation( reply| response)?|away from (the )?office|on vacation|on leave|abwesenheitsnotiz|abwesenheit|automatische antwort|abwesend|urlaub|réponse automatique|réponse d'absence|absence|absent|respuesta automática|respuesta automatica|fuera de la oficina|resposta automática|resposta automatica|ausente|fora do escritório|automatisch antwoord|afwezig|afwezigheid|buiten kantoor|risposta automatica|fuori ufficio|automatiskt svar|fraværende|autosvar|frånvaro|automaattinen vastaus|automatyczna odpowiedź|nieobecność|автоматический ответ|автоответ|自動返信|自动回复|自動回覆|자동 응답|자동응답)\s*[:：]`)
 
+// Gmail and others name the person first: "Alice Example - vacation
+// response RE: …"; a person's own "Re: out of office next week?" starts
+// with the reply prefix and is not one.
+var autoSubjectAfterNameRE = regexp.MustCompile(`(?i)^[^:]{1,80}\s[-–]\s(vacation response|vacation reply|out of (the )?office|automatic reply|auto[- ]?reply|abwesenheitsnotiz|réponse automatique|respuesta automática|resposta automática|automatisch antwoord)\b`)
+
 // Subjects of the delivery reports of the common MTAs, in several
 // languages.
 var bounceSubjectRE = regexp.MustCompile(`(?i)(undeliver(ed|able)|undelivered mail|returned mail|return(ed)? to sender|delivery (status notification|failure|failed|has failed|problem|notification)|failure notice|mail delivery (failed|failure|subsystem|system)|delivery (report|error)|could not (be )?deliver|non[- ]?deliver(y|able)|permanent (delivery )?(failure|error)|fatal delivery|delivery delayed|delayed mail|warning: could not send|mail (system error|failed)|failed mail|message not delivered|nicht zustellbar|unzustellbar|zustellung fehlgeschlagen|non remis|échec de (la )?(distribution|remise)|non distribuable|no se (puede|pudo) entregar|no entregado|error de entrega|onbestelbaar|niet afgeleverd|não (foi )?entregue|falha na entrega|mancato recapito|impossibile recapitare|nie można dostarczyć|niedostarczon|не доставлено|недоставлен|配信(不能|エラー|失敗)|送信エラー|未送達|전송 실패|배달 실패)`)
@@ -179,7 +184,7 @@ func classifySignals(m *Message, dsn []byte) Auto {
 	if nullSender {
 		return Auto{Kind: AutoReply, Reason: "Return-Path: <>"}
 	}
-	if autoSubjectRE.MatchString(m.Subject) {
+	if autoSubjectRE.MatchString(m.Subject) || autoSubjectAfterNameRE.MatchString(m.Subject) {
 		return Auto{Kind: AutoReply, Reason: "subject " + m.Subject}
 	}
 	if h.Has("List-Id") || h.Has("List-Unsubscribe") {

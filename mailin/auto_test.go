@@ -28,6 +28,8 @@ func TestAuto(t *testing.T) {
 		{"SubjectJapanese", []string{"Subject: 自動返信: 確認してください"}, mailin.AutoReply},
 		{"SubjectRussian", []string{"Subject: Автоответ: Пожалуйста, подтвердите"}, mailin.AutoReply},
 		{"Complaint", []string{"From: staff@hotmail.example", "Subject: complaint about message from 192.0.2.1"}, mailin.Report},
+		{"SubjectGmailVacation", []string{"Subject: Alice Example - vacation response RE: Check-in"}, mailin.AutoReply},
+		{"HumanAboutVacation", []string{"Subject: Re: our vacation - can we talk?"}, mailin.Human},
 		{"HumanAboutDelivery", []string{"Subject: Re: the delivery of the sofa failed"}, mailin.Human},
 		{"XAutoreply", []string{"X-Autoreply: yes"}, mailin.AutoReply},
 		{"XAutorespond", []string{"X-Autorespond: Out of office"}, mailin.AutoReply},
