@@ -23,6 +23,14 @@ const (
 	syntheticSource = "web-ridge-email-reply-parser"
 )
 
+// knownDisagreements are the cases on which the corpus's sources
+// contradict each other (see its README).
+var knownDisagreements = map[string]bool{
+	"mailgun-talon/iphone":              true, // talon keeps "Sent from my iPhone"; GitHub's and Discourse's fixtures drop it
+	"mailgun-talon/sparrow":             true, // talon keeps a "-- " signature
+	"mailgun-talon-signature/short_url": true, // drops "Thank you,\nNoam"; Discourse keeps a sign-off with a first name
+}
+
 type corpusCase struct {
 	source, name, input, expected, compare string
 }
@@ -147,9 +155,29 @@ func TestCorpus(t *testing.T) {
 		}
 	}
 	real := float64(realOK) / float64(realTotal)
+	// The cases where the sources disagree by design (the corpus README's
+	// "Known disagreements"): talon keeps the device and "-- " signatures
+	// that the other sources drop, and talon-signature drops the sign-off
+	// with a first name that Discourse keeps. The goal of 97% for
+	// the real-world folders cannot be met without contradicting the
+	// others; the score without these cases is printed beside it.
+	disagree, failedOther := 0, 0
+	for _, src := range sources {
+		if src == syntheticSource {
+			continue
+		}
+		for _, name := range scores[src].failed {
+			if knownDisagreements[src+"/"+name] {
+				disagree++
+			} else {
+				failedOther++
+			}
+		}
+	}
 	syn := scores[syntheticSource]
 	synthetic := float64(syn.ok) / float64(syn.total)
 	fmt.Fprintf(&report, "  real-world folders pooled:       %4d/%-4d %5.1f%% (target %.0f%%)\n", realOK, realTotal, 100*real, 100*realWorldTarget)
+	fmt.Fprintf(&report, "  real-world, less %d documented disagreements: %d/%d (goal 97%%)\n", disagree, realTotal-disagree-failedOther, realTotal-disagree)
 	fmt.Fprintf(&report, "  synthetic (web-ridge):           %4d/%-4d %5.1f%% (target %.0f%%)\n", syn.ok, syn.total, 100*synthetic, 100*syntheticTarget)
 	// Printed on every run, so the score is in the test command's output.
 	fmt.Printf("reply corpus score:\n%s", report.String())
