@@ -205,9 +205,11 @@ func ParseCheckIn(text string, cc CheckInContext) agreements.CheckInAnswer {
 				if i == 0 || (namesOther(sn, cc.Others) && !namesOther(cc.Commitments[i-1], cc.Others)) {
 					continue
 				}
-				if m := strongRE.FindStringSubmatch(sn); m != nil {
-					set(i, statusOf(m[1]))
+				if st, ok := clauseStatus(sn); ok {
+					set(i, st)
 					found = true
+				} else if strongRE.MatchString(sn) {
+					found = true // more than one answer in one sentence: not ours to pick
 				} else if _, ok := answerList(sn); !ok && sn == l {
 					pendingCommitment = i // "Calling before 18:00:" then the answer below
 				}
@@ -264,7 +266,8 @@ func answerList(l string) ([]string, bool) {
 		if p == "" {
 			continue
 		}
-		if !listItemRE.MatchString(p) || strings.ContainsAny(p, "0123456789") {
+		if !listItemRE.MatchString(p) || strings.ContainsAny(p, "0123456789") || strings.HasSuffix(strings.ToLower(p), " it") {
+			// "kept it, mostly" is one answer, qualified.
 			return nil, false
 		}
 		out = append(out, statusOf(p))
@@ -312,7 +315,34 @@ func leadingStatus(l string) (string, bool) {
 	if m == nil {
 		return "", false
 	}
-	return statusOf(m[1]), true
+	// The first word is the answer; "Kept, but I forgot once" and "Kept
+	// it, mostly" qualify it.
+	st := statusOf(m[1])
+	if st == agreements.CheckInKept {
+		if q, ok := clauseStatus(clauseRE.Split(l, 2)[0]); !ok || q != agreements.CheckInKept {
+			st = agreements.CheckInPartly
+		}
+	}
+	return st, true
+}
+
+// clauseStatus reads how a commitment went from the strong words of one
+// clause: "kept it, mostly" is partly, and "kept one, missed the other"
+// says nothing for one commitment.
+func clauseStatus(c string) (string, bool) {
+	seen := map[string]bool{}
+	for _, m := range strongRE.FindAllStringSubmatch(c, -1) {
+		seen[statusOf(m[1])] = true
+	}
+	switch {
+	case len(seen) == 1:
+		for st := range seen {
+			return st, true
+		}
+	case len(seen) == 2 && seen[agreements.CheckInKept] && seen[agreements.CheckInPartly]:
+		return agreements.CheckInPartly, true
+	}
+	return "", false
 }
 
 // commitmentNamed returns which commitment l names (from 1), by its

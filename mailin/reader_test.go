@@ -77,6 +77,7 @@ func TestReadReply_InContext(t *testing.T) {
 		{"NumberList", "1 & 2 kept", map[int]string{1: K, 2: K}, "", "", ""},
 		{"ListNumber", "kept 1 and 2", map[int]string{1: K, 2: K}, "", "", ""},
 		{"DidBoth", "Did both.", map[int]string{1: K, 2: K}, "", "", ""},
+		{"KeptMostly", "Kept it, mostly.\nPartly.", map[int]string{1: P, 2: P}, "", "", ""},
 		{"DidNotDoBoth", "I did not do both", map[int]string{}, "", "", ""},
 		{"NotAllDone", "Not all done this week.", map[int]string{}, "", "", ""},
 		{"PerSentence", "The calls went well, I always texted before six. Telling Bob about plans: missed once.", map[int]string{2: M}, "", "", ""},
