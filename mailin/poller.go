@@ -266,8 +266,9 @@ func (p *Poller) session(ctx context.Context, connected func()) error {
 	}
 }
 
-// wait returns when there may be new mail: IDLE reports it, or the poll
-// interval passed. After each IDLE a NOOP checks that the connection lives.
+// wait returns when there may be new mail: IDLE (RFC 2177) reports it as
+// an untagged EXISTS, or the poll interval passed. After each IDLE a NOOP
+// checks that the connection lives.
 func (p *Poller) wait(ctx context.Context, c *imapclient.Client, caps imap.CapSet, newMail chan struct{}) error {
 	if !caps.Has(imap.CapIdle) {
 		select {
@@ -449,10 +450,13 @@ func (p *Poller) batch(ctx context.Context, c *imapclient.Client, uidValidity ui
 	return nil
 }
 
-// move moves messages to folder. Without MOVE it copies, and only after
-// the copy succeeded flags and expunges those UIDs (go-imap's own
-// fallback deletes mail whose copy failed); without UIDPLUS the original is
-// left flagged \Deleted rather than expunging anyone else's mail.
+// move moves messages to folder: UID MOVE (RFC 6851 §3.1) where offered.
+// Without MOVE it copies, and only after the copy succeeded flags and
+// expunges those UIDs (go-imap's own fallback deletes mail whose copy
+// failed); UID EXPUNGE (RFC 4315 §2.1, UIDPLUS) removes those UIDs alone,
+// so without UIDPLUS the original is left flagged \Deleted rather than
+// expunging anyone else's mail with a plain EXPUNGE. A missing folder is
+// created on TRYCREATE (RFC 3501 §7.1).
 func (p *Poller) move(c *imapclient.Client, caps imap.CapSet, uids []imap.UID, folder string) error {
 	set := imap.UIDSetNum(uids...)
 	try := func() error {
