@@ -89,7 +89,7 @@ type inboxRecord struct {
 // decide works out and makes the change for in, within tx.
 func (db *DB) decide(ctx context.Context, tx *Tx, in *Inbound, rec *inboxRecord) (InboundOutcome, string, error) {
 	from := strings.ToLower(strings.TrimSpace(in.From))
-	if self := strings.ToLower(db.ServiceAddress); self != "" && (from == self || isPlusOf(from, self)) {
+	if IsServiceAddress(from, db.ServiceAddress) {
 		return InboundOutcome{Folder: FolderProcessed, Outcome: "from-self"}, "mail from our own address is ignored", nil
 	}
 	switch in.Auto {
@@ -371,16 +371,6 @@ func markBouncing(ctx context.Context, tx *Tx, agreementID, partyID int64) (stri
 		}
 	}
 	return p.Address + " bounces; the other party was told", nil
-}
-
-// isPlusOf reports whether addr is a plus-address of base:
-// service+x@example.org of service@example.org.
-func isPlusOf(addr, base string) bool {
-	local, domain, ok := strings.Cut(base, "@")
-	if !ok {
-		return false
-	}
-	return strings.HasPrefix(addr, local+"+") && strings.HasSuffix(addr, "@"+domain)
 }
 
 // RemindAndExpire sends the one reminder to confirm (after RemindAfter)

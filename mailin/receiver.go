@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net/mail"
-	"regexp"
 	"strings"
 
 	"github.com/emersion/go-msgauth/authres"
@@ -125,46 +124,18 @@ func (r *Receiver) maxSize() int64 {
 	return DefaultMaxSize
 }
 
-var refTagRE = regexp.MustCompile(`(?i)\[ref\s+([a-z2-7]{24})\]`)
-
-// tokens returns the candidate reply tokens of m: plus-addresses of the
-// service in To, Cc, Delivered-To and X-Original-To, then [ref …] tags in
-// the subject and the text.
+// tokens returns the candidate reply tokens of m: the service's reply
+// addresses in To, Cc, Delivered-To and X-Original-To, then the subject
+// tags in the subject and the text.
 func (r *Receiver) tokens(m *Message) []string {
-	local, domain, _ := strings.Cut(strings.ToLower(r.Address), "@")
-	var out []string
-	seen := map[string]bool{}
-	add := func(t string) {
-		t = strings.ToLower(t)
-		if t != "" && !seen[t] {
-			seen[t] = true
-			out = append(out, t)
-		}
-	}
-	plus := func(addr string) {
-		a := strings.ToLower(strings.TrimSpace(addr))
-		l, d, ok := strings.Cut(a, "@")
-		if !ok || d != domain {
-			return
-		}
-		if base, tok, ok := strings.Cut(l, "+"); ok && base == local {
-			add(tok)
-		}
-	}
+	var addrs []string
 	for _, list := range [][]*mail.Address{m.To, m.Cc} {
 		for _, a := range list {
-			plus(a.Address)
+			addrs = append(addrs, a.Address)
 		}
 	}
-	for _, a := range m.DeliveredTo {
-		plus(a)
-	}
-	for _, s := range []string{m.Subject, m.Body} {
-		for _, sm := range refTagRE.FindAllStringSubmatch(s, -1) {
-			add(sm[1])
-		}
-	}
-	return out
+	addrs = append(addrs, m.DeliveredTo...)
+	return agreements.FindTokens(r.Address, addrs, m.Subject, m.Body)
 }
 
 // authResults reads the trusted Authentication-Results: the results as one

@@ -58,13 +58,10 @@ func (id Identity) split() (local, domain string) {
 	return local, domain
 }
 
-// ReplyAddress returns the address that carries token: local+token@domain.
+// ReplyAddress returns the address that carries token (see
+// agreements.ReplyAddress).
 func (id Identity) ReplyAddress(token string) string {
-	local, domain := id.split()
-	if token == "" {
-		return id.Address
-	}
-	return local + "+" + token + "@" + domain
+	return agreements.ReplyAddress(id.Address, token)
 }
 
 // DKIM signs outgoing mail.
@@ -122,7 +119,7 @@ func (c *Composer) Message(m *agreements.OutboxMail, date time.Time) (*gomail.Ms
 		return nil, err
 	}
 	if m.ReplyToken != "" {
-		subject += " [ref " + m.ReplyToken + "]"
+		subject += " " + agreements.SubjectTag(m.ReplyToken)
 	}
 	local, domain := c.Identity.split()
 	msg := gomail.NewMsg(gomail.WithNoDefaultUserAgent())
