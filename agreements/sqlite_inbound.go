@@ -157,7 +157,7 @@ func (db *DB) decide(ctx context.Context, tx *Tx, in *Inbound, rec *inboxRecord)
 		return InboundOutcome{}, "", err
 	}
 	r := db.Reader.ReadReply(ReplyMessage{Subject: in.Subject, Body: in.Body}, rc)
-	rec.textHash = replyHash(r.Text, tok)
+	rec.textHash = replyHash(r.Text, tok, r.Intent)
 	if stop, detail, err := db.breakLoop(ctx, tx, a, p, rec.textHash, r); err != nil || stop != "" {
 		out.Outcome = stop
 		return out, detail, err

@@ -67,11 +67,16 @@ func openRound(ctx context.Context, tx *Tx, agreementID, partyID int64) (int64, 
 	return id, nil
 }
 
-// replyHash identifies a reply's text as an answer to one mail: the text
+// replyHash identifies a reply's text as an answer to one mail, for the
+// replies breakLoop checks for repeats ("" for the others): the text
 // lowercased, without digits, punctuation or spacing (an auto-reply that
 // quotes a date or a counter is the same text), with the token's purpose
 // and ref. "" for an empty text.
-func replyHash(text string, tok *Token) string {
+func replyHash(text string, tok *Token, in Intent) string {
+	switch in.Kind {
+	case IntentCommand, IntentAgree, IntentDecline:
+		return ""
+	}
 	var b strings.Builder
 	for _, r := range strings.ToLower(text) {
 		if unicode.IsLetter(r) {
@@ -98,7 +103,7 @@ func (db *DB) breakLoop(ctx context.Context, tx *Tx, a *Agreement, p *Party, has
 	// A command, a confirmation or a refusal acts on the state as it is
 	// now; the same words again later are a new act.
 	acts := r.Intent.Kind == IntentCommand || r.Intent.Kind == IntentAgree || r.Intent.Kind == IntentDecline
-	if hash != "" && !acts {
+	if hash != "" {
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM inbox WHERE party_id = ? AND text_hash = ? AND received_at > ? AND text_hash != ''`, p.ID, hash, since).Scan(&n); err != nil {
 			return "", "", fmt.Errorf("find repeat: %w", err)
@@ -108,7 +113,8 @@ func (db *DB) breakLoop(ctx context.Context, tx *Tx, a *Agreement, p *Party, has
 			return "repeat", "the same text as an earlier reply today; recorded and answered once", nil
 		}
 	}
-	if db.AnswersPerDay <= 0 {
+	if db.AnswersPerDay <= 0 || r.Intent.Kind == IntentAgree || r.Intent.Kind == IntentDecline {
+		// No loop confirms or declines: their receipts always go.
 		return "", "", nil
 	}
 	var answered int

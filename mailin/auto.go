@@ -151,12 +151,13 @@ func classifySignals(m *Message, dsn []byte) Auto {
 		return Auto{Kind: Report, Reason: "subject " + m.Subject}
 	}
 	nullSender := strings.TrimSpace(h.Get("Return-Path")) == "<>"
+	bounceSubject := bounceSubjectRE.MatchString(m.Subject)
 	switch {
 	case bounceSenderRE.MatchString(local) || (from == "" && bounceNameRE.MatchString(name)):
 		return Auto{Kind: Bounce, Reason: "From " + from}
-	case bounceNameRE.MatchString(name) && (nullSender || bounceSubjectRE.MatchString(m.Subject)):
+	case bounceNameRE.MatchString(name) && (nullSender || bounceSubject):
 		return Auto{Kind: Bounce, Reason: "From " + name}
-	case bounceSubjectRE.MatchString(m.Subject) && (nullSender || from == "" || bounceBodyRE.MatchString(head(m.Body, 4000)) || systemSenderRE.MatchString(local) || strings.Contains(local, "daemon") || strings.Contains(local, "admin")):
+	case bounceSubject && (nullSender || from == "" || bounceBodyRE.MatchString(head(m.Body, 4000)) || systemSenderRE.MatchString(local) || strings.Contains(local, "daemon") || strings.Contains(local, "admin")):
 		return Auto{Kind: Bounce, Reason: "subject " + m.Subject}
 	case nullSender && bounceBodyRE.MatchString(head(m.Body, 4000)):
 		return Auto{Kind: Bounce, Reason: "Return-Path: <> and a bounce's words"}
@@ -214,7 +215,7 @@ func classifySignals(m *Message, dsn []byte) Auto {
 	if systemSenderRE.MatchString(local) {
 		return Auto{Kind: Notification, Reason: "From " + from}
 	}
-	if bounceSubjectRE.MatchString(m.Subject) && bounceBodyRE.MatchString(head(m.Body, 4000)) {
+	if bounceSubject && bounceBodyRE.MatchString(head(m.Body, 4000)) {
 		return Auto{Kind: Bounce, Reason: "a bounce's subject and words"}
 	}
 	// X-Auto-Response-Suppress alone is not a verdict: Outlook puts it on
