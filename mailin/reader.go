@@ -235,14 +235,7 @@ func (ours *sentIndex) trim(body string) (Reply, bool) {
 			}
 		}
 	}
-	var kept, elided []string
-	for i, l := range lines {
-		if keep[i] {
-			kept = append(kept, l)
-		} else {
-			elided = append(elided, l)
-		}
-	}
+	kept, elided := partition(lines, keep)
 	if inline {
 		return Reply{Text: tidyBlock(kept), Elided: tidyBlock(elided)}, true
 	}

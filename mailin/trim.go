@@ -105,14 +105,7 @@ func Trim(body string) Reply {
 		keep[i] = false
 	}
 
-	var text, elided []string
-	for i, l := range lines {
-		if keep[i] {
-			text = append(text, l)
-		} else {
-			elided = append(elided, l)
-		}
-	}
+	text, elided := partition(lines, keep)
 	if tidyBlock(text) == "" && cut < len(lines) && forwardRE.MatchString(lines[cut]) {
 		// A forward with no note: what was forwarded is the message.
 		j := cut + 1
@@ -156,6 +149,18 @@ func inlineReply(lines []string, i int) (int, bool) {
 		return end, true
 	}
 	return 0, false
+}
+
+// partition splits lines into those kept and the others, in order.
+func partition(lines []string, keep []bool) (kept, elided []string) {
+	for i, l := range lines {
+		if keep[i] {
+			kept = append(kept, l)
+		} else {
+			elided = append(elided, l)
+		}
+	}
+	return kept, elided
 }
 
 func splitLines(s string) []string {
