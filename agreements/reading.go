@@ -58,8 +58,7 @@ type Intent struct {
 // its mails the reply answers and who wrote it. A reply is never read
 // without it.
 type ReplyContext struct {
-	Purpose Purpose  // what the answered mail asked for, from its reply token
-	Answers MailKind // the kind of mail answered; "" when it is not known
+	Purpose Purpose // what the answered mail asked for, from its reply token
 
 	// Pending is set while a version of the agreement waits for the
 	// writer's confirmation: only then are words for the other party a

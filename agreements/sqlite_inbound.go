@@ -248,7 +248,6 @@ func (db *DB) decide(ctx context.Context, tx *Tx, in *Inbound, rec *inboxRecord)
 // sentMail is one of our mails, as the outbox keeps it.
 type sentMail struct {
 	messageID string
-	kind      MailKind
 	raw       []byte
 }
 
@@ -275,7 +274,7 @@ func (db *DB) resolveToken(ctx context.Context, tx *Tx, in *Inbound) (*Token, *s
 		var reply string
 		var party sql.NullInt64
 		m := sentMail{messageID: strings.Trim(ref, "<>")}
-		err := tx.QueryRowContext(ctx, `SELECT reply_token, party_id, kind, raw FROM outbox WHERE message_id = ?`, strings.Trim(ref, "<>")).Scan(&reply, &party, &m.kind, &m.raw)
+		err := tx.QueryRowContext(ctx, `SELECT reply_token, party_id, raw FROM outbox WHERE message_id = ?`, strings.Trim(ref, "<>")).Scan(&reply, &party, &m.raw)
 		if errors.Is(err, sql.ErrNoRows) {
 			continue
 		} else if err != nil {

@@ -34,7 +34,7 @@ func (db *DB) replyContext(ctx context.Context, tx *Tx, a *Agreement, p *Party, 
 		}
 	}
 	if sent != nil {
-		rc.Answers, rc.Sent, rc.SentID = sent.kind, sent.raw, sent.messageID
+		rc.Sent, rc.SentID = sent.raw, sent.messageID
 	}
 	switch {
 	case tok.Purpose == PurposeCheckIn:

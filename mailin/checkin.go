@@ -29,7 +29,6 @@ var (
 	strongWord = `(` + keptStrong + `|` + partlyStrong + `|` + missedStrong + `)`
 	anyWord    = `(` + keptStrong + `|` + partlyStrong + `|` + missedStrong + `|` + keptWeak + `|` + missedWeak + `)`
 
-	keptRE   = regexp.MustCompile(`(?i)^(` + keptStrong + `|` + keptWeak + `)$`)
 	partlyRE = regexp.MustCompile(`(?i)^(` + partlyStrong + `)$`)
 	missedRE = regexp.MustCompile(`(?i)^(` + missedStrong + `|` + missedWeak + `)$`)
 
