@@ -68,10 +68,14 @@ func (db *DB) RecordInbound(ctx context.Context, in Inbound) (InboundOutcome, er
 	if in.AuthResult == "" {
 		in.AuthResult = "none"
 	}
+	answered := tx.answers
+	if rec.uncount {
+		answered = 0
+	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO inbox (message_key, mailbox, uidvalidity, uid, from_addr, agreement_id, party_id, outcome, folder, auth_result, detail, received_at, text_hash, answered)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		in.Key, in.Mailbox, in.UIDValidity, in.UID, strings.ToLower(in.From), agreementID, partyID, out.Outcome, out.Folder, in.AuthResult, detail, formatTime(tx.now),
-		rec.textHash, tx.answers); err != nil {
+		rec.textHash, answered); err != nil {
 		return InboundOutcome{}, fmt.Errorf("record inbound: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -84,6 +88,7 @@ func (db *DB) RecordInbound(ctx context.Context, in Inbound) (InboundOutcome, er
 // inboxRecord is what decide leaves for the inbox row besides the outcome.
 type inboxRecord struct {
 	textHash string // of the reply's text and the mail it answers; "" when not read
+	uncount  bool   // its answers do not count towards the party's answers a day
 }
 
 // decide works out and makes the change for in, within tx.
@@ -157,7 +162,7 @@ func (db *DB) decide(ctx context.Context, tx *Tx, in *Inbound, rec *inboxRecord)
 		return InboundOutcome{}, "", err
 	}
 	r := db.Reader.ReadReply(ReplyMessage{Subject: in.Subject, Body: in.Body}, rc)
-	rec.textHash = replyHash(r.Text, tok, r.Intent)
+	rec.textHash, rec.uncount = replyHash(r.Text, tok, r.Intent), !countsAnswers(r.Intent)
 	if stop, detail, err := db.breakLoop(ctx, tx, a, p, rec.textHash, r); err != nil || stop != "" {
 		out.Outcome = stop
 		return out, detail, err
@@ -185,7 +190,9 @@ func (db *DB) decide(ctx context.Context, tx *Tx, in *Inbound, rec *inboxRecord)
 		out.Outcome = "kept"
 		return out, "a thank-you or an acknowledgement; kept for the record", nil
 	}
-	if tok.Purpose != PurposeConfirm || a.Status.Final() {
+	if r.Intent.Kind == IntentUnclear || tok.Purpose != PurposeConfirm {
+		// Agreeing, declining and comments answer a "please confirm"
+		// alone; the reader reads nothing else there.
 		out.Outcome, err = "not-understood", notUnderstood(ctx, tx, a, p, rc, r, in.Key)
 		return out, "answered to its writer alone", err
 	}

@@ -113,8 +113,7 @@ func (db *DB) breakLoop(ctx context.Context, tx *Tx, a *Agreement, p *Party, has
 			return "repeat", "the same text as an earlier reply today; recorded and answered once", nil
 		}
 	}
-	if db.AnswersPerDay <= 0 || r.Intent.Kind == IntentAgree || r.Intent.Kind == IntentDecline {
-		// No loop confirms or declines: their receipts always go.
+	if db.AnswersPerDay <= 0 || !countsAnswers(r.Intent) {
 		return "", "", nil
 	}
 	var answered int
@@ -133,6 +132,17 @@ func (db *DB) breakLoop(ctx context.Context, tx *Tx, a *Agreement, p *Party, has
 	}
 	db.Logger.Warn("mail loop broken: reply not answered", "party", p.Address, "agreement", a.ID, "answered today", answered)
 	return "over-limit", fmt.Sprintf("%d replies answered in a day already; not answered or passed on", answered), nil
+}
+
+// countsAnswers reports whether replies of intent count towards (and are
+// held to) a party's answers a day: no loop confirms or declines, so
+// their receipts always go, and a thank-you gets no answer at all.
+func countsAnswers(in Intent) bool {
+	switch in.Kind {
+	case IntentAgree, IntentDecline, IntentAck:
+		return false
+	}
+	return true
 }
 
 // notUnderstood answers party p alone, once, that we could not tell what
