@@ -99,32 +99,34 @@ func replyHash(text string, tok *Token, in Intent) string {
 // answer (tx turns quiet), and those that would only be answered are
 // dropped. It returns the outcome of a dropped reply, or "".
 func (db *DB) breakLoop(ctx context.Context, tx *Tx, a *Agreement, p *Party, hash string, r Reading) (string, string, error) {
+	limit := db.AnswersPerDay
+	if !countsAnswers(r.Intent) {
+		limit = 0
+	}
+	if hash == "" && limit <= 0 {
+		return "", "", nil
+	}
+	// Both lookups in one statement, each on its own index, each stopping
+	// at what it needs to know.
+	var repeats, answered int
 	since := formatTime(tx.now.Add(-24 * time.Hour))
+	if err := tx.QueryRowContext(ctx, `SELECT
+		(SELECT COUNT(*) FROM (SELECT 1 FROM inbox WHERE party_id = ? AND text_hash = ? AND received_at > ? AND text_hash != '' LIMIT 1)),
+		(SELECT COUNT(*) FROM (SELECT 1 FROM inbox WHERE party_id = ? AND received_at > ? AND answered > 0 LIMIT ?))`,
+		p.ID, hash, since, p.ID, since, max(limit, 0)).Scan(&repeats, &answered); err != nil {
+		return "", "", fmt.Errorf("find repeats: %w", err)
+	}
+	if hash != "" && repeats > 0 {
+		db.Logger.Warn("mail loop broken: the same reply again", "party", p.Address, "agreement", a.ID)
+		return "repeat", "the same text as an earlier reply today; recorded and answered once", nil
+	}
+	if limit <= 0 || answered < limit {
+		return "", "", nil
+	}
 	// A command, a confirmation or a refusal acts on the state as it is
-	// now; the same words again later are a new act.
-	acts := r.Intent.Kind == IntentCommand || r.Intent.Kind == IntentAgree || r.Intent.Kind == IntentDecline
-	if hash != "" {
-		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM inbox WHERE party_id = ? AND text_hash = ? AND received_at > ? AND text_hash != ''`, p.ID, hash, since).Scan(&n); err != nil {
-			return "", "", fmt.Errorf("find repeat: %w", err)
-		}
-		if n > 0 {
-			db.Logger.Warn("mail loop broken: the same reply again", "party", p.Address, "agreement", a.ID)
-			return "repeat", "the same text as an earlier reply today; recorded and answered once", nil
-		}
-	}
-	if db.AnswersPerDay <= 0 || !countsAnswers(r.Intent) {
-		return "", "", nil
-	}
-	var answered int
-	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM inbox WHERE party_id = ? AND received_at > ? AND answered > 0 LIMIT ?)`,
-		p.ID, since, db.AnswersPerDay).Scan(&answered); err != nil {
-		return "", "", fmt.Errorf("count answers: %w", err)
-	}
-	if answered < db.AnswersPerDay {
-		return "", "", nil
-	}
-	if acts || r.Intent.Kind == IntentCheckIn {
+	// now, and a check-in answer is the party's own record.
+	switch r.Intent.Kind {
+	case IntentCommand, IntentCheckIn:
 		// It still counts; only the answer is held back.
 		tx.quiet = true
 		db.Logger.Warn("mail loop broken: reply recorded without an answer", "party", p.Address, "agreement", a.ID, "answered today", answered)

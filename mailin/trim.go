@@ -265,7 +265,7 @@ func quoteHeaderAt(lines []string, i int) int {
 		}
 		// Any language: a line or two that hold an address or a date and
 		// time, end in ":", and stand just above a "> " quote.
-		if structuralHeaderRE.MatchString(joined) && !sentenceEndRE.MatchString(strings.TrimRight(joined, ":： ")) && quotedBelow(lines, i+n) {
+		if quotedBelow(lines, i+n) && structuralHeaderRE.MatchString(joined) && !sentenceEndRE.MatchString(strings.TrimRight(joined, ":： ")) {
 			return n
 		}
 	}
