@@ -74,6 +74,9 @@ func readCommand(text string, rc agreements.ReplyContext) (agreements.Intent, bo
 		return agreements.Intent{Kind: agreements.IntentCommand, Command: agreements.CommandFix, Fix: m[1]}, true
 	}
 	first := firstLine(t)
+	if len(first) > maxCommandLen {
+		return agreements.Intent{}, false // a sentence, not a command
+	}
 	if rest := strings.TrimPrefix(t, first); strings.TrimSpace(rest) != "" && !closingOnly(rest) {
 		return agreements.Intent{}, false
 	}
@@ -104,6 +107,10 @@ func readCommand(text string, rc agreements.ReplyContext) (agreements.Intent, bo
 	}
 	return agreements.Intent{}, false
 }
+
+// maxCommandLen bounds a command's line: the longest ("please pause the
+// check-ins until the 10th of December") is far shorter.
+const maxCommandLen = 120
 
 var fixRE = regexp.MustCompile(`(?is)^\s*(?:fix|correction|corriger|korrektur|corregir|corrigeer|corrigir)\s*:\s*(.*\S)\s*$`)
 
