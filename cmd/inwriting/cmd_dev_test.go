@@ -111,6 +111,11 @@ func TestDev_MailClient(t *testing.T) {
 	if _, err := c.Select("INBOX", nil).Wait(); err != nil {
 		t.Fatal(err)
 	}
+	// The sandbox's sender may not have delivered the copy yet.
+	waitUntil(t, 20*time.Second, func() bool {
+		c.Noop().Wait()
+		return c.Mailbox().NumMessages >= 1
+	})
 	bufs, err := c.Fetch(imap.SeqSetNum(1), &imap.FetchOptions{Envelope: true, BodySection: []*imap.FetchItemBodySection{{Peek: true}}}).Collect()
 	if err != nil || len(bufs) != 1 {
 		t.Fatalf("fetch: %v", err)
