@@ -343,6 +343,9 @@ func outlookBlockAt(lines []string, i int) bool {
 // address and one with a time, as Outlook writes From, Sent, To and
 // Subject in the reader's language.
 func fieldBlockAt(lines []string, i int) bool {
+	if !hasFieldColon(lines[i]) {
+		return false
+	}
 	n, addr, when := 0, false, false
 	for j := i; j < len(lines) && j < i+8 && fieldLineRE.MatchString(lines[j]); j++ {
 		n++
@@ -350,6 +353,15 @@ func fieldBlockAt(lines []string, i int) bool {
 		when = when || timeRE.MatchString(lines[j])
 	}
 	return n >= 3 && addr && when
+}
+
+// hasFieldColon reports whether l has a colon where a field's would be:
+// a cheap test before fieldLineRE.
+func hasFieldColon(l string) bool {
+	if len(l) > 120 {
+		l = l[:120]
+	}
+	return strings.ContainsAny(l, ":：")
 }
 
 var timeRE = regexp.MustCompile(`\d{1,2}[:h]\d{2}|\b(19|20)\d{2}\b`)
@@ -394,7 +406,7 @@ var (
 // which is easier" is a sentence, and stays.
 func deviceLine(l string) bool {
 	t := strings.TrimSpace(l)
-	if t == "" || utf8.RuneCountInString(t) > 80 || sentenceLikeRE.MatchString(t) {
+	if t == "" || len(t) > 240 || utf8.RuneCountInString(t) > 80 || len(strings.Fields(t)) > 12 || sentenceLikeRE.MatchString(t) {
 		return false
 	}
 	if deviceRE.MatchString(t) {
