@@ -37,7 +37,7 @@ var (
 	// "kept 1", "missed #2"
 	numberAfterRE = regexp.MustCompile(`(?i)(?:^|[\s,;])` + strongWord + `\s*(?:#|no\.?\s*|number\s+)?(\d{1,2})(?:[\s,;.!]|$)`)
 	// "kept both", "all kept", "missed both, sorry", "I kept all of them"
-	allRE = regexp.MustCompile(`(?i)\b(all|both|everything|all of them|them all|both of them|each one|every one|tout|tous|toutes|les deux|alle|beide|beides|todos|todas|los dos|las dos|ambos|ambas|allemaal|allebei|tudo|os dois|as duas)\b`)
+	allRE = regexp.MustCompile(`(?i)\b(all|both|everything|all of them|them all|both of them|each one|every one|tout|tous|toutes|les deux|alle|alles|beide|beides|todo|todos|todas|los dos|las dos|ambos|ambas|allemaal|allebei|tudo|os dois|as duas)\b`)
 	// "did both", "yes to both": a weak word says it for all.
 	allWeakRE = regexp.MustCompile(`(?i)^\s*(i\s+)?(did|yes|yep|done)\b`)
 	// "1 & 2 kept", "1, 2 and 3: done", "kept 1 and 2"
