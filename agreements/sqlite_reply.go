@@ -93,11 +93,12 @@ func replyHash(text string, tok *Token, in Intent) string {
 
 // breakLoop decides, before a reply from party p acts, whether it is part
 // of a mail loop that no detector caught: the same text from p in answer
-// to the same mail within a day is recorded and answered once ("repeat"),
-// unless it is a command, a confirmation or a refusal;
-// past db.AnswersPerDay answered replies in a day, p's replies get no
-// answer (tx turns quiet), and those that would only be answered are
-// dropped. It returns the outcome of a dropped reply, or "".
+// to the same mail within a day is handled once ("repeat"); commands,
+// confirmations and refusals carry no hash and are never repeats. Past
+// db.AnswersPerDay answered replies in a day, a command or a check-in is
+// recorded without an answer (tx turns quiet), and a reply that would only
+// be answered is dropped ("over-limit"). It returns the outcome of a
+// dropped reply, or "".
 func (db *DB) breakLoop(ctx context.Context, tx *Tx, a *Agreement, p *Party, hash string, r Reading) (string, string, error) {
 	limit := db.AnswersPerDay
 	if !countsAnswers(r.Intent) {
@@ -133,18 +134,16 @@ func (db *DB) breakLoop(ctx context.Context, tx *Tx, a *Agreement, p *Party, has
 	} else if err != nil {
 		return "", "", fmt.Errorf("count answers: %w", err)
 	}
-	answered := limit
-	// A command, a confirmation or a refusal acts on the state as it is
-	// now, and a check-in answer is the party's own record.
+	// A command acts on the state as it is now, and a check-in answer is
+	// the party's own record: both still count; only the answer is held back.
 	switch r.Intent.Kind {
 	case IntentCommand, IntentCheckIn:
-		// It still counts; only the answer is held back.
 		tx.quiet = true
-		db.Logger.Warn("mail loop broken: reply recorded without an answer", "party", p.Address, "agreement", a.ID, "answered today", answered)
+		db.Logger.Warn("mail loop broken: reply recorded without an answer", "party", p.Address, "agreement", a.ID, "answered today", limit)
 		return "", "", nil
 	}
-	db.Logger.Warn("mail loop broken: reply not answered", "party", p.Address, "agreement", a.ID, "answered today", answered)
-	return "over-limit", fmt.Sprintf("%d replies answered in a day already; not answered or passed on", answered), nil
+	db.Logger.Warn("mail loop broken: reply not answered", "party", p.Address, "agreement", a.ID, "answered today", limit)
+	return "over-limit", fmt.Sprintf("%d replies answered in a day already; not answered or passed on", limit), nil
 }
 
 // countsAnswers reports whether replies of intent count towards (and are
