@@ -70,13 +70,20 @@ func (db *DB) createAgreement(ctx context.Context, t Terms, status Status) (*Agr
 }
 
 // queueConfirmRequests queues "please confirm" for agreement id's current
-// version to every party.
+// version to every party, and sets the timer of its one reminder and its
+// expiry, in a new generation of the agreement's timers.
 func queueConfirmRequests(ctx context.Context, tx *Tx, id int64) error {
 	a, err := findAgreementByID(ctx, tx, id)
 	if err != nil {
 		return err
 	}
-	return queueToAll(ctx, tx, a, MailConfirmRequest, PurposeConfirm, MailData{Deadline: tx.now.Add(tx.db.ConfirmFor)})
+	if err := queueToAll(ctx, tx, a, MailConfirmRequest, PurposeConfirm, MailData{Deadline: tx.now.Add(tx.db.ConfirmFor)}); err != nil {
+		return err
+	}
+	if err := voidTimers(ctx, tx, a); err != nil {
+		return err
+	}
+	return setTimers(ctx, tx, []timer{{at: formatTime(tx.db.nextConfirmTimer(tx.now, tx.now)), agreement: a.ID, kind: timerConfirm, gen: a.timerGen}})
 }
 
 // insertVersion stores version n of agreement id, which becomes its
@@ -571,42 +578,6 @@ func commentTx(ctx context.Context, tx *Tx, a *Agreement, version int, partyID i
 		}
 	}
 	return nil
-}
-
-// PauseAgreement pauses an active agreement until ResumeAgreement: no round
-// opens and no reminder goes out meanwhile.
-func (db *DB) PauseAgreement(ctx context.Context, id int64, by string) (*Agreement, error) {
-	return db.transition(ctx, id, StatusPaused, EventPaused, map[string]any{"by": by}, func(tx *Tx, a *Agreement) error {
-		return voidTimers(ctx, tx, a)
-	}, StatusActive)
-}
-
-// ResumeAgreement resumes a paused agreement: its rounds come again at the
-// agreed time. Like "resume" by reply, it does not bring back a party who
-// unsubscribed: that is an ECONFLICT error.
-func (db *DB) ResumeAgreement(ctx context.Context, id int64, by string) (*Agreement, error) {
-	return db.transition(ctx, id, StatusActive, EventResumed, map[string]any{"by": by}, func(tx *Tx, a *Agreement) error {
-		for _, p := range a.Terms.Parties {
-			if p.Unsubscribed() {
-				return Errorf(ECONFLICT, "%s has unsubscribed; only they can resume the check-ins, by replying \"resume\"", p.Address)
-			}
-		}
-		return startRounds(ctx, tx, a)
-	}, StatusPaused)
-}
-
-// EndAgreement ends an agreement that has not already ended, expired or been
-// declined.
-func (db *DB) EndAgreement(ctx context.Context, id int64, by string) (*Agreement, error) {
-	return db.transition(ctx, id, StatusEnded, EventEnded, map[string]any{"by": by}, nil, StatusDraft, StatusPending, StatusActive, StatusPaused)
-}
-
-// ExpireAgreement expires an agreement whose current version was not
-// confirmed in time.
-func (db *DB) ExpireAgreement(ctx context.Context, id int64) (*Agreement, error) {
-	return db.transition(ctx, id, StatusExpired, EventExpired, nil, func(tx *Tx, a *Agreement) error {
-		return queueToAll(ctx, tx, a, MailExpired, PurposeCommands, MailData{})
-	}, StatusPending)
 }
 
 // transition moves agreement id to status to, from one of the statuses

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/inwriting/inwriting/agreements"
 )
@@ -89,9 +90,7 @@ func TestDB_FindAgreements(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.EndAgreement(ctx, a1.ID, "operator"); err != nil {
-		t.Fatal(err)
-	}
+	mustCommand(t, db, a1, "alice@example.test", agreements.CommandStop)
 	for _, tt := range []struct {
 		name   string
 		filter agreements.AgreementFilter
@@ -237,9 +236,7 @@ func TestDB_ConfirmVersion(t *testing.T) {
 	t.Run("ErrConflict/NotPending", func(t *testing.T) {
 		db := MustOpenDB(t)
 		a := mustCreate(t, db)
-		if _, err := db.EndAgreement(ctx, a.ID, "operator"); err != nil {
-			t.Fatal(err)
-		}
+		mustCommand(t, db, a, "bob@example.test", agreements.CommandStop)
 		if _, err := confirm(db, a, 1, a.Terms.Parties[0].ID, "<x@x>"); !errors.Is(err, agreements.ErrConflict) {
 			t.Fatalf("confirm ended = %v, want ErrConflict", err)
 		}
@@ -278,9 +275,7 @@ func TestDB_AmendAgreement(t *testing.T) {
 	t.Run("ErrConflict/Ended", func(t *testing.T) {
 		db := MustOpenDB(t)
 		a := mustCreate(t, db)
-		if _, err := db.EndAgreement(ctx, a.ID, "alice@example.test"); err != nil {
-			t.Fatal(err)
-		}
+		mustCommand(t, db, a, "alice@example.test", agreements.CommandStop)
 		terms := a.Terms
 		terms.Title = "New title"
 		if _, err := db.AmendAgreement(ctx, a.ID, terms); !errors.Is(err, agreements.ErrConflict) {
@@ -336,19 +331,19 @@ func TestDB_AmendAgreement(t *testing.T) {
 func TestDB_Transitions(t *testing.T) {
 	ctx := context.Background()
 	type move func(db *agreements.DB, a *agreements.Agreement) (*agreements.Agreement, error)
+	// command is a command as the operator gives it for Alice.
+	command := func(c string) move {
+		return func(db *agreements.DB, a *agreements.Agreement) (*agreements.Agreement, error) {
+			if _, err := db.Command(ctx, a.ID, "alice@example.test", agreements.Intent{Command: c}); err != nil {
+				return nil, err
+			}
+			return db.FindAgreementByID(ctx, a.ID)
+		}
+	}
 	moves := map[string]move{
-		"pause": func(db *agreements.DB, a *agreements.Agreement) (*agreements.Agreement, error) {
-			return db.PauseAgreement(ctx, a.ID, "op")
-		},
-		"resume": func(db *agreements.DB, a *agreements.Agreement) (*agreements.Agreement, error) {
-			return db.ResumeAgreement(ctx, a.ID, "op")
-		},
-		"end": func(db *agreements.DB, a *agreements.Agreement) (*agreements.Agreement, error) {
-			return db.EndAgreement(ctx, a.ID, "op")
-		},
-		"expire": func(db *agreements.DB, a *agreements.Agreement) (*agreements.Agreement, error) {
-			return db.ExpireAgreement(ctx, a.ID)
-		},
+		"pause":  command(agreements.CommandPause),
+		"resume": command(agreements.CommandResume),
+		"end":    command(agreements.CommandStop),
 		"propose": func(db *agreements.DB, a *agreements.Agreement) (*agreements.Agreement, error) {
 			return db.ProposeAgreement(ctx, a.ID)
 		},
@@ -375,21 +370,19 @@ func TestDB_Transitions(t *testing.T) {
 		},
 	}
 	setup[agreements.StatusPaused] = func(db *agreements.DB) *agreements.Agreement {
-		a, err := db.PauseAgreement(ctx, setup[agreements.StatusActive](db).ID, "op")
-		if err != nil {
-			t.Fatal(err)
-		}
-		return a
+		return mustCommand(t, db, setup[agreements.StatusActive](db), "bob@example.test", agreements.CommandPause)
 	}
 	setup[agreements.StatusEnded] = func(db *agreements.DB) *agreements.Agreement {
-		a, err := db.EndAgreement(ctx, mustCreate(t, db).ID, "op")
-		if err != nil {
-			t.Fatal(err)
-		}
-		return a
+		return mustCommand(t, db, mustCreate(t, db), "bob@example.test", agreements.CommandStop)
 	}
 	setup[agreements.StatusExpired] = func(db *agreements.DB) *agreements.Agreement {
-		a, err := db.ExpireAgreement(ctx, mustCreate(t, db).ID)
+		a := mustCreate(t, db)
+		later := Now.Add(db.ConfirmFor)
+		db.Now = func() time.Time { return later }
+		if _, err := db.RunSchedule(ctx); err != nil {
+			t.Fatal(err)
+		}
+		a, err := db.FindAgreementByID(ctx, a.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -405,10 +398,10 @@ func TestDB_Transitions(t *testing.T) {
 	}
 	legal := map[agreements.Status]map[string]agreements.Status{
 		agreements.StatusDraft:    {"end": agreements.StatusEnded, "propose": agreements.StatusPending},
-		agreements.StatusPending:  {"end": agreements.StatusEnded, "expire": agreements.StatusExpired},
+		agreements.StatusPending:  {"end": agreements.StatusEnded},
 		agreements.StatusActive:   {"pause": agreements.StatusPaused, "end": agreements.StatusEnded},
 		agreements.StatusPaused:   {"resume": agreements.StatusActive, "end": agreements.StatusEnded},
-		agreements.StatusEnded:    {},
+		agreements.StatusEnded:    {"resume": agreements.StatusActive}, // within 7 days
 		agreements.StatusExpired:  {},
 		agreements.StatusDeclined: {},
 	}

@@ -19,10 +19,7 @@ func logged(t *testing.T, db *agreements.DB) *agreements.Agreement {
 			t.Fatal(err)
 		}
 	}
-	if _, err := db.PauseAgreement(context.Background(), a.ID, "alice@example.test"); err != nil {
-		t.Fatal(err)
-	}
-	return a
+	return mustCommand(t, db, a, "alice@example.test", agreements.CommandPause)
 }
 
 // tamper runs a statement with the log's append-only triggers removed, as

@@ -170,7 +170,7 @@ func (db *DB) decide(ctx context.Context, tx *Tx, in *Inbound, rec *inboxRecord)
 
 	switch r.Intent.Kind {
 	case IntentCommand:
-		out.Outcome, err = command(ctx, tx, a, p, r, msgID, in.Key)
+		out.Outcome, err = command(ctx, tx, a, p, r, order{msgID: msgID, key: in.Key})
 		return out, "command " + r.Intent.Command, err
 	case IntentCheckIn:
 		ans := *r.CheckIn
@@ -377,84 +377,4 @@ func markBouncing(ctx context.Context, tx *Tx, agreementID, partyID int64) (stri
 		}
 	}
 	return p.Address + " bounces; the other party was told", nil
-}
-
-// RemindAndExpire sends the one reminder to confirm (after RemindAfter)
-// to every party of a pending agreement who has not confirmed its current
-// version, and expires versions left unconfirmed for ConfirmFor. It is
-// safe to run as often as wanted: each reminder is sent once.
-func (db *DB) RemindAndExpire(ctx context.Context) (reminded, expired int, err error) {
-	now := db.Now().UTC()
-	rows, err := db.db.QueryContext(ctx, `SELECT a.id, v.created_at FROM agreements a JOIN versions v ON v.agreement_id = a.id AND v.number = a.version WHERE a.status = ?`, StatusPending)
-	if err != nil {
-		return 0, 0, fmt.Errorf("find pending: %w", err)
-	}
-	type due struct {
-		id      int64
-		created time.Time
-	}
-	var ds []due
-	for rows.Next() {
-		var d due
-		var created string
-		if err := rows.Scan(&d.id, &created); err != nil {
-			rows.Close()
-			return 0, 0, err
-		}
-		if d.created, err = parseTime(created); err != nil {
-			rows.Close()
-			return 0, 0, err
-		}
-		ds = append(ds, d)
-	}
-	rows.Close()
-	for _, d := range ds {
-		switch {
-		case now.Sub(d.created) >= db.ConfirmFor:
-			if _, err := db.ExpireAgreement(ctx, d.id); err != nil && !errors.Is(err, ErrConflict) {
-				return reminded, expired, err
-			}
-			expired++
-		case db.RemindAfter > 0 && now.Sub(d.created) >= db.RemindAfter:
-			n, err := db.remind(ctx, d.id, d.created.Add(db.ConfirmFor))
-			if err != nil {
-				return reminded, expired, err
-			}
-			reminded += n
-		}
-	}
-	return reminded, expired, nil
-}
-
-func (db *DB) remind(ctx context.Context, id int64, deadline time.Time) (int, error) {
-	tx, err := db.begin(ctx)
-	if err != nil {
-		return 0, err
-	}
-	defer tx.Rollback()
-	a, err := findAgreementByID(ctx, tx, id)
-	if err != nil || a.Status != StatusPending {
-		return 0, err
-	}
-	n := 0
-	for i := range a.Terms.Parties {
-		p := &a.Terms.Parties[i]
-		var confirmed int
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM confirmations WHERE agreement_id = ? AND version = ? AND party_id = ?`, a.ID, a.Version, p.ID).Scan(&confirmed); err != nil {
-			return 0, err
-		}
-		if confirmed > 0 {
-			continue
-		}
-		key := fmt.Sprintf("%s:%d:%d:%d", MailConfirmReminder, a.ID, a.Version, p.ID)
-		queued, err := queueMail(ctx, tx, mailRequest{key: key, kind: MailConfirmReminder, agreement: a, party: p, purpose: PurposeConfirm, ref: int64(a.Version),
-			data: MailData{Deadline: deadline}})
-		if err != nil {
-			return 0, err
-		}
-		if queued {
-			n++
-		}
-	}
-	return n, tx.Commit()
 }

@@ -277,33 +277,102 @@ func TestRecordInbound_ReferencesAndBounce(t *testing.T) {
 	})
 }
 
-func TestRemindAndExpire(t *testing.T) {
+// TestConfirmTimers: the one reminder to confirm and the expiry of a
+// version that waits come from its confirmation timer, as the schedule
+// passes: a pass before its time does nothing, passes after it remind
+// once, and only the party who has not confirmed; the version expires
+// once ConfirmFor has passed, and an amendment starts the clock again.
+func TestConfirmTimers(t *testing.T) {
 	c := newInboundCase(t)
 	ctx := context.Background()
-	at := func(d time.Duration) {
+	pass := func(d time.Duration) agreements.ScheduleStats {
+		t.Helper()
 		now := Now.Add(d)
 		c.db.Now = func() time.Time { return now }
+		st, err := c.db.RunSchedule(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
 	}
 	c.record(t, c.reply("alice@example.test", c.tokenOf(t, 0, agreements.MailConfirmRequest), "I agree"))
-	at(47 * time.Hour)
-	if r, e, err := c.db.RemindAndExpire(ctx); err != nil || r != 0 || e != 0 {
-		t.Fatalf("at 47h: %d reminded, %d expired, %v", r, e, err)
+	if st := pass(47 * time.Hour); st.ConfirmReminders != 0 || st.Expired != 0 {
+		t.Fatalf("at 47h: %+v", st)
 	}
-	at(49 * time.Hour)
-	for range 3 {
-		if _, _, err := c.db.RemindAndExpire(ctx); err != nil {
-			t.Fatal(err)
+	if st := pass(49 * time.Hour); st.ConfirmReminders != 1 {
+		t.Fatalf("at 49h: %+v, want 1 reminder (Bob's)", st)
+	}
+	for _, d := range []time.Duration{50 * time.Hour, 100 * time.Hour, 7*24*time.Hour - time.Minute} {
+		if st := pass(d); st != (agreements.ScheduleStats{}) {
+			t.Fatalf("at %v: %+v, want nothing", d, st)
 		}
 	}
 	n := c.mailKinds(t)
 	if n[agreements.MailConfirmReminder] != 1 {
 		t.Fatalf("reminders = %d, want 1 (bob only, once)", n[agreements.MailConfirmReminder])
 	}
-	at(7*24*time.Hour + time.Minute)
-	if _, e, err := c.db.RemindAndExpire(ctx); err != nil || e != 1 {
-		t.Fatalf("expired = %d, %v", e, err)
+	if st := pass(7*24*time.Hour + time.Minute); st.Expired != 1 {
+		t.Fatalf("at 7 days: %+v, want 1 expired", st)
 	}
 	if c.status(t) != agreements.StatusExpired || c.mailKinds(t)[agreements.MailExpired] != 2 {
 		t.Fatalf("status %s, mails %v", c.status(t), c.mailKinds(t))
+	}
+	if st := pass(30 * 24 * time.Hour); st != (agreements.ScheduleStats{}) {
+		t.Fatalf("after expiry: %+v", st)
+	}
+}
+
+// TestConfirmTimers_Amended: a version amended while it waits gets a full
+// ConfirmFor of its own; the timer of the version it replaced is void.
+func TestConfirmTimers_Amended(t *testing.T) {
+	ctx := context.Background()
+	db := MustOpenDB(t)
+	a := mustCreate(t, db)
+	now := Now.Add(6 * 24 * time.Hour)
+	db.Now = func() time.Time { return now }
+	terms := a.Terms
+	terms.Title = "Evenings, calls and weekends"
+	if _, err := db.AmendAgreement(ctx, a.ID, terms); err != nil {
+		t.Fatal(err)
+	}
+	now = Now.Add(8 * 24 * time.Hour) // past the first version's expiry
+	st, err := db.RunSchedule(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Expired != 0 || st.ConfirmReminders != 2 {
+		t.Fatalf("two days into version 2: %+v, want its 2 reminders and no expiry", st)
+	}
+	now = Now.Add(13*24*time.Hour + time.Minute)
+	if st, err = db.RunSchedule(ctx); err != nil || st.Expired != 1 {
+		t.Fatalf("seven days into version 2: %+v, %v; want it expired", st, err)
+	}
+}
+
+// TestConfirmTimers_Upgrade: an agreement that waited for confirmation
+// when migration 10 ran (before confirmation timers) gets its timer, and
+// is reminded and expired on time.
+func TestConfirmTimers_Upgrade(t *testing.T) {
+	ctx := context.Background()
+	db := MustOpenDB(t)
+	a := mustCreate(t, db)
+	// Undo migration 10 and the timer this inwriting set.
+	if _, err := db.SQL().Exec(`DELETE FROM timers WHERE kind = 'confirm'; DELETE FROM migrations WHERE number = 10`); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Open(ctx); err != nil {
+		t.Fatal(err)
+	}
+	now := Now.Add(49 * time.Hour)
+	db.Now = func() time.Time { return now }
+	if st, err := db.RunSchedule(ctx); err != nil || st.ConfirmReminders != 2 {
+		t.Fatalf("at 49h: %+v, %v; want 2 reminders", st, err)
+	}
+	now = Now.Add(7 * 24 * time.Hour)
+	if st, err := db.RunSchedule(ctx); err != nil || st.Expired != 1 {
+		t.Fatalf("at 7 days: %+v, %v; want agreement %d expired", st, err, a.ID)
 	}
 }

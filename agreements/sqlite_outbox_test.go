@@ -135,8 +135,10 @@ func TestOutbox_Queue(t *testing.T) {
 		if _, err := db.DeclineVersion(ctx, a.ID, 1, a.Terms.Parties[1].ID, "<no@x>"); err != nil {
 			t.Fatal(err)
 		}
-		b := mustCreate(t, db)
-		if _, err := db.ExpireAgreement(ctx, b.ID); err != nil {
+		mustCreate(t, db)
+		later := Now.Add(db.ConfirmFor)
+		db.Now = func() time.Time { return later }
+		if _, err := db.RunSchedule(ctx); err != nil {
 			t.Fatal(err)
 		}
 		n := kinds(outbox(t, db, agreements.OutboxFilter{}))
@@ -318,7 +320,7 @@ func TestOutbox_Notify(t *testing.T) {
 	if n.n != 1 {
 		t.Fatalf("Notify after create = %d, want 1", n.n)
 	}
-	if _, err := db.PauseAgreement(context.Background(), a.ID, "x"); !errors.Is(err, agreements.ErrConflict) {
+	if _, err := db.Command(context.Background(), a.ID, "alice@example.test", agreements.Intent{Command: agreements.CommandPause}); !errors.Is(err, agreements.ErrConflict) {
 		t.Fatal(err)
 	}
 	if n.n != 1 {

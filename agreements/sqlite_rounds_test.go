@@ -530,16 +530,12 @@ func TestPause_NoRoundsInside(t *testing.T) {
 	}
 
 	// The operator's pause holds until the operator's resume.
-	if _, err := db.PauseAgreement(ctx, a.ID, "operator"); err != nil {
-		t.Fatal(err)
-	}
+	mustCommand(t, db, a, "alice@example.test", agreements.CommandPause)
 	run(14 * 24 * time.Hour) // past Sundays 21 and 28 March
 	if got, _ := db.FindAgreementByID(ctx, a.ID); got.Status != agreements.StatusPaused {
 		t.Fatalf("status %s two weeks into the operator's pause", got.Status)
 	}
-	if _, err := db.ResumeAgreement(ctx, a.ID, "operator"); err != nil {
-		t.Fatal(err)
-	}
+	mustCommand(t, db, a, "alice@example.test", agreements.CommandResume)
 	run(7 * 24 * time.Hour) // to Wednesday 7 April
 	if got := fmt.Sprint(occurrences()); got != "[2027-03-14 2027-04-04]" {
 		t.Fatalf("rounds %s; want 14 March and 4 April", got)
@@ -550,7 +546,7 @@ func TestPause_NoRoundsInside(t *testing.T) {
 	if err := db.Unsubscribe(ctx, bobTok.Value); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.ResumeAgreement(ctx, a.ID, "operator"); !errors.Is(err, agreements.ErrConflict) {
+	if _, err := db.Command(ctx, a.ID, "alice@example.test", agreements.Intent{Command: agreements.CommandResume}); !errors.Is(err, agreements.ErrConflict) {
 		t.Fatalf("the operator resumed over an unsubscribe: %v", err)
 	}
 }

@@ -39,6 +39,20 @@ func MustOpenDB(tb testing.TB) *agreements.DB {
 	return db
 }
 
+// mustCommand carries out command c for the party with address by, as
+// the operator would.
+func mustCommand(tb testing.TB, db *agreements.DB, a *agreements.Agreement, by, c string) *agreements.Agreement {
+	tb.Helper()
+	if _, err := db.Command(context.Background(), a.ID, by, agreements.Intent{Command: c}); err != nil {
+		tb.Fatalf("%s by %s: %v", c, by, err)
+	}
+	got, err := db.FindAgreementByID(context.Background(), a.ID)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return got
+}
+
 // testTerms returns valid terms between Alice (Lisbon) and Bob (Chicago).
 func testTerms() agreements.Terms {
 	return agreements.Terms{

@@ -26,6 +26,7 @@ type timerKind string
 const (
 	timerRound    timerKind = "round"    // open the round that is due, or end a pause
 	timerReminder timerKind = "reminder" // remind the parties of the terms
+	timerConfirm  timerKind = "confirm"  // remind to confirm, or expire, a version that waits
 )
 
 // A timer is one row of the timers table.

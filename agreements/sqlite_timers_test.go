@@ -77,8 +77,10 @@ func TestTimers(t *testing.T) {
 		t.Fatal(err)
 	}
 	a = mustActivate(t, db, a)
-	if live, all := timerCounts(t, db, a.ID); live["round"] != 1 || live["reminder"] != 1 || all != 2 {
-		t.Fatalf("after activation: %v of %d timers fire; want a round and a reminder", live, all)
+	// The confirmation timer of version 1 is void now, and stays until
+	// its time.
+	if live, all := timerCounts(t, db, a.ID); live["round"] != 1 || live["reminder"] != 1 || all != 3 {
+		t.Fatalf("after activation: %v of %d timers fire; want a round and a reminder of 3", live, all)
 	}
 
 	alice := a.Terms.Parties[0]
@@ -97,15 +99,11 @@ func TestTimers(t *testing.T) {
 		}
 	}
 	for range 3 {
-		if _, err := db.PauseAgreement(ctx, a.ID, "operator"); err != nil {
-			t.Fatal(err)
-		}
+		mustCommand(t, db, a, "alice@example.test", agreements.CommandPause)
 		if live, _ := timerCounts(t, db, a.ID); len(live) != 0 {
 			t.Fatalf("paused by the operator: %v timers fire", live)
 		}
-		if _, err := db.ResumeAgreement(ctx, a.ID, "operator"); err != nil {
-			t.Fatal(err)
-		}
+		mustCommand(t, db, a, "alice@example.test", agreements.CommandResume)
 		command("pause", time.Date(2027, 3, 2, 0, 0, 0, 0, time.UTC), "paused")
 		if live, _ := timerCounts(t, db, a.ID); live["round"] != 1 || live["reminder"] != 0 {
 			t.Fatalf("paused until 2 March: %v timers fire; want only the end of the pause", live)
@@ -211,13 +209,9 @@ func TestTimers_PauseBetweenPasses(t *testing.T) {
 	db.Now = func() time.Time { return now }
 	a := mustActivate(t, db, mustCreate(t, db))
 	now = time.Date(2027, 2, 28, 18, 30, 0, 0, time.UTC) // Sunday; Alice's round is at 19:00 UTC
-	if _, err := db.PauseAgreement(ctx, a.ID, "operator"); err != nil {
-		t.Fatal(err)
-	}
+	mustCommand(t, db, a, "alice@example.test", agreements.CommandPause)
 	now = time.Date(2027, 2, 28, 19, 30, 0, 0, time.UTC)
-	if _, err := db.ResumeAgreement(ctx, a.ID, "operator"); err != nil {
-		t.Fatal(err)
-	}
+	mustCommand(t, db, a, "alice@example.test", agreements.CommandResume)
 	st, err := db.RunSchedule(ctx)
 	if err != nil {
 		t.Fatal(err)

@@ -123,8 +123,8 @@ func (m *Main) configureDB(db *agreements.DB) {
 	db.RemindAfter = m.Config.Confirm.Remind
 }
 
-// schedule runs the timed work every minute: the one reminder to confirm,
-// expiry, and the check-in routine.
+// schedule runs the timed work every minute: the check-in routine, the
+// one reminder to confirm a version, and expiry.
 func (m *Main) schedule(ctx context.Context, db *agreements.DB) error {
 	tick := m.tick
 	if tick <= 0 {
@@ -133,21 +133,14 @@ func (m *Main) schedule(ctx context.Context, db *agreements.DB) error {
 	t := time.NewTicker(tick)
 	defer t.Stop()
 	for {
-		if r, e, err := db.RemindAndExpire(ctx); err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			m.Logger.Error("remind and expire", "err", err)
-		} else if r+e > 0 {
-			m.Logger.Info("reminders and expiry", "reminded", r, "expired", e)
-		}
 		if st, err := db.RunSchedule(ctx); err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
 			m.Logger.Error("check-in schedule", "err", err)
 		} else if st != (agreements.ScheduleStats{}) {
-			m.Logger.Info("check-in schedule", "opened", st.Opened, "checkins", st.CheckIns, "nudges", st.Nudges, "digests", st.Digests, "resumed", st.Resumed)
+			m.Logger.Info("check-in schedule", "opened", st.Opened, "checkins", st.CheckIns, "nudges", st.Nudges, "digests", st.Digests, "resumed", st.Resumed,
+				"reminders", st.Reminders, "confirm_reminders", st.ConfirmReminders, "expired", st.Expired)
 		}
 		select {
 		case <-ctx.Done():

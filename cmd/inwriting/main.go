@@ -56,6 +56,7 @@ type Main struct {
 	outboxOpts    outboxOptions
 	readReplyOpts readReplyOptions
 	devOpts       devOptions
+	pauseOpts     pauseOptions
 
 	// tick is how often the scheduler runs (a minute; less when the dev
 	// sandbox speeds its clock up).
