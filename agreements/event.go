@@ -115,3 +115,114 @@ func VerifyChain(events []Event, head string, count int64) error {
 	}
 	return nil
 }
+
+// A Payload is the data of an event, one type for each kind of event: the
+// log's contract with whoever reads it (show, export, verify). The JSON
+// names are part of that contract: events already logged keep them.
+type Payload interface{ payload() }
+
+// CreatedEvent is the data of EventCreated.
+type CreatedEvent struct {
+	Title   string   `json:"title"`
+	Parties []string `json:"parties"` // addresses, in the agreement's order
+	Status  Status   `json:"status"`  // draft or pending
+}
+
+// VersionEvent is the data of EventVersionAdded and EventActivated: the
+// version added, or the version whose confirmation by all made the
+// agreement active.
+type VersionEvent struct {
+	Version     int    `json:"version"`
+	Fingerprint string `json:"fingerprint"`
+}
+
+// MailedEvent is the data of EventMailed: a mail handed to the mail server.
+type MailedEvent struct {
+	Kind      MailKind `json:"kind"`
+	To        string   `json:"to"`
+	MessageID string   `json:"message_id"` // with angle brackets
+}
+
+// ConfirmedEvent is the data of EventConfirmed: a party confirmed a
+// version, by the message MessageID.
+type ConfirmedEvent struct {
+	Version     int    `json:"version"`
+	Fingerprint string `json:"fingerprint"`
+	Party       string `json:"party"`
+	MessageID   string `json:"message_id"`
+	AuthResult  string `json:"auth_result"`
+}
+
+// ReplyEvent is the data of EventDeclined and EventCommented: what a
+// party said of a version; Text is the comment.
+type ReplyEvent struct {
+	Version   int    `json:"version"`
+	Party     string `json:"party"`
+	MessageID string `json:"message_id"`
+	Text      string `json:"text,omitempty"`
+}
+
+// CheckInEvent is the data of EventCheckIn: a party's answer to the round
+// of day Round, by commitment number.
+type CheckInEvent struct {
+	Round     string         `json:"round"`
+	Party     string         `json:"party"`
+	MessageID string         `json:"message_id"`
+	Statuses  map[int]string `json:"statuses"`
+}
+
+// ChangeEvent is the data of EventProposed, EventPaused, EventResumed,
+// EventEnded, EventExpired, EventUnsubscribed and EventResubscribed. By
+// is the address of the party who asked (or "pause ended"); Until is the
+// end of a pause, in UTC; Paused says that an unsubscribe paused the
+// check-ins; Message is what brought a party back.
+type ChangeEvent struct {
+	Version int    `json:"version,omitempty"`
+	By      string `json:"by,omitempty"`
+	Until   string `json:"until,omitempty"`
+	Paused  bool   `json:"paused,omitempty"`
+	Message string `json:"message,omitempty"`
+}
+
+func (CreatedEvent) payload()   {}
+func (VersionEvent) payload()   {}
+func (MailedEvent) payload()    {}
+func (ConfirmedEvent) payload() {}
+func (ReplyEvent) payload()     {}
+func (CheckInEvent) payload()   {}
+func (ChangeEvent) payload()    {}
+
+// Payload decodes the data of e into the type for its Type. An event of a
+// type this inwriting does not know is an error.
+func (e Event) Payload() (Payload, error) {
+	var p Payload
+	var err error
+	switch e.Type {
+	case EventCreated:
+		p, err = decodePayload[CreatedEvent](e.Data)
+	case EventVersionAdded, EventActivated:
+		p, err = decodePayload[VersionEvent](e.Data)
+	case EventMailed:
+		p, err = decodePayload[MailedEvent](e.Data)
+	case EventConfirmed:
+		p, err = decodePayload[ConfirmedEvent](e.Data)
+	case EventDeclined, EventCommented:
+		p, err = decodePayload[ReplyEvent](e.Data)
+	case EventCheckIn:
+		p, err = decodePayload[CheckInEvent](e.Data)
+	case EventProposed, EventPaused, EventResumed, EventEnded, EventExpired, EventUnsubscribed, EventResubscribed:
+		p, err = decodePayload[ChangeEvent](e.Data)
+	default:
+		return nil, fmt.Errorf("event %d: unknown type %q", e.Seq, e.Type)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("event %d (%s): %w", e.Seq, e.Type, err)
+	}
+	return p, nil
+}
+
+func decodePayload[T Payload](data json.RawMessage) (Payload, error) {
+	var d T
+	err := json.Unmarshal(data, &d)
+	return d, err
+}

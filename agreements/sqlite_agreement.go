@@ -52,7 +52,7 @@ func (db *DB) createAgreement(ctx context.Context, t Terms, status Status) (*Agr
 	for i, p := range t.Parties {
 		addrs[i] = p.Address
 	}
-	if err := appendEvent(ctx, tx, id, EventCreated, map[string]any{"title": t.Title, "parties": addrs, "status": status}); err != nil {
+	if err := appendEvent(ctx, tx, id, EventCreated, CreatedEvent{Title: t.Title, Parties: addrs, Status: status}); err != nil {
 		return nil, err
 	}
 	if err := insertVersion(ctx, tx, id, 1, t); err != nil {
@@ -106,13 +106,13 @@ func insertVersion(ctx context.Context, tx *Tx, id int64, n int, t Terms) error 
 		id, n, terms, text, fp, formatTime(tx.now)); err != nil {
 		return fmt.Errorf("insert version: %w", err)
 	}
-	return appendEvent(ctx, tx, id, EventVersionAdded, map[string]any{"version": n, "fingerprint": fp})
+	return appendEvent(ctx, tx, id, EventVersionAdded, VersionEvent{Version: n, Fingerprint: fp})
 }
 
 // ProposeAgreement sends a draft for confirmation: its status becomes
 // pending.
 func (db *DB) ProposeAgreement(ctx context.Context, id int64) (*Agreement, error) {
-	return db.transition(ctx, id, StatusPending, EventProposed, nil, func(tx *Tx, a *Agreement) error {
+	return db.transition(ctx, id, StatusPending, EventProposed, func(tx *Tx, a *Agreement) error {
 		return queueConfirmRequests(ctx, tx, a.ID)
 	}, StatusDraft)
 }
@@ -457,9 +457,9 @@ func confirmTx(ctx context.Context, tx *Tx, a *Agreement, c Confirmation) error 
 	} else if err != nil {
 		return fmt.Errorf("insert confirmation: %w", err)
 	}
-	if err := appendEvent(ctx, tx, a.ID, EventConfirmed, map[string]any{
-		"version": c.Version, "fingerprint": a.Fingerprint, "party": p.Address,
-		"message_id": c.MessageID, "auth_result": c.AuthResult,
+	if err := appendEvent(ctx, tx, a.ID, EventConfirmed, ConfirmedEvent{
+		Version: c.Version, Fingerprint: a.Fingerprint, Party: p.Address,
+		MessageID: c.MessageID, AuthResult: c.AuthResult,
 	}); err != nil {
 		return err
 	}
@@ -476,7 +476,7 @@ func confirmTx(ctx context.Context, tx *Tx, a *Agreement, c Confirmation) error 
 	if err := startRounds(ctx, tx, a); err != nil {
 		return err
 	}
-	if err := appendEvent(ctx, tx, a.ID, EventActivated, map[string]any{"version": c.Version, "fingerprint": a.Fingerprint}); err != nil {
+	if err := appendEvent(ctx, tx, a.ID, EventActivated, VersionEvent{Version: c.Version, Fingerprint: a.Fingerprint}); err != nil {
 		return err
 	}
 	audit, err := findAudit(ctx, tx, a, c.Version)
@@ -519,7 +519,7 @@ func declineTx(ctx context.Context, tx *Tx, a *Agreement, version int, partyID i
 	if err := setStatus(ctx, tx, a.ID, StatusDeclined); err != nil {
 		return err
 	}
-	if err := appendEvent(ctx, tx, a.ID, EventDeclined, map[string]any{"version": version, "party": p.Address, "message_id": messageID}); err != nil {
+	if err := appendEvent(ctx, tx, a.ID, EventDeclined, ReplyEvent{Version: version, Party: p.Address, MessageID: messageID}); err != nil {
 		return err
 	}
 	author := mailParty(*p)
@@ -553,9 +553,7 @@ func commentTx(ctx context.Context, tx *Tx, a *Agreement, version int, partyID i
 		return Errorf(ECONFLICT, "agreement %d is %s", a.ID, a.Status)
 	}
 	text = cleanText(text)
-	if err := appendEvent(ctx, tx, a.ID, EventCommented, map[string]any{
-		"version": version, "party": p.Address, "message_id": messageID, "text": text,
-	}); err != nil {
+	if err := appendEvent(ctx, tx, a.ID, EventCommented, ReplyEvent{Version: version, Party: p.Address, MessageID: messageID, Text: text}); err != nil {
 		return err
 	}
 	// Forward it to everyone else; replying to it answers the current
@@ -583,7 +581,7 @@ func commentTx(ctx context.Context, tx *Tx, a *Agreement, version int, partyID i
 // transition moves agreement id to status to, from one of the statuses
 // from, logs ev, and runs then (if not nil) in the same transaction; any
 // other starting status is an ECONFLICT error.
-func (db *DB) transition(ctx context.Context, id int64, to Status, ev EventType, data map[string]any, then func(*Tx, *Agreement) error, from ...Status) (*Agreement, error) {
+func (db *DB) transition(ctx context.Context, id int64, to Status, ev EventType, then func(*Tx, *Agreement) error, from ...Status) (*Agreement, error) {
 	tx, err := db.begin(ctx)
 	if err != nil {
 		return nil, err
@@ -603,11 +601,7 @@ func (db *DB) transition(ctx context.Context, id int64, to Status, ev EventType,
 	if err := setStatus(ctx, tx, id, to); err != nil {
 		return nil, err
 	}
-	if data == nil {
-		data = map[string]any{}
-	}
-	data["version"] = a.Version
-	if err := appendEvent(ctx, tx, id, ev, data); err != nil {
+	if err := appendEvent(ctx, tx, id, ev, ChangeEvent{Version: a.Version}); err != nil {
 		return nil, err
 	}
 	if then != nil {

@@ -119,7 +119,7 @@ func command(ctx context.Context, tx *Tx, a *Agreement, p *Party, r Reading, o o
 				return "", err
 			}
 		}
-		if err := appendEvent(ctx, tx, a.ID, EventPaused, map[string]any{"by": p.Address, "until": until}); err != nil {
+		if err := appendEvent(ctx, tx, a.ID, EventPaused, ChangeEvent{Version: a.Version, By: p.Address, Until: until}); err != nil {
 			return "", err
 		}
 		line := who + " has paused the check-ins."
@@ -160,7 +160,7 @@ func command(ctx context.Context, tx *Tx, a *Agreement, p *Party, r Reading, o o
 		if err := startRounds(ctx, tx, a); err != nil {
 			return "", err
 		}
-		if err := appendEvent(ctx, tx, a.ID, EventResumed, map[string]any{"by": p.Address}); err != nil {
+		if err := appendEvent(ctx, tx, a.ID, EventResumed, ChangeEvent{Version: a.Version, By: p.Address}); err != nil {
 			return "", err
 		}
 		return "resumed", noticeAll(ctx, tx, a, "resumed:"+key, "Check-ins have resumed", []string{who + " has started the check-ins again: they come at the agreed time."})
@@ -174,7 +174,7 @@ func command(ctx context.Context, tx *Tx, a *Agreement, p *Party, r Reading, o o
 		if err := voidTimers(ctx, tx, a); err != nil {
 			return "", err
 		}
-		if err := appendEvent(ctx, tx, a.ID, EventEnded, map[string]any{"by": p.Address}); err != nil {
+		if err := appendEvent(ctx, tx, a.ID, EventEnded, ChangeEvent{Version: a.Version, By: p.Address}); err != nil {
 			return "", err
 		}
 		return "ended", noticeAll(ctx, tx, a, "ended:"+key, "The agreement has ended", []string{who + " has ended the agreement. No more check-ins will come.", `Either of you can reply "resume" within 7 days to take it back.`, "The written copy stays yours; thank you both for trying."})
@@ -239,7 +239,7 @@ func unsubscribe(ctx context.Context, tx *Tx, a *Agreement, p *Party, key string
 			return "", err
 		}
 	}
-	if err := appendEvent(ctx, tx, a.ID, EventUnsubscribed, map[string]any{"by": p.Address, "paused": wasActive}); err != nil {
+	if err := appendEvent(ctx, tx, a.ID, EventUnsubscribed, ChangeEvent{Version: a.Version, By: p.Address, Paused: wasActive}); err != nil {
 		return "", err
 	}
 	if wasActive || a.Status == StatusPaused {
@@ -267,7 +267,7 @@ func resubscribe(ctx context.Context, tx *Tx, a *Agreement, p *Party, why string
 	if _, err := tx.ExecContext(ctx, `UPDATE parties SET unsubscribed_at = '' WHERE id = ?`, p.ID); err != nil {
 		return fmt.Errorf("resubscribe: %w", err)
 	}
-	return appendEvent(ctx, tx, a.ID, EventResubscribed, map[string]any{"by": p.Address, "message": why})
+	return appendEvent(ctx, tx, a.ID, EventResubscribed, ChangeEvent{Version: a.Version, By: p.Address, Message: why})
 }
 
 var helpLines = []string{

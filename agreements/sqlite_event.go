@@ -8,7 +8,7 @@ import (
 
 // appendEvent adds an event to agreement id's log, chained to the one
 // before it, and moves the agreement's recorded head.
-func appendEvent(ctx context.Context, tx *Tx, id int64, typ EventType, data any) error {
+func appendEvent(ctx context.Context, tx *Tx, id int64, typ EventType, data Payload) error {
 	raw, err := json.Marshal(data)
 	if err != nil {
 		return fmt.Errorf("event data: %w", err)

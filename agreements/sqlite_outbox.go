@@ -431,7 +431,7 @@ func (db *DB) RecordOutcomes(ctx context.Context, owner string, outcomes []MailO
 			return fmt.Errorf("find outbox: %w", err)
 		}
 		if agreementID.Valid {
-			if err := appendEvent(ctx, tx, agreementID.Int64, EventMailed, map[string]any{"kind": kind, "to": rcpt, "message_id": "<" + msgID + ">"}); err != nil {
+			if err := appendEvent(ctx, tx, agreementID.Int64, EventMailed, MailedEvent{Kind: MailKind(kind), To: rcpt, MessageID: "<" + msgID + ">"}); err != nil {
 				return err
 			}
 		}

@@ -45,7 +45,7 @@ func recordCheckIn(ctx context.Context, tx *Tx, a *Agreement, p *Party, roundID 
 	if n, _ := res.RowsAffected(); n == 0 {
 		return "", Errorf(EINVALID, "%s is not in round %d", p.Address, roundID)
 	}
-	if err := appendEvent(ctx, tx, a.ID, EventCheckIn, map[string]any{"round": r.occurrence, "party": p.Address, "message_id": msgID, "statuses": ans.Statuses}); err != nil {
+	if err := appendEvent(ctx, tx, a.ID, EventCheckIn, CheckInEvent{Round: r.occurrence, Party: p.Address, MessageID: msgID, Statuses: ans.Statuses}); err != nil {
 		return "", err
 	}
 	recorded, unclear := checkInReceipt(a, p, ans)

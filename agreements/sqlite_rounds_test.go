@@ -253,11 +253,12 @@ func TestStopAndResume(t *testing.T) {
 	}
 }
 
-// mustActivate confirms a for every party, which makes it active.
+// mustActivate confirms a's version for every party, which makes it
+// active.
 func mustActivate(t *testing.T, db *agreements.DB, a *agreements.Agreement) *agreements.Agreement {
 	t.Helper()
 	for _, p := range a.Terms.Parties {
-		if _, err := confirm(db, a, 1, p.ID, "<c"+p.FirstName()+"@x>"); err != nil {
+		if _, err := confirm(db, a, a.Version, p.ID, fmt.Sprintf("<c%s%d@x>", p.FirstName(), a.Version)); err != nil {
 			t.Fatal(err)
 		}
 	}

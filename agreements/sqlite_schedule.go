@@ -312,7 +312,7 @@ func (db *DB) awaitConfirmation(ctx context.Context, t timer, st *ScheduleStats)
 			if err := setStatus(ctx, tx, a.ID, StatusExpired); err != nil {
 				return err
 			}
-			if err := appendEvent(ctx, tx, a.ID, EventExpired, map[string]any{"version": a.Version}); err != nil {
+			if err := appendEvent(ctx, tx, a.ID, EventExpired, ChangeEvent{Version: a.Version}); err != nil {
 				return err
 			}
 			a.Status = StatusExpired
@@ -369,7 +369,7 @@ func (db *DB) endPause(ctx context.Context, t timer) (resumed bool, err error) {
 			return err
 		}
 		a.Status = StatusActive
-		if err := appendEvent(ctx, tx, a.ID, EventResumed, map[string]any{"by": "pause ended", "version": a.Version}); err != nil {
+		if err := appendEvent(ctx, tx, a.ID, EventResumed, ChangeEvent{By: "pause ended", Version: a.Version}); err != nil {
 			return err
 		}
 		if err := startRounds(ctx, tx, a); err != nil {

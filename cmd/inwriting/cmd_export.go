@@ -41,7 +41,7 @@ or on any machine.`,
 		if r.ChainErr != nil {
 			return fmt.Errorf("agreement %d: %w; the record was altered, not exporting it", id, r.ChainErr)
 		}
-		e := r.export(m.Now())
+		e := r.Export(m.Now())
 		var w io.Writer = m.Stdout
 		var f *os.File
 		if o.output != "" {

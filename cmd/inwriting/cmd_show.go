@@ -23,26 +23,14 @@ var showCommand = &command{
 		if err != nil {
 			return err
 		}
-		r.writeText(m.Stdout)
+		writeRecord(m.Stdout, r)
 		return nil
 	},
 }
 
-// record is everything the store holds about one agreement.
-type record struct {
-	Agreement     *agreements.Agreement
-	Versions      []*agreements.Version
-	Confirmations []*agreements.Confirmation
-	Events        []agreements.Event
-	Rounds        []agreements.Round
-	EventCount    int64
-	EventHead     string
-	ChainErr      error
-}
-
 // recordArg loads the record of the agreement whose ID is the command's
 // argument.
-func (m *Main) recordArg(ctx context.Context) (*agreements.DB, *record, error) {
+func (m *Main) recordArg(ctx context.Context) (*agreements.DB, *agreements.Record, error) {
 	id, err := parseID(m.args[0])
 	if err != nil {
 		return nil, nil, err
@@ -51,54 +39,11 @@ func (m *Main) recordArg(ctx context.Context) (*agreements.DB, *record, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	r, err := loadRecord(ctx, db, id)
+	r, err := db.FindRecord(ctx, id)
 	return db, r, err
 }
 
-func loadRecord(ctx context.Context, db *agreements.DB, id int64) (*record, error) {
-	a, err := db.FindAgreementByID(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	r := &record{Agreement: a}
-	if r.Versions, err = db.FindVersions(ctx, id); err != nil {
-		return nil, err
-	}
-	if r.Confirmations, err = db.FindConfirmations(ctx, id); err != nil {
-		return nil, err
-	}
-	if r.Events, err = db.FindEvents(ctx, id); err != nil {
-		return nil, err
-	}
-	if r.Rounds, err = db.FindRounds(ctx, id); err != nil {
-		return nil, err
-	}
-	if r.EventCount, r.EventHead, err = db.EventHead(ctx, id); err != nil {
-		return nil, err
-	}
-	r.ChainErr = agreements.VerifyChain(r.Events, r.EventHead, r.EventCount)
-	return r, nil
-}
-
-// partyAddress returns the address of the party with the given ID.
-func (r *record) partyAddress(id int64) string {
-	if p := r.Agreement.Party(id); p != nil {
-		return p.Address
-	}
-	return fmt.Sprintf("party %d", id)
-}
-
-func (r *record) confirmationsOf(version int) []*agreements.Confirmation {
-	var cs []*agreements.Confirmation
-	for _, c := range r.Confirmations {
-		if c.Version == version {
-			cs = append(cs, c)
-		}
-	}
-	return cs
-}
-
-func (r *record) writeText(w io.Writer) {
+func writeRecord(w io.Writer, r *agreements.Record) {
 	a := r.Agreement
 	t := a.Terms
 	fmt.Fprintf(w, "Agreement %d: %s\n", a.ID, t.Title)
@@ -124,7 +69,7 @@ func (r *record) writeText(w io.Writer) {
 	fmt.Fprintf(w, "\nVersions:\n")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for _, v := range r.Versions {
-		fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\n", v.Number, v.CreatedAt.Format(time.RFC3339), v.Fingerprint, r.versionState(v.Number))
+		fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\n", v.Number, v.CreatedAt.Format(time.RFC3339), v.Fingerprint, versionState(r, v.Number))
 	}
 	tw.Flush()
 
@@ -134,7 +79,7 @@ func (r *record) writeText(w io.Writer) {
 	}
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for _, c := range r.Confirmations {
-		fmt.Fprintf(tw, "  v%d\t%s\t%s\t%s\t%s\n", c.Version, r.partyAddress(c.PartyID), c.ConfirmedAt.Format(time.RFC3339), c.MessageID, c.AuthResult)
+		fmt.Fprintf(tw, "  v%d\t%s\t%s\t%s\t%s\n", c.Version, r.PartyAddress(c.PartyID), c.ConfirmedAt.Format(time.RFC3339), c.MessageID, c.AuthResult)
 	}
 	tw.Flush()
 
@@ -167,11 +112,11 @@ func (r *record) writeText(w io.Writer) {
 }
 
 // versionState says whether version n is current and who confirmed it.
-func (r *record) versionState(n int) string {
-	cs := r.confirmationsOf(n)
+func versionState(r *agreements.Record, n int) string {
+	cs := r.ConfirmationsOf(n)
 	var who []string
 	for _, c := range cs {
-		who = append(who, r.partyAddress(c.PartyID))
+		who = append(who, r.PartyAddress(c.PartyID))
 	}
 	state := "replaced"
 	if n == r.Agreement.Version {

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -66,7 +65,7 @@ func (m *Main) verifyText(ctx context.Context, db *agreements.DB, path string, d
 	} else if err != nil {
 		return err
 	}
-	r, err := loadRecord(ctx, db, v.AgreementID)
+	r, err := db.FindRecord(ctx, v.AgreementID)
 	if err != nil {
 		return err
 	}
@@ -76,7 +75,7 @@ func (m *Main) verifyText(ctx context.Context, db *agreements.DB, path string, d
 	}
 	fmt.Fprintf(m.Stdout, "MATCH: agreement %d, version %d (%s): %q\nFingerprint: %s\nAgreement status: %s\n",
 		v.AgreementID, v.Number, state, v.Terms.Title, v.Fingerprint, r.Agreement.Status)
-	return m.reportVerdict(r.confirmationsOf(v.Number), r.Agreement.Terms.Parties, r.partyAddress, r.ChainErr, r.EventCount, v.Number)
+	return m.reportVerdict(r.ConfirmationsOf(v.Number), r.Agreement.Terms.Parties, r.PartyAddress, r.ChainErr, r.EventCount, v.Number)
 }
 
 // explainMismatch says, for a text that names its agreement and version,
@@ -148,115 +147,44 @@ func (m *Main) reportVerdict(cs []*agreements.Confirmation, parties []agreements
 }
 
 func (m *Main) verifyExport(ctx context.Context, db *agreements.DB, path string, data []byte) error {
-	var e Export
-	if err := json.Unmarshal(data, &e); err != nil {
-		return fmt.Errorf("verify: %s is not a JSON export: %w", path, err)
-	}
-	if e.Format != ExportFormat {
-		return fmt.Errorf("verify: %s is JSON but not an inwriting export (format %q)", path, e.Format)
-	}
-	if e.FormatVersion != ExportFormatVersion {
-		return fmt.Errorf("verify: %s is export format %d; this inwriting reads format %d", path, e.FormatVersion, ExportFormatVersion)
+	e, err := agreements.ParseExport(data)
+	if err != nil {
+		return fmt.Errorf("verify: %s: %w", path, err)
 	}
 	a := e.Agreement
 	fmt.Fprintf(m.Stdout, "Export of agreement %d, %q, version %d (%s).\n", a.ID, a.Title, a.Version, a.Status)
 
-	// The export on its own.
-	var problems []string
-	chainErr := agreements.VerifyChain(e.Events, e.Chain.Head, e.Chain.Count)
-	if chainErr == nil && len(e.Events) > 0 && e.Events[0].AgreementID != a.ID {
-		chainErr = fmt.Errorf("the event log belongs to agreement %d", e.Events[0].AgreementID)
-	}
-	logged := loggedFacts(e.Events)
-	for _, v := range e.Versions {
-		if got := agreements.Fingerprint(v.CanonicalText); got != v.Fingerprint {
-			problems = append(problems, fmt.Sprintf("version %d: its canonical text does not match its fingerprint", v.Number))
-		} else if !logged[fmt.Sprintf("version %d %s", v.Number, v.Fingerprint)] {
-			problems = append(problems, fmt.Sprintf("version %d: its fingerprint is not in the event log", v.Number))
-		}
-	}
-	var parties []agreements.Party
-	ids := map[string]int64{}
-	for i, p := range a.Terms.Parties {
-		p.ID = int64(i + 1)
-		ids[strings.ToLower(p.Address)] = p.ID
-		parties = append(parties, p)
-	}
-	var cs []*agreements.Confirmation
-	for _, c := range e.Confirmations {
-		if !logged[fmt.Sprintf("confirmed %d %s %s", c.Version, strings.ToLower(c.Party), c.MessageID)] {
-			problems = append(problems, fmt.Sprintf("the confirmation of version %d by %s is not in the event log", c.Version, c.Party))
-			continue
-		}
-		if c.Version == a.Version {
-			cs = append(cs, &agreements.Confirmation{Version: c.Version, PartyID: ids[strings.ToLower(c.Party)], ConfirmedAt: c.ConfirmedAt, MessageID: c.MessageID, AuthResult: c.AuthResult})
-		}
-	}
-
-	// The export against this server's record, when it has the agreement.
-	r, err := loadRecord(ctx, db, a.ID)
+	// The export on its own, then against this server's record when it
+	// has the agreement.
+	c := e.Check()
+	problems := c.Problems
+	r, err := db.FindRecord(ctx, a.ID)
 	switch {
 	case errors.Is(err, agreements.ErrNotFound):
 		fmt.Fprintf(m.Stdout, "This server has no agreement %d; the export was checked on its own.\n", a.ID)
 	case err != nil:
 		return err
 	default:
-		if d := firstDifference(r.Events, e.Events); d != "" {
-			problems = append(problems, "it differs from the record on this server: "+d)
+		if diffs := r.Compare(e); len(diffs) > 0 {
+			for _, d := range diffs {
+				problems = append(problems, "it differs from the record on this server: "+d)
+			}
 		} else {
-			fmt.Fprintf(m.Stdout, "It agrees with the record on this server (%d of %d events).\n", len(e.Events), len(r.Events))
+			fmt.Fprintf(m.Stdout, "It agrees with the record on this server, field by field (%d of %d events).\n", len(e.Events), len(r.Events))
 		}
 	}
 	for _, p := range problems {
 		fmt.Fprintf(m.Stdout, "PROBLEM: %s\n", p)
 	}
 	addr := func(id int64) string {
-		if id >= 1 && int(id) <= len(parties) {
-			return parties[id-1].Address
+		if id >= 1 && int(id) <= len(c.Parties) {
+			return c.Parties[id-1].Address
 		}
 		return "unknown party"
 	}
-	verr := m.reportVerdict(cs, parties, addr, chainErr, e.Chain.Count, a.Version)
+	verr := m.reportVerdict(c.Confirmations, c.Parties, addr, c.ChainErr, e.Chain.Count, a.Version)
 	if verr == nil && len(problems) > 0 {
 		return fmt.Errorf("verify: %s", problems[0])
 	}
 	return verr
-}
-
-// loggedFacts returns the versions and confirmations that the event log
-// records, as keys "version N FP" and "confirmed N ADDRESS MESSAGE-ID".
-func loggedFacts(events []agreements.Event) map[string]bool {
-	facts := map[string]bool{}
-	for _, ev := range events {
-		var d struct {
-			Version     int    `json:"version"`
-			Fingerprint string `json:"fingerprint"`
-			Party       string `json:"party"`
-			MessageID   string `json:"message_id"`
-		}
-		if json.Unmarshal(ev.Data, &d) != nil {
-			continue
-		}
-		switch ev.Type {
-		case agreements.EventVersionAdded:
-			facts[fmt.Sprintf("version %d %s", d.Version, d.Fingerprint)] = true
-		case agreements.EventConfirmed:
-			facts[fmt.Sprintf("confirmed %d %s %s", d.Version, strings.ToLower(d.Party), d.MessageID)] = true
-		}
-	}
-	return facts
-}
-
-// firstDifference compares an export's events with the record's: the
-// export may be older (a prefix), never different.
-func firstDifference(record, export []agreements.Event) string {
-	if len(export) > len(record) {
-		return fmt.Sprintf("the export has %d events, the record %d", len(export), len(record))
-	}
-	for i, e := range export {
-		if record[i].Hash != e.Hash {
-			return fmt.Sprintf("event %d", e.Seq)
-		}
-	}
-	return ""
 }

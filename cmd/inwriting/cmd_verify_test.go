@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/inwriting/inwriting/agreements"
-	main "github.com/inwriting/inwriting/cmd/inwriting"
 )
 
 // confirmAll confirms agreement 1's current version for every party,
@@ -30,10 +29,10 @@ func (e *env) confirmAll() {
 	}
 }
 
-func (e *env) exportJSON() (*main.Export, string) {
+func (e *env) exportJSON() (*agreements.Export, string) {
 	e.t.Helper()
 	out := e.mustRun("export", "1", "--format", "json")
-	var x main.Export
+	var x agreements.Export
 	if err := json.Unmarshal([]byte(out), &x); err != nil {
 		e.t.Fatal(err)
 	}
@@ -148,12 +147,18 @@ func TestShowExportVerify(t *testing.T) {
 	})
 
 	t.Run("Verify/TamperedExport", func(t *testing.T) {
-		for name, tamper := range map[string]func(x *main.Export){
-			"EventEdited":      func(x *main.Export) { x.Events[2].Data = json.RawMessage(`{"party":"mallory@evil.test"}`) },
-			"EventRemoved":     func(x *main.Export) { x.Events = append(x.Events[:2], x.Events[3:]...) },
-			"LastEventRemoved": func(x *main.Export) { x.Events = x.Events[:len(x.Events)-1] },
-			"TextEdited":       func(x *main.Export) { x.Versions[0].CanonicalText += " " },
-			"ConfirmationAdded": func(x *main.Export) {
+		for name, tamper := range map[string]func(x *agreements.Export){
+			"EventEdited":      func(x *agreements.Export) { x.Events[2].Data = json.RawMessage(`{"party":"mallory@evil.test"}`) },
+			"EventRemoved":     func(x *agreements.Export) { x.Events = append(x.Events[:2], x.Events[3:]...) },
+			"LastEventRemoved": func(x *agreements.Export) { x.Events = x.Events[:len(x.Events)-1] },
+			"TextEdited":       func(x *agreements.Export) { x.Versions[0].CanonicalText += " " },
+			// One byte of the structured terms, with the text left alone.
+			"TermsEdited": func(x *agreements.Export) {
+				x.Agreement.Terms.WhatWentWrong = strings.Replace(x.Agreement.Terms.WhatWentWrong, "s", "S", 1)
+			},
+			"StatusEdited": func(x *agreements.Export) { x.Agreement.Status = agreements.StatusEnded },
+			"AuthEdited":   func(x *agreements.Export) { x.Confirmations[0].AuthResult = "dkim=pass dmarc=pass" },
+			"ConfirmationAdded": func(x *agreements.Export) {
 				x.Confirmations = append(x.Confirmations, x.Confirmations[0])
 				x.Confirmations[2].MessageID = "<forged@x>"
 			},
@@ -164,7 +169,7 @@ func TestShowExportVerify(t *testing.T) {
 				data, _ := json.Marshal(x)
 				p := e.write("tampered.json", string(data))
 				r := e.run("", "verify", p)
-				if r.code != 1 {
+				if r.code != 1 || strings.Contains(r.stdout, "It agrees with the record") {
 					t.Fatalf("exit %d, want 1\n%s%s", r.code, r.stdout, r.stderr)
 				}
 			})

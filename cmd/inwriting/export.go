@@ -10,99 +10,14 @@ import (
 	"github.com/inwriting/inwriting/agreements"
 )
 
-// ExportFormat names the JSON export; ExportFormatVersion changes when its
-// fields change meaning.
-const (
-	ExportFormat        = "inwriting-export"
-	ExportFormatVersion = 1
-)
-
-// Export is the JSON export of an agreement: everything needed to check,
-// without the server, that a copy is what the parties confirmed. The event
-// log is a hash chain (see agreements.EventHash) that ends at Chain.Head.
-type Export struct {
-	Format        string               `json:"format"`
-	FormatVersion int                  `json:"format_version"`
-	ExportedAt    time.Time            `json:"exported_at"`
-	Agreement     ExportAgreement      `json:"agreement"`
-	Versions      []ExportVersion      `json:"versions"`
-	Confirmations []ExportConfirmation `json:"confirmations"`
-	Rounds        []agreements.Round   `json:"rounds"`
-	Events        []agreements.Event   `json:"events"`
-	Chain         ExportChain          `json:"chain"`
-}
-
-// ExportAgreement is the agreement as it stands.
-type ExportAgreement struct {
-	ID          int64             `json:"id"`
-	Title       string            `json:"title"`
-	Status      agreements.Status `json:"status"`
-	Version     int               `json:"version"`
-	Fingerprint string            `json:"fingerprint"`
-	Terms       agreements.Terms  `json:"terms"`
-	CreatedAt   time.Time         `json:"created_at"`
-	UpdatedAt   time.Time         `json:"updated_at"`
-}
-
-// ExportVersion is one version with its canonical text.
-type ExportVersion struct {
-	Number        int       `json:"number"`
-	Fingerprint   string    `json:"fingerprint"`
-	CreatedAt     time.Time `json:"created_at"`
-	CanonicalText string    `json:"canonical_text"`
-}
-
-// ExportConfirmation is one confirmation.
-type ExportConfirmation struct {
-	Version     int       `json:"version"`
-	Party       string    `json:"party"`
-	ConfirmedAt time.Time `json:"confirmed_at"`
-	MessageID   string    `json:"message_id"`
-	AuthResult  string    `json:"auth_result"`
-}
-
-// ExportChain is where the event log ends.
-type ExportChain struct {
-	Count int64  `json:"count"`
-	Head  string `json:"head"`
-}
-
-func (r *record) export(now time.Time) *Export {
-	a := r.Agreement
-	e := &Export{
-		Format:        ExportFormat,
-		FormatVersion: ExportFormatVersion,
-		ExportedAt:    now.UTC().Truncate(time.Second),
-		Agreement: ExportAgreement{
-			ID: a.ID, Title: a.Terms.Title, Status: a.Status, Version: a.Version, Fingerprint: a.Fingerprint,
-			Terms: a.Terms, CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt,
-		},
-		Versions:      []ExportVersion{},
-		Rounds:        []agreements.Round{},
-		Confirmations: []ExportConfirmation{},
-		Events:        r.Events,
-		Chain:         ExportChain{Count: r.EventCount, Head: r.EventHead},
-	}
-	e.Rounds = append(e.Rounds, r.Rounds...)
-	for _, v := range r.Versions {
-		e.Versions = append(e.Versions, ExportVersion{Number: v.Number, Fingerprint: v.Fingerprint, CreatedAt: v.CreatedAt, CanonicalText: v.CanonicalText})
-	}
-	for _, c := range r.Confirmations {
-		e.Confirmations = append(e.Confirmations, ExportConfirmation{
-			Version: c.Version, Party: r.partyAddress(c.PartyID), ConfirmedAt: c.ConfirmedAt, MessageID: c.MessageID, AuthResult: c.AuthResult,
-		})
-	}
-	return e
-}
-
-func writeJSON(w io.Writer, e *Export) error {
+func writeJSON(w io.Writer, e *agreements.Export) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
 	return enc.Encode(e)
 }
 
-func writeMarkdown(w io.Writer, e *Export) error {
+func writeMarkdown(w io.Writer, e *agreements.Export) error {
 	a := e.Agreement
 	var b strings.Builder
 	fmt.Fprintf(&b, "# %s\n\n", mdEscape(a.Title))
