@@ -56,8 +56,47 @@ type MailData struct {
 	Answers   []MailAnswer  `json:"answers,omitempty"`    // digest: the others' check-ins
 	History   []MailHistory `json:"history,omitempty"`    // digest, history notice: earlier rounds
 	Calendar  string        `json:"calendar,omitempty"`   // confirmed: the check-ins as an iCalendar file
-	Title     string        `json:"title,omitempty"`      // notice: what it is about
-	Lines     []string      `json:"lines,omitempty"`      // notice: its paragraphs; not-understood: what can be replied
+	Notice    Notice        `json:"notice,omitempty"`     // notice: which one
+	Until     time.Time     `json:"until,omitzero"`       // notice paused: when the pause ends
+	Status    Status        `json:"status,omitempty"`     // notice cannot-…, already-over: the agreement's status
+	Command   string        `json:"command,omitempty"`    // notice not-a-command: the word that is not one
+	Count     int           `json:"count,omitempty"`      // notice missed: how many in a row
+	Title     string        `json:"title,omitempty"`      // notice queued before notices had names: its title
+	Lines     []string      `json:"lines,omitempty"`      // notice queued before notices had names: its paragraphs; not-understood: what can be replied
+}
+
+// A Notice names a short notice (mail kind notice). Its words are in the
+// templates, as NAME.title and NAME (see templates/mail/notices.txt); the
+// store says only which notice and its facts. Author is who acted.
+type Notice string
+
+// The notices.
+const (
+	NoticeHelp            Notice = "help"               // what can be replied
+	NoticeFewerMails      Notice = "fewer-mails"        // asks what "no more mail" means
+	NoticePaused          Notice = "paused"             // Author paused, maybe Until
+	NoticePauseEnded      Notice = "pause-ended"        // a "pause until" is over
+	NoticePausedForNow    Notice = "paused-for-now"     // the others: someone unsubscribed, theirs to tell
+	NoticeResumed         Notice = "resumed"            // Author resumed
+	NoticeResubscribed    Notice = "resubscribed"       // mail is back on
+	NoticeEnded           Notice = "ended"              // Author ended the agreement
+	NoticeHistory         Notice = "history"            // every check-in so far: History
+	NoticeMissed          Notice = "missed"             // Author missed Count rounds in a row
+	NoticeCannotPause     Notice = "cannot-pause"       // the agreement is Status
+	NoticeCannotResume    Notice = "cannot-resume"      // the agreement is Status
+	NoticeTooLateToResume Notice = "too-late-to-resume" // ended more than 7 days ago
+	NoticeStillPaused     Notice = "still-paused"       // someone else asked for no mail
+	NoticeAlreadyOver     Notice = "already-over"       // the agreement is Status
+	NoticeNothingToFix    Notice = "nothing-to-fix"     // no check-in answered yet
+	NoticeNotACommand     Notice = "not-a-command"      // Command is not one
+)
+
+// Notices lists every notice, for the templates to check that each has
+// its words.
+var Notices = []Notice{
+	NoticeHelp, NoticeFewerMails, NoticePaused, NoticePauseEnded, NoticePausedForNow, NoticeResumed, NoticeResubscribed,
+	NoticeEnded, NoticeHistory, NoticeMissed, NoticeCannotPause, NoticeCannotResume, NoticeTooLateToResume,
+	NoticeStillPaused, NoticeAlreadyOver, NoticeNothingToFix, NoticeNotACommand,
 }
 
 // MailAnswer is one party's check-in as a digest shows it.
@@ -239,8 +278,27 @@ func (d *MailData) validate(asStored bool) error {
 			return missing("the round and the answers")
 		}
 	case MailNotice:
-		if d.Title == "" || len(d.Lines) == 0 {
-			return missing("what the notice says")
+		switch d.Notice {
+		case "":
+			if d.Title == "" || len(d.Lines) == 0 {
+				return missing("which notice it is")
+			}
+		case NoticePaused, NoticeResumed, NoticeEnded:
+			if d.Author == nil {
+				return missing("who acted")
+			}
+		case NoticeMissed:
+			if d.Author == nil || d.Count == 0 {
+				return missing("who missed how many check-ins")
+			}
+		case NoticeCannotPause, NoticeCannotResume, NoticeAlreadyOver:
+			if d.Status == "" {
+				return missing("the agreement's status")
+			}
+		case NoticeNotACommand:
+			if d.Command == "" {
+				return missing("the command")
+			}
 		}
 	}
 	return nil

@@ -10,12 +10,12 @@ import (
 	"time"
 )
 
-func noticeAll(ctx context.Context, tx *Tx, a *Agreement, key, title string, lines []string) error {
+// noticeAll queues notice d to every party of a; key makes it unique.
+func noticeAll(ctx context.Context, tx *Tx, a *Agreement, key string, d MailData) error {
 	for i := range a.Terms.Parties {
 		p := &a.Terms.Parties[i]
 		k := fmt.Sprintf("%s:%s:%d:%d:%s", MailNotice, key, a.ID, p.ID, tx.now.Format(time.RFC3339))
-		if _, err := queueMail(ctx, tx, mailRequest{key: k, kind: MailNotice, agreement: a, party: p, purpose: PurposeCommands,
-			data: MailData{Title: title, Lines: lines}}); err != nil {
+		if _, err := queueMail(ctx, tx, mailRequest{key: k, kind: MailNotice, agreement: a, party: p, purpose: PurposeCommands, data: d}); err != nil {
 			return err
 		}
 	}
@@ -69,39 +69,37 @@ func (db *DB) Command(ctx context.Context, id int64, by string, in Intent) (stri
 // command carries out party p's command, r's intent, given as o says.
 func command(ctx context.Context, tx *Tx, a *Agreement, p *Party, r Reading, o order) (string, error) {
 	in := r.Intent
-	who := p.FirstName()
+	author := mailParty(*p)
 	msgID, key := o.msgID, o.key
-	notice := func(to *Party, title string, lines ...string) error {
+	notice := func(to *Party, d MailData) error {
 		k := fmt.Sprintf("%s:%s", MailNotice, key)
 		if to.ID != p.ID {
 			k += fmt.Sprintf(":%d", to.ID)
 		}
-		_, err := queueMail(ctx, tx, mailRequest{key: k, kind: MailNotice, agreement: a, party: to, purpose: PurposeCommands, data: MailData{Title: title, Lines: lines},
+		_, err := queueMail(ctx, tx, mailRequest{key: k, kind: MailNotice, agreement: a, party: to, purpose: PurposeCommands, data: d,
 			answer: to.ID == p.ID && !o.operator})
 		return err
 	}
-	// refuse tells p why their command cannot be done; the operator is
-	// told instead, and p gets nothing.
-	refuse := func(title string, lines ...string) (string, error) {
+	// refuse tells p, by notice d, why their command cannot be done;
+	// the operator is told instead (why is the error), and p gets nothing.
+	refuse := func(d MailData, why string, args ...any) (string, error) {
 		if o.operator {
-			return "", Errorf(ECONFLICT, "%s", strings.Join(lines, " "))
+			return "", Errorf(ECONFLICT, why, args...)
 		}
-		return "refused", notice(p, title, lines...)
+		return "refused", notice(p, d)
 	}
 	switch in.Command {
 	case CommandHelp:
-		return "help", notice(p, "What you can reply", helpLines...)
+		return "help", notice(p, MailData{Notice: NoticeHelp})
 	case CommandStopMail:
 		// Their own words for "fewer mails": ask what they want, and change
 		// nothing until they say.
-		return "asked", notice(p, "Fewer mails?",
-			"We read your reply as a wish to get fewer mails from us, so nothing has changed yet and nothing was passed on.",
-			`Reply "pause" for a break from the check-ins (or "pause until" a date), "stop" to end the check-ins for both of you, or "unsubscribe" to stop mail to you alone.`)
+		return "asked", notice(p, MailData{Notice: NoticeFewerMails})
 	case CommandUnsubscribe:
 		return unsubscribe(ctx, tx, a, p, key)
 	case CommandPause:
 		if a.Status != StatusActive {
-			return refuse("Nothing to pause", fmt.Sprintf("The agreement is %s, so there are no check-ins to pause.", a.Status))
+			return refuse(MailData{Notice: NoticeCannotPause, Status: a.Status}, "agreement %d is %s; there are no check-ins to pause", a.ID, a.Status)
 		}
 		until := ""
 		if !in.Until.IsZero() {
@@ -122,11 +120,7 @@ func command(ctx context.Context, tx *Tx, a *Agreement, p *Party, r Reading, o o
 		if err := appendEvent(ctx, tx, a.ID, EventPaused, ChangeEvent{Version: a.Version, By: p.Address, Until: until}); err != nil {
 			return "", err
 		}
-		line := who + " has paused the check-ins."
-		if until != "" {
-			line = fmt.Sprintf("%s has paused the check-ins until %s.", who, in.Until.Format("Monday 2 January 2006"))
-		}
-		return "paused", noticeAll(ctx, tx, a, "paused:"+key, "Check-ins are paused", []string{line, `Reply "resume" to start them again.`})
+		return "paused", noticeAll(ctx, tx, a, "paused:"+key, MailData{Notice: NoticePaused, Author: &author, Until: in.Until})
 	case CommandResume:
 		resubscribed := p.Unsubscribed()
 		if err := resubscribe(ctx, tx, a, p, key); err != nil {
@@ -137,21 +131,21 @@ func command(ctx context.Context, tx *Tx, a *Agreement, p *Party, r Reading, o o
 			var at string
 			err := tx.QueryRowContext(ctx, `SELECT at FROM events WHERE agreement_id = ? AND type = ? ORDER BY seq DESC LIMIT 1`, a.ID, EventEnded).Scan(&at)
 			if t, perr := parseTime(at); err != nil || perr != nil || tx.now.Sub(t) > 7*24*time.Hour {
-				return refuse("Too late to resume", "The agreement ended more than 7 days ago. You can start a new one by writing to this address.")
+				return refuse(MailData{Notice: NoticeTooLateToResume}, "agreement %d ended more than 7 days ago; it cannot be resumed", a.ID)
 			}
 			a.Status = StatusPaused
 		}
 		if a.Status != StatusPaused {
 			if resubscribed {
-				return "resubscribed", notice(p, "Mail is back on", "We will mail you about this agreement again.")
+				return "resubscribed", notice(p, MailData{Notice: NoticeResubscribed})
 			}
-			return refuse("Nothing to resume", fmt.Sprintf("The agreement is %s, not paused.", a.Status))
+			return refuse(MailData{Notice: NoticeCannotResume, Status: a.Status}, "agreement %d is %s, not paused", a.ID, a.Status)
 		}
 		// A check-in needs everyone: while another party has asked for no
 		// mail, check-ins stay paused, and why is theirs to tell.
 		for _, o := range a.Terms.Parties {
 			if o.Unsubscribed() {
-				return refuse("Check-ins are still paused", "Check-ins cannot start again just now. We will tell you when they do.")
+				return refuse(MailData{Notice: NoticeStillPaused}, "%s has unsubscribed; only they can resume the check-ins, by replying \"resume\"", o.Address)
 			}
 		}
 		if err := setStatus(ctx, tx, a.ID, StatusActive); err != nil {
@@ -163,10 +157,10 @@ func command(ctx context.Context, tx *Tx, a *Agreement, p *Party, r Reading, o o
 		if err := appendEvent(ctx, tx, a.ID, EventResumed, ChangeEvent{Version: a.Version, By: p.Address}); err != nil {
 			return "", err
 		}
-		return "resumed", noticeAll(ctx, tx, a, "resumed:"+key, "Check-ins have resumed", []string{who + " has started the check-ins again: they come at the agreed time."})
+		return "resumed", noticeAll(ctx, tx, a, "resumed:"+key, MailData{Notice: NoticeResumed, Author: &author})
 	case CommandStop:
 		if a.Status.Final() {
-			return refuse("Already over", fmt.Sprintf("The agreement is already %s.", a.Status))
+			return refuse(MailData{Notice: NoticeAlreadyOver, Status: a.Status}, "agreement %d is already %s", a.ID, a.Status)
 		}
 		if err := setStatus(ctx, tx, a.ID, StatusEnded); err != nil {
 			return "", err
@@ -177,27 +171,20 @@ func command(ctx context.Context, tx *Tx, a *Agreement, p *Party, r Reading, o o
 		if err := appendEvent(ctx, tx, a.ID, EventEnded, ChangeEvent{Version: a.Version, By: p.Address}); err != nil {
 			return "", err
 		}
-		return "ended", noticeAll(ctx, tx, a, "ended:"+key, "The agreement has ended", []string{who + " has ended the agreement. No more check-ins will come.", `Either of you can reply "resume" within 7 days to take it back.`, "The written copy stays yours; thank you both for trying."})
+		return "ended", noticeAll(ctx, tx, a, "ended:"+key, MailData{Notice: NoticeEnded, Author: &author})
 	case CommandHistory:
 		hist, err := roundHistory(ctx, tx, a, 1000)
 		if err != nil {
 			return "", err
 		}
-		lines := []string{"Every check-in so far (✓ kept, ~ partly, ✗ missed, · not said):"}
 		sort.SliceStable(hist, func(i, j int) bool { return hist[i].Round < hist[j].Round })
-		for _, h := range hist {
-			lines = append(lines, fmt.Sprintf("%s  %s: %s", h.Round, h.Party, h.Marks))
-		}
-		if len(hist) == 0 {
-			lines = append(lines, "There have been no check-ins yet.")
-		}
-		return "history", notice(p, "Your check-in history", lines...)
+		return "history", notice(p, MailData{Notice: NoticeHistory, History: hist})
 	case CommandFix:
 		var roundID int64
 		err := tx.QueryRowContext(ctx, `SELECT rp.round_id FROM round_parties rp JOIN rounds r ON r.id = rp.round_id
 			WHERE r.agreement_id = ? AND rp.party_id = ? AND rp.answered_at != '' ORDER BY r.occurrence DESC LIMIT 1`, a.ID, p.ID).Scan(&roundID)
 		if errors.Is(err, sql.ErrNoRows) {
-			return refuse("Nothing to fix", "You have not answered a check-in yet, so there is nothing to correct.")
+			return refuse(MailData{Notice: NoticeNothingToFix}, "%s has not answered a check-in yet; there is nothing to fix", p.Address)
 		} else if err != nil {
 			return "", err
 		}
@@ -207,7 +194,7 @@ func command(ctx context.Context, tx *Tx, a *Agreement, p *Party, r Reading, o o
 		}
 		return recordCheckIn(ctx, tx, a, p, roundID, ans, msgID, key)
 	}
-	return refuse("Not a command", fmt.Sprintf("%q is not something we can do.", in.Command))
+	return refuse(MailData{Notice: NoticeNotACommand, Command: in.Command}, "%q is not a command", in.Command)
 }
 
 // unsubscribe stops all mail to party p except the answers to their own
@@ -250,7 +237,7 @@ func unsubscribe(ctx context.Context, tx *Tx, a *Agreement, p *Party, key string
 			}
 			k := fmt.Sprintf("%s:unsubscribed:%s:%d", MailNotice, key, o.ID)
 			if _, err := queueMail(ctx, tx, mailRequest{key: k, kind: MailNotice, agreement: a, party: o, purpose: PurposeCommands,
-				data: MailData{Title: "Check-ins are paused", Lines: []string{"Check-ins are paused for now."}}}); err != nil {
+				data: MailData{Notice: NoticePausedForNow}}); err != nil {
 				return "", err
 			}
 		}
@@ -268,18 +255,6 @@ func resubscribe(ctx context.Context, tx *Tx, a *Agreement, p *Party, why string
 		return fmt.Errorf("resubscribe: %w", err)
 	}
 	return appendEvent(ctx, tx, a.ID, EventResubscribed, ChangeEvent{Version: a.Version, By: p.Address, Message: why})
-}
-
-var helpLines = []string{
-	`Reply to any of our mails with one of these, alone on the first line:`,
-	`"pause", "pause until 10 January" or "pause for two weeks": no check-ins until you resume (or until then). The other person is told.`,
-	`"resume": start the check-ins again.`,
-	`"stop": end the agreement, for both of you. The other person is told.`,
-	`"history": a mail with every check-in so far.`,
-	`"fix: 1 kept, 2 partly": correct your last check-in; it replaces what we recorded.`,
-	`"unsubscribe": no more mail to you; check-ins pause until you reply "resume".`,
-	`"help": this list.`,
-	`To a check-in, reply in your own words; "1 kept, 2 partly" is enough.`,
 }
 
 // Unsubscribe carries out an RFC 8058 one-click unsubscribe for the party

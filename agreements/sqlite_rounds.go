@@ -317,8 +317,8 @@ func missedRule(ctx context.Context, tx *Tx, a *Agreement, roundID int64) error 
 		if missed != n {
 			continue
 		}
-		if err := noticeAll(ctx, tx, a, fmt.Sprintf("missed:%d:%d", p.ID, roundID), "Missed check-ins",
-			[]string{fmt.Sprintf("%s has missed %d check-ins in a row.", p.FirstName(), n), "You agreed to be told; maybe this is a good moment to talk."}); err != nil {
+		author := mailParty(*p)
+		if err := noticeAll(ctx, tx, a, fmt.Sprintf("missed:%d:%d", p.ID, roundID), MailData{Notice: NoticeMissed, Author: &author, Count: n}); err != nil {
 			return err
 		}
 	}

@@ -294,7 +294,7 @@ func TestMissedRule(t *testing.T) {
 	}
 	var missed int
 	for _, m := range outbox(t, db, agreements.OutboxFilter{}) {
-		if m.Kind == agreements.MailNotice && m.Data.Title == "Missed check-ins" {
+		if m.Kind == agreements.MailNotice && m.Data.Notice == agreements.NoticeMissed {
 			missed++
 		}
 	}
@@ -377,8 +377,8 @@ func TestUnsubscribe(t *testing.T) {
 	if len(got[bob.Address]) != 0 || len(got[alice.Address]) != 1 {
 		t.Fatalf("after unsubscribe: %d mails to Bob, %d to Alice; want 0 and 1", len(got[bob.Address]), len(got[alice.Address]))
 	}
-	if m := got[alice.Address][0]; m.Kind != agreements.MailNotice || strings.Join(m.Data.Lines, " ") != "Check-ins are paused for now." {
-		t.Fatalf("Alice was told %s %q; want only that check-ins are paused", m.Kind, m.Data.Lines)
+	if m := got[alice.Address][0]; m.Kind != agreements.MailNotice || m.Data.Notice != agreements.NoticePausedForNow || m.Data.Author != nil {
+		t.Fatalf("Alice was told %s %q (by %v); want only that check-ins are paused", m.Kind, m.Data.Notice, m.Data.Author)
 	}
 
 	// Three weeks pass: no round opens, nothing goes to Bob.
@@ -402,8 +402,8 @@ func TestUnsubscribe(t *testing.T) {
 	if len(got[bob.Address]) != 0 || len(got[alice.Address]) != 2 {
 		t.Fatalf("after Alice's commands: %d mails to Bob, %d to Alice; want 0 and 2", len(got[bob.Address]), len(got[alice.Address]))
 	}
-	if lines := strings.Join(got[alice.Address][0].Data.Lines, " "); strings.Contains(lines, "Bob") || strings.Contains(lines, "unsubscribe") {
-		t.Fatalf("the refusal says more than that check-ins are paused: %q", lines)
+	if d := got[alice.Address][0].Data; d.Notice != agreements.NoticeStillPaused || d.Author != nil {
+		t.Fatalf("the refusal says more than that check-ins are paused: %q by %v", d.Notice, d.Author)
 	}
 	// Alice ends the agreement: she is told, Bob is not.
 	if out := cmd(alice, aliceTok.Value, "stop"); out != "ended" || status() != agreements.StatusEnded {
@@ -464,7 +464,7 @@ func TestUnsubscribe_Confirming(t *testing.T) {
 			t.Fatalf("%s to Bob is %s, want cancelled", m.Kind, m.Status)
 		}
 		if m.To == alice.Address && m.Kind == agreements.MailNotice {
-			t.Fatalf("Alice was told %q about a pending agreement", m.Data.Lines)
+			t.Fatalf("Alice was told %q about a pending agreement", m.Data.Notice)
 		}
 	}
 	if _, err := confirm(db, a, 1, alice.ID, "<ca@x>"); err != nil {

@@ -376,7 +376,7 @@ func (db *DB) endPause(ctx context.Context, t timer) (resumed bool, err error) {
 			return err
 		}
 		resumed = true
-		return noticeAll(ctx, tx, a, "resumed", "Check-ins have resumed", []string{"The pause has ended: check-ins come again at the agreed time."})
+		return noticeAll(ctx, tx, a, "resumed", MailData{Notice: NoticePauseEnded})
 	})
 	return resumed, err
 }

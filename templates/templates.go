@@ -5,7 +5,8 @@
 // A mail NAME is two files: NAME.txt defines the templates "subject" and
 // "text"; NAME.html defines "content", which layout.html wraps. common.txt
 // and layout.html also define the parts that mails share ("terms",
-// "footer", "quote"). Templates see an *agreements.MailData.
+// "footer", "quote"). Templates see an *agreements.MailData. The words of
+// the short notices are in notices.txt, one pair of templates each.
 package templates
 
 import (
@@ -72,6 +73,11 @@ func New(dir string) (*Set, error) {
 		if err != nil {
 			return nil, fmt.Errorf("templates: %s.txt: %w", kind, err)
 		}
+		if kind == agreements.MailNotice {
+			if err := parseNotices(t, read); err != nil {
+				return nil, err
+			}
+		}
 		for _, need := range []string{"subject", "text"} {
 			if t.Lookup(need) == nil {
 				return nil, fmt.Errorf("templates: %s.txt does not define %q", kind, need)
@@ -98,6 +104,48 @@ func New(dir string) (*Set, error) {
 	return s, nil
 }
 
+// parseNotices adds the words of every notice (notices.txt) to t, the
+// template of the notice mail; a notice without its words is an error.
+func parseNotices(t *texttemplate.Template, read func(string) (string, error)) error {
+	words, err := read("notices.txt")
+	if err != nil {
+		return err
+	}
+	if _, err := t.Parse(words); err != nil {
+		return fmt.Errorf("templates: notices.txt: %w", err)
+	}
+	for _, n := range agreements.Notices {
+		for _, need := range []string{string(n) + ".title", string(n)} {
+			if t.Lookup(need) == nil {
+				return fmt.Errorf("templates: notices.txt does not define %q", need)
+			}
+		}
+	}
+	return nil
+}
+
+// noticeWords returns d with the title and paragraphs of its notice,
+// from the templates.
+func noticeWords(t *texttemplate.Template, d *agreements.MailData) (*agreements.MailData, error) {
+	var b bytes.Buffer
+	if err := t.ExecuteTemplate(&b, string(d.Notice)+".title", d); err != nil {
+		return nil, err
+	}
+	c := *d
+	c.Title = strings.Join(strings.Fields(b.String()), " ")
+	b.Reset()
+	if err := t.ExecuteTemplate(&b, string(d.Notice), d); err != nil {
+		return nil, err
+	}
+	c.Lines = nil
+	for _, p := range strings.Split(strings.TrimSpace(b.String()), "\n\n") {
+		if p = strings.TrimSpace(p); p != "" {
+			c.Lines = append(c.Lines, p)
+		}
+	}
+	return &c, nil
+}
+
 // ErrUnknownKind is returned by Render for a kind with no templates.
 var ErrUnknownKind = errors.New("no templates for this kind of mail")
 
@@ -119,6 +167,16 @@ func (s *Set) Render(name string, data any) (subject, text, html string, err err
 	}
 	if err := d.Validate(); err != nil {
 		return "", "", "", fmt.Errorf("render %s: %w", name, err)
+	}
+	if kind == agreements.MailNotice && d.Notice != "" {
+		if t.Lookup(string(d.Notice)) == nil {
+			return "", "", "", fmt.Errorf("render %s: there are no words for the notice %q", name, d.Notice)
+		}
+		words, err := noticeWords(t, d)
+		if err != nil {
+			return "", "", "", fmt.Errorf("render %s %s: %w", name, d.Notice, err)
+		}
+		d = words
 	}
 	var b bytes.Buffer
 	if err := t.ExecuteTemplate(&b, "subject", d); err != nil {
@@ -194,6 +252,23 @@ var funcs = map[string]any{
 			return strings.Join(names, "")
 		}
 		return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
+	},
+	// day shows the day of t in the time zone zone: "Thursday 10
+	// December".
+	"day": func(t time.Time, zone string) string {
+		loc, err := agreements.LoadLocation(zone)
+		if err != nil {
+			loc = time.UTC
+		}
+		return t.In(loc).Format("Monday 2 January")
+	},
+	// date shows a day written 2006-01-02 (a round's day) in words:
+	// "Sunday 22 November"; anything else as it is.
+	"date": func(s string) string {
+		if t, err := time.Parse(time.DateOnly, s); err == nil {
+			return t.Format("Monday 2 January")
+		}
+		return s
 	},
 	// local shows t in the time zone zone: "Friday 4 December 2026, 10:00
 	// (Europe/Lisbon)".

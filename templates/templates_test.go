@@ -1,7 +1,6 @@
 package templates_test
 
 import (
-	"bytes"
 	"flag"
 	"os"
 	"path/filepath"
@@ -12,100 +11,17 @@ import (
 
 	"github.com/inwriting/inwriting/agreements"
 	"github.com/inwriting/inwriting/internal/mailtest"
-	"github.com/inwriting/inwriting/mailout"
 	"github.com/inwriting/inwriting/templates"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
 
-// Now is the fixed clock of the golden files.
-var Now = time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
+var fixture = mailtest.MailData
 
-const canonical = "inwriting agreement, format 1\nAgreement: 7\nVersion: 2\nTitle: Evenings and phone calls\n"
-
-// fixture returns complete data for a mail of kind to Alice about an
-// agreement with Bob.
-func fixture(kind agreements.MailKind) *agreements.MailData {
-	alice := agreements.MailParty{Name: "Alice Example", FirstName: "Alice", Address: "alice@example.test", TimeZone: "Europe/Lisbon",
-		Commitments: []string{"Call or text before 18:00 when I will be home after 19:00.", "Tell Bob myself when plans change,\nbefore he hears it from someone else."}}
-	bob := agreements.MailParty{Name: "Bob Example", FirstName: "Bob", Address: "bob@example.test", TimeZone: "America/Chicago",
-		Commitments: []string{"Ask directly when something worries me."}}
-	d := &agreements.MailData{
-		Kind: kind,
-		Agreement: &agreements.MailTerms{
-			ID: 7, Title: "Evenings and phone calls", Version: 2, Fingerprint: agreements.Fingerprint(canonical),
-			WhatWentWrong: "I said I would call when I was late, and twice I did not.\nBob heard it from a friend.",
-			CheckIn:       "every Sunday at 19:00", CanonicalText: canonical,
-		},
-		Recipient: alice,
-		Others:    []agreements.MailParty{bob},
-	}
-	switch kind {
-	case agreements.MailConfirmRequest, agreements.MailConfirmReminder:
-		d.Deadline = Now.Add(7 * 24 * time.Hour)
-	case agreements.MailConfirmed:
-		d.Audit = []agreements.MailConfirm{
-			{Party: "Alice Example <alice@example.test>", At: Now.Add(-2 * time.Hour), MessageID: "<a1@example.test>", AuthResult: "dkim=pass dmarc=pass"},
-			{Party: "Bob Example <bob@example.test>", At: Now, MessageID: "<b1@example.test>", AuthResult: "dkim=pass"},
-		}
-	case agreements.MailDeclined:
-		d.Author = &bob
-	case agreements.MailComment:
-		d.Author = &bob
-		d.Quote = "I agree, except point 2: can we say 17:30?"
-		d.AskAmend = true
-	case agreements.MailUnsure:
-		d.Quote = "yes but"
-	case agreements.MailNotUnderstood:
-		d.Quote = "Sounds good to me, see you then"
-		d.Lines = []string{`Reply "help" to see everything you can reply, "pause" for a break from the check-ins, or "stop" to end them.`}
-	case agreements.MailReceipt:
-		d.Recorded = []string{"Your confirmation of version 2", "From the message <a1@example.test>"}
-		d.Quote = "I agree"
-	case agreements.MailCouldNotProcess:
-		d.Reason = "the message was larger than 10 MB."
-	case agreements.MailSuperseded:
-		d.RepliedTo = 1
-	case agreements.MailSpoofNotice:
-	case agreements.MailBounceNotice:
-		d.Author = &bob
-	case agreements.MailCheckIn, agreements.MailNudge:
-		d.Round, d.Deadline = "2026-11-29", Now.Add(24*time.Hour)
-	case agreements.MailDigest:
-		d.Round = "2026-11-29"
-		d.Answers = []agreements.MailAnswer{{Party: bob, Answered: true, Statuses: []string{"kept"}, PositiveOther: "Alice called on Tuesday.", PositiveSelf: "I asked instead of guessing.", WentWrong: "The weekend plans."}}
-		d.History = []agreements.MailHistory{{Round: "2026-11-22", Party: "Bob", Marks: "~"}, {Round: "2026-11-29", Party: "Bob", Marks: "✓"}}
-	case agreements.MailNotice:
-		d.Title, d.Lines = "Check-ins are paused", []string{"Bob has paused the check-ins.", `Reply "resume" to start them again.`}
-	}
-	return d
-}
-
-func compose(t *testing.T, set *templates.Set, d *agreements.MailData, public string) []byte {
-	t.Helper()
-	c := &mailout.Composer{Identity: mailout.Identity{Address: "service@example.test", Name: "inwriting", PublicURL: public}, Templates: set}
-	m := &agreements.OutboxMail{
-		ID: 1, Kind: d.Kind, MessageID: "iw.0123456789abcdef@example.test", AgreementID: 7, PartyID: 1,
-		To: "alice@example.test", ToName: "Alice Example", ReplyToken: "abcdefghijklmnopqrstuvwx", CommandsToken: "commandstokencommandstok",
-		ThreadID: "iw.root@example.test", Data: *d,
-	}
-	raw, err := c.Compose(m, Now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return raw
-}
-
-var boundaryRE = regexp.MustCompile(`boundary=([0-9a-f]+)`)
-
-// stable replaces go-mail's random MIME boundaries with fixed names.
-func stable(raw []byte) []byte {
-	for i, m := range boundaryRE.FindAllSubmatch(raw, -1) {
-		raw = bytes.ReplaceAll(raw, m[1], []byte("BOUNDARY"+string(rune('A'+i))))
-	}
-	return raw
-}
-
+// TestGolden renders every kind of mail from the same data and compares
+// its words with testdata/KIND.txt (the subject, then the text part) and
+// testdata/KIND.html (the HTML part), so that a change of words reads as
+// one in a diff. The whole messages, as sent, are mailout's goldens.
 func TestGolden(t *testing.T) {
 	set, err := templates.New("")
 	if err != nil {
@@ -113,85 +29,27 @@ func TestGolden(t *testing.T) {
 	}
 	for _, kind := range agreements.MailKinds {
 		t.Run(string(kind), func(t *testing.T) {
-			got := stable(compose(t, set, fixture(kind), ""))
-			path := filepath.Join("testdata", string(kind)+".golden")
-			if *update {
-				if err := os.WriteFile(path, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(path)
+			subject, text, html, err := set.Render(string(kind), fixture(kind))
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !bytes.Equal(got, want) {
-				t.Fatalf("message differs from %s (run go test ./templates -update and review the diff):\n%s", path, got)
-			}
-		})
-	}
-}
-
-func TestParts(t *testing.T) {
-	set, err := templates.New("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, kind := range agreements.MailKinds {
-		t.Run(string(kind), func(t *testing.T) {
-			d := fixture(kind)
-			p := mailtest.Parse(t, compose(t, set, d, "https://inwriting.example.test"))
-			for _, h := range []string{"Message-ID", "In-Reply-To", "References", "Reply-To", "Auto-Submitted", "X-Auto-Response-Suppress",
-				"List-Id", "List-Unsubscribe", "List-Unsubscribe-Post", "Date", "From", "To", "Subject"} {
-				if p.Header.Get(h) == "" {
-					t.Fatalf("header %s is missing", h)
-				}
-			}
-			if got := p.Header.Get("Reply-To"); !strings.Contains(got, "service+abcdefghijklmnopqrstuvwx@example.test") {
-				t.Fatalf("Reply-To = %q", got)
-			}
-			if got, _ := p.Header.Subject(); !strings.HasSuffix(got, "[ref abcdefghijklmnopqrstuvwx]") || len(got) > 120 {
-				t.Fatalf("Subject = %q", got)
-			}
-			if got := p.Header.Get("List-Unsubscribe"); got != "<https://inwriting.example.test/unsubscribe/commandstokencommandstok>, <mailto:service+commandstokencommandstok@example.test?subject=unsubscribe>" {
-				t.Fatalf("List-Unsubscribe = %q", got)
-			}
-			if got := p.Header.Get("From"); got != `"inwriting" <service@example.test>` {
-				t.Fatalf("From = %q", got)
-			}
-			if p.Text == "" || p.HTML == "" {
-				t.Fatalf("text part %d bytes, html part %d bytes; want both", len(p.Text), len(p.HTML))
-			}
-			if att := p.Attachments["agreement-7-v2.txt"]; att != canonical {
-				t.Fatalf("attachment = %q, want the canonical text", att)
-			}
-			short := agreements.ShortFingerprint(d.Agreement.Fingerprint)
-			for name, body := range map[string]string{"text": p.Text, "html": p.HTML} {
-				for _, want := range []string{"Evenings and phone calls", short, "Alice"} {
-					if !strings.Contains(body, want) {
-						t.Fatalf("%s part lacks %q:\n%s", name, want, body)
+			for ext, got := range map[string]string{"txt": "Subject: " + subject + "\n\n" + text, "html": html} {
+				path := filepath.Join("testdata", string(kind)+"."+ext)
+				if *update {
+					if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+						t.Fatal(err)
 					}
 				}
-				if strings.Contains(body, "<no value>") || strings.Contains(body, "%!") {
-					t.Fatalf("%s part has a blank:\n%s", name, body)
+				want, err := os.ReadFile(path)
+				if err != nil {
+					t.Fatal(err)
 				}
-			}
-			if strings.Contains(p.HTML, "<img") || strings.Contains(p.HTML, "http://") || strings.Contains(p.HTML, "src=") {
-				t.Fatal("the HTML part loads something remote")
-			}
-			if !strings.Contains(p.Text, "Reply") {
-				t.Fatal("the text part does not say what replying does")
+				if got != string(want) {
+					t.Errorf("%s differs (run go test ./templates -update and review the diff):\n%s", path, got)
+				}
 			}
 		})
 	}
-	t.Run("NoPublicURL", func(t *testing.T) {
-		p := mailtest.Parse(t, compose(t, set, fixture(agreements.MailConfirmRequest), ""))
-		if p.Header.Get("List-Unsubscribe-Post") != "" {
-			t.Fatal("List-Unsubscribe-Post without an https URL")
-		}
-		if got := p.Header.Get("List-Unsubscribe"); got != "<mailto:service+commandstokencommandstok@example.test?subject=unsubscribe>" {
-			t.Fatalf("List-Unsubscribe = %q", got)
-		}
-	})
 }
 
 func TestRender_Errors(t *testing.T) {
@@ -292,6 +150,64 @@ func TestNew_Override(t *testing.T) {
 		}
 		if _, _, _, err := set.Render("unsure", fixture(agreements.MailUnsure)); err == nil {
 			t.Fatal("a template using a field that does not exist rendered")
+		}
+	})
+}
+
+// TestNotices renders every notice to the person who acted and to the
+// other person: each has its words, speaks to its reader as "you" when
+// they acted and by name when the other did, and shows no ISO date.
+func TestNotices(t *testing.T) {
+	set, err := templates.New("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	isoDate := regexp.MustCompile(`\d{4}-\d{2}-\d{2}`)
+	for _, n := range agreements.Notices {
+		for _, acted := range []string{"Alice", "Bob"} {
+			t.Run(string(n)+"/"+acted+"Acted", func(t *testing.T) {
+				d := fixture(agreements.MailNotice) // to Alice
+				d.Notice, d.Author, d.Until = n, &d.Others[0], time.Time{}
+				if acted == "Alice" {
+					d.Author = &d.Recipient
+				}
+				d.Status, d.Command, d.Count = agreements.StatusActive, "dance", 2
+				d.History = []agreements.MailHistory{{Round: "2026-11-22", Party: "Bob", Marks: "~"}}
+				subject, text, html, err := set.Render(string(agreements.MailNotice), d)
+				if err != nil {
+					t.Fatal(err)
+				}
+				body, _, _ := strings.Cut(text, "\n-- \n")
+				if subject == "" || strings.Count(body, "\n") < 4 || !strings.Contains(html, "<p>") {
+					t.Fatalf("a notice without words:\n%s\n%s", subject, text)
+				}
+				_, words, _ := strings.Cut(body, "your agreement with Bob:\n") // the notice's own words
+				if isoDate.MatchString(body) {
+					t.Errorf("an ISO date in the body:\n%s", body)
+				}
+				switch {
+				case strings.Contains(body, "themselves"), strings.Contains(strings.TrimPrefix(body, "Hello Alice,"), "Alice"):
+					t.Errorf("Alice is spoken of, not to:\n%s", body)
+				case (n == agreements.NoticePausedForNow || n == agreements.NoticeStillPaused) && (strings.Contains(words, "Bob") || strings.Contains(words, "unsubscribe")):
+					t.Errorf("tells Alice what is Bob's to tell:\n%s", body)
+				case acted == "Bob" && strings.Contains(body, "You ") && !strings.Contains(body, "Bob"):
+					t.Errorf("Bob's act is told as Alice's:\n%s", body)
+				}
+			})
+		}
+	}
+	t.Run("Unknown", func(t *testing.T) {
+		d := fixture(agreements.MailNotice)
+		d.Notice = "dance"
+		if _, _, _, err := set.Render(string(agreements.MailNotice), d); err == nil || !strings.Contains(err.Error(), `no words for the notice "dance"`) {
+			t.Fatalf("Render of an unknown notice = %v", err)
+		}
+	})
+	t.Run("Missing", func(t *testing.T) {
+		dir := t.TempDir()
+		os.WriteFile(filepath.Join(dir, "notices.txt"), []byte(`{{define "help.title"}}Help{{end}}{{define "help"}}Words{{end}}`), 0o644)
+		if _, err := templates.New(dir); err == nil || !strings.Contains(err.Error(), `notices.txt does not define "fewer-mails.title"`) {
+			t.Fatalf("New without every notice's words = %v", err)
 		}
 	})
 }

@@ -74,8 +74,8 @@ func TestOneClickUnsubscribe(t *testing.T) {
 	for _, m := range ms {
 		if m.Kind == agreements.MailNotice {
 			notices++
-			if m.To != "alice@example.test" || strings.Contains(strings.Join(m.Data.Lines, " "), "Bob") {
-				t.Fatalf("notice to %s says %q", m.To, m.Data.Lines)
+			if m.To != "alice@example.test" || m.Data.Notice != agreements.NoticePausedForNow || m.Data.Author != nil {
+				t.Fatalf("notice to %s is %q by %v", m.To, m.Data.Notice, m.Data.Author)
 			}
 		}
 	}

@@ -1,0 +1,136 @@
+package mailout_test
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/inwriting/inwriting/agreements"
+	"github.com/inwriting/inwriting/internal/mailtest"
+	"github.com/inwriting/inwriting/mailout"
+	"github.com/inwriting/inwriting/templates"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+var (
+	canonical = mailtest.Canonical
+	fixture   = mailtest.MailData
+)
+
+func compose(t *testing.T, set *templates.Set, d *agreements.MailData, public string) []byte {
+	t.Helper()
+	c := &mailout.Composer{Identity: mailout.Identity{Address: "service@example.test", Name: "inwriting", PublicURL: public}, Templates: set}
+	m := &agreements.OutboxMail{
+		ID: 1, Kind: d.Kind, MessageID: "iw.0123456789abcdef@example.test", AgreementID: 7, PartyID: 1,
+		To: "alice@example.test", ToName: "Alice Example", ReplyToken: "abcdefghijklmnopqrstuvwx", CommandsToken: "commandstokencommandstok",
+		ThreadID: "iw.root@example.test", Data: *d,
+	}
+	raw, err := c.Compose(m, Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw
+}
+
+var boundaryRE = regexp.MustCompile(`boundary=([0-9a-f]+)`)
+
+// stable replaces go-mail's random MIME boundaries with fixed names.
+func stable(raw []byte) []byte {
+	for i, m := range boundaryRE.FindAllSubmatch(raw, -1) {
+		raw = bytes.ReplaceAll(raw, m[1], []byte("BOUNDARY"+string(rune('A'+i))))
+	}
+	return raw
+}
+
+func TestGolden(t *testing.T) {
+	set, err := templates.New("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, kind := range agreements.MailKinds {
+		t.Run(string(kind), func(t *testing.T) {
+			got := stable(compose(t, set, fixture(kind), ""))
+			path := filepath.Join("testdata", string(kind)+".eml")
+			if *update {
+				if err := os.WriteFile(path, got, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Fatalf("message differs from %s (run go test ./mailout -update and review the diff):\n%s", path, got)
+			}
+		})
+	}
+}
+
+func TestParts(t *testing.T) {
+	set, err := templates.New("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, kind := range agreements.MailKinds {
+		t.Run(string(kind), func(t *testing.T) {
+			d := fixture(kind)
+			p := mailtest.Parse(t, compose(t, set, d, "https://inwriting.example.test"))
+			for _, h := range []string{"Message-ID", "In-Reply-To", "References", "Reply-To", "Auto-Submitted", "X-Auto-Response-Suppress",
+				"List-Id", "List-Unsubscribe", "List-Unsubscribe-Post", "Date", "From", "To", "Subject"} {
+				if p.Header.Get(h) == "" {
+					t.Fatalf("header %s is missing", h)
+				}
+			}
+			if got := p.Header.Get("Reply-To"); !strings.Contains(got, "service+abcdefghijklmnopqrstuvwx@example.test") {
+				t.Fatalf("Reply-To = %q", got)
+			}
+			if got, _ := p.Header.Subject(); !strings.HasSuffix(got, "[ref abcdefghijklmnopqrstuvwx]") || len(got) > 120 {
+				t.Fatalf("Subject = %q", got)
+			}
+			if got := p.Header.Get("List-Unsubscribe"); got != "<https://inwriting.example.test/unsubscribe/commandstokencommandstok>, <mailto:service+commandstokencommandstok@example.test?subject=unsubscribe>" {
+				t.Fatalf("List-Unsubscribe = %q", got)
+			}
+			if got := p.Header.Get("From"); got != `"inwriting" <service@example.test>` {
+				t.Fatalf("From = %q", got)
+			}
+			if p.Text == "" || p.HTML == "" {
+				t.Fatalf("text part %d bytes, html part %d bytes; want both", len(p.Text), len(p.HTML))
+			}
+			if att := p.Attachments["agreement-7-v2.txt"]; att != canonical {
+				t.Fatalf("attachment = %q, want the canonical text", att)
+			}
+			short := agreements.ShortFingerprint(d.Agreement.Fingerprint)
+			for name, body := range map[string]string{"text": p.Text, "html": p.HTML} {
+				for _, want := range []string{"Evenings and phone calls", short, "Alice"} {
+					if !strings.Contains(body, want) {
+						t.Fatalf("%s part lacks %q:\n%s", name, want, body)
+					}
+				}
+				if strings.Contains(body, "<no value>") || strings.Contains(body, "%!") {
+					t.Fatalf("%s part has a blank:\n%s", name, body)
+				}
+			}
+			if strings.Contains(p.HTML, "<img") || strings.Contains(p.HTML, "http://") || strings.Contains(p.HTML, "src=") {
+				t.Fatal("the HTML part loads something remote")
+			}
+			if !strings.Contains(p.Text, "Reply") {
+				t.Fatal("the text part does not say what replying does")
+			}
+		})
+	}
+	t.Run("NoPublicURL", func(t *testing.T) {
+		p := mailtest.Parse(t, compose(t, set, fixture(agreements.MailConfirmRequest), ""))
+		if p.Header.Get("List-Unsubscribe-Post") != "" {
+			t.Fatal("List-Unsubscribe-Post without an https URL")
+		}
+		if got := p.Header.Get("List-Unsubscribe"); got != "<mailto:service+commandstokencommandstok@example.test?subject=unsubscribe>" {
+			t.Fatalf("List-Unsubscribe = %q", got)
+		}
+	})
+}
