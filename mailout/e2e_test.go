@@ -35,8 +35,8 @@ func TestEndToEnd(t *testing.T) {
 	terms := agreements.Terms{
 		Title: "Evenings and phone calls", WhatWentWrong: "I did not call when I was late.",
 		Parties: []agreements.Party{
-			{Name: "Alice Example", Address: st.Address("alice"), TimeZone: "Europe/Lisbon", Commitments: []string{"Call when late."}},
-			{Name: "Bob Example", Address: st.Address("bob"), TimeZone: "America/Chicago", Commitments: []string{"Ask when worried."}},
+			{Name: "Alice Example", Address: st.Address("mo-alice"), TimeZone: "Europe/Lisbon", Commitments: []string{"Call when late."}},
+			{Name: "Bob Example", Address: st.Address("mo-bob"), TimeZone: "America/Chicago", Commitments: []string{"Ask when worried."}},
 		},
 		CheckIn: agreements.Schedule{Unit: agreements.Week, Every: 1, Weekdays: []time.Weekday{time.Sunday}, Hour: 19},
 	}
@@ -49,11 +49,11 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := mailout.NewSender(db, &mailout.Composer{
-		Identity:  mailout.Identity{Address: st.Address("service"), Name: "inwriting", PublicURL: "https://inwriting.example.test"},
+		Identity:  mailout.Identity{Address: st.Address("mailout"), Name: "inwriting", PublicURL: "https://inwriting.example.test"},
 		Templates: set,
 	})
 	s.Addr, s.TLSConfig = st.Submission, st.TLS
-	s.Username, s.Password = "service", st.Password("service")
+	s.Username, s.Password = "mailout", st.Password("mailout")
 	if !testing.Verbose() {
 		s.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -66,7 +66,7 @@ func TestEndToEnd(t *testing.T) {
 	}
 	var toAlice *agreements.OutboxMail
 	for _, m := range ms {
-		if m.To == st.Address("alice") {
+		if m.To == st.Address("mo-alice") {
 			toAlice = m
 		}
 	}
@@ -76,26 +76,23 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	if err := c.Login("alice", st.Password("alice")).Wait(); err != nil {
+	if err := c.Login("mo-alice", st.Password("mo-alice")).Wait(); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := c.Select("INBOX", nil).Wait(); err != nil {
 		t.Fatal(err)
 	}
 	var uid imap.UID
-	for deadline := time.Now().Add(10 * time.Second); uid == 0; {
+	mailtest.Eventually(t, "the mail reaching alice", func() bool {
 		data, err := c.UIDSearch(&imap.SearchCriteria{Header: []imap.SearchCriteriaHeaderField{{Key: "Message-ID", Value: toAlice.MessageID}}}, nil).Wait()
 		if err != nil {
 			t.Fatal(err)
 		}
 		if uids := data.AllUIDs(); len(uids) > 0 {
 			uid = uids[0]
-		} else if time.Now().After(deadline) {
-			t.Fatal("the mail did not reach alice within 10 s")
-		} else {
-			time.Sleep(20 * time.Millisecond)
 		}
-	}
+		return uid != 0
+	})
 	bufs, err := c.Fetch(imap.UIDSetNum(uid), &imap.FetchOptions{BodySection: []*imap.FetchItemBodySection{{Peek: true}}}).Collect()
 	if err != nil || len(bufs) != 1 {
 		t.Fatalf("fetch: %v", err)
@@ -114,7 +111,7 @@ func TestEndToEnd(t *testing.T) {
 		"List-Unsubscribe":         "<https://inwriting.example.test/unsubscribe/" + toAlice.CommandsToken + ">, <mailto:service+" + toAlice.CommandsToken + "@" + st.Domain + "?subject=unsubscribe>",
 		"List-Unsubscribe-Post":    "List-Unsubscribe=One-Click",
 		"From":                     `"inwriting" <service@` + st.Domain + ">",
-		"To":                       st.Address("alice"),
+		"To":                       st.Address("mo-alice"),
 	}
 	for k, want := range checks {
 		if got := h.Get(k); !strings.Contains(got, want) {

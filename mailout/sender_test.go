@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/emersion/go-smtp"
@@ -67,6 +68,61 @@ func newPeer(t *testing.T) *peer {
 	return p
 }
 
+// newPipePeer returns a peer that listens in memory, and the Dial that
+// reaches it: for tests in a synctest bubble, where a TCP socket's wait
+// would not count as blocked.
+func newPipePeer(t *testing.T) (*peer, func(ctx context.Context, network, addr string) (net.Conn, error)) {
+	p := &peer{accepted: map[string]int{}, dropped: map[string]bool{}, addr: "peer.test:25"}
+	s := smtp.NewServer(p)
+	s.Domain = "peer.test"
+	s.ReadTimeout, s.WriteTimeout = 10*time.Second, 10*time.Second
+	s.Debug = p
+	ln := &pipeListener{conns: make(chan net.Conn), done: make(chan struct{})}
+	go s.Serve(ln)
+	t.Cleanup(func() { s.Close() })
+	return p, ln.dial
+}
+
+// pipeListener is a net.Listener whose connections are net.Pipe pairs.
+type pipeListener struct {
+	conns chan net.Conn
+	done  chan struct{}
+	once  sync.Once
+}
+
+func (l *pipeListener) Accept() (net.Conn, error) {
+	select {
+	case c := <-l.conns:
+		return c, nil
+	case <-l.done:
+		return nil, net.ErrClosed
+	}
+}
+
+func (l *pipeListener) Close() error {
+	l.once.Do(func() { close(l.done) })
+	return nil
+}
+
+func (l *pipeListener) Addr() net.Addr { return pipeAddr{} }
+
+func (l *pipeListener) dial(ctx context.Context, _, _ string) (net.Conn, error) {
+	client, server := net.Pipe()
+	select {
+	case l.conns <- server:
+		return client, nil
+	case <-l.done:
+		return nil, net.ErrClosed
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+type pipeAddr struct{}
+
+func (pipeAddr) Network() string { return "pipe" }
+func (pipeAddr) String() string  { return "peer.test:25" }
+
 func (p *peer) NewSession(c *smtp.Conn) (smtp.Session, error) {
 	p.mu.Lock()
 	p.conns++
@@ -81,12 +137,20 @@ func (p *peer) times(msgID string) int {
 }
 
 type session struct {
-	p  *peer
-	c  *smtp.Conn
-	to string
+	p       *peer
+	c       *smtp.Conn
+	to      string
+	closing bool // it answered 421: it hangs up at the client's next command
 }
 
-func (s *session) Mail(from string, _ *smtp.MailOptions) error { return nil }
+// hangUp closes the connection if the session said 421 before.
+func (s *session) hangUp() {
+	if s.closing {
+		s.c.Conn().Close() // the socket: Conn.Close waits for this command
+	}
+}
+
+func (s *session) Mail(from string, _ *smtp.MailOptions) error { s.hangUp(); return nil }
 func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 	s.to = to
 	switch {
@@ -95,7 +159,7 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 	case strings.HasPrefix(to, "perm"):
 		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such user"}
 	case strings.HasPrefix(to, "bye"):
-		go func() { time.Sleep(10 * time.Millisecond); s.c.Close() }()
+		s.closing = true
 		return &smtp.SMTPError{Code: 421, EnhancedCode: smtp.EnhancedCode{4, 3, 2}, Message: "closing, too busy"}
 	}
 	return nil
@@ -126,7 +190,7 @@ func (s *session) Data(r io.Reader) error {
 	s.p.mu.Unlock()
 	return nil
 }
-func (s *session) Reset()        {}
+func (s *session) Reset()        { s.hangUp() }
 func (s *session) Logout() error { return nil }
 
 // setup returns a store with one agreement per pair of addresses, and a
@@ -319,35 +383,42 @@ func TestSender(t *testing.T) {
 		}
 	})
 
+	// RunAndNotify runs in a bubble of its own: the peer is in memory and
+	// the clock is synctest's, so "without waiting an Interval" is a
+	// fact of the clock, not a matter of how busy the machine is.
 	t.Run("RunAndNotify", func(t *testing.T) {
-		p := newPeer(t)
-		db, s := setup(t, p, [2]string{"ok1@example.test", "ok2@example.test"})
-		s.Interval = time.Hour
-		db.Mailer = s
-		ctx, cancel := context.WithCancel(ctx)
-		done := make(chan error)
-		go func() { done <- s.Run(ctx) }()
-		// Mail queued while Run waits goes out without waiting an Interval.
-		terms, _ := db.FindAgreementByID(ctx, 1)
-		nt := terms.Terms
-		nt.Title = "Calls, amended"
-		if _, err := db.AmendAgreement(ctx, 1, nt); err != nil {
-			t.Fatal(err)
-		}
-		deadline := time.Now().Add(10 * time.Second)
-		for {
-			ms, _ := db.FindOutbox(ctx, agreements.OutboxFilter{Status: agreements.MailSent})
-			if len(ms) == 4 {
-				break
+		synctest.Test(t, func(t *testing.T) {
+			p, dial := newPipePeer(t)
+			db, s := setup(t, p, [2]string{"ok1@example.test", "ok2@example.test"})
+			s.Dial = dial
+			s.Interval = time.Hour
+			db.Mailer = s
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error)
+			start := time.Now()
+			go func() { done <- s.Run(ctx) }()
+			synctest.Wait()
+			if ms, _ := db.FindOutbox(ctx, agreements.OutboxFilter{Status: agreements.MailSent}); len(ms) != 2 {
+				t.Fatalf("Run sent %d of the 2 mails waiting when it started", len(ms))
 			}
-			if time.Now().After(deadline) {
+			// Mail queued while Run waits goes out without waiting an Interval.
+			terms, _ := db.FindAgreementByID(ctx, 1)
+			nt := terms.Terms
+			nt.Title = "Calls, amended"
+			if _, err := db.AmendAgreement(ctx, 1, nt); err != nil {
+				t.Fatal(err)
+			}
+			synctest.Wait()
+			if ms, _ := db.FindOutbox(ctx, agreements.OutboxFilter{Status: agreements.MailSent}); len(ms) != 4 {
 				t.Fatalf("sent %d of 4 mails", len(ms))
 			}
-			time.Sleep(10 * time.Millisecond)
-		}
-		cancel()
-		if err := <-done; err != nil {
-			t.Fatal(err)
-		}
+			if waited := time.Since(start); waited >= s.Interval {
+				t.Fatalf("the mail waited %v, an Interval", waited)
+			}
+			cancel()
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+		})
 	})
 }

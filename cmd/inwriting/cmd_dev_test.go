@@ -43,7 +43,7 @@ func startDev(t *testing.T, e *env, extra ...string) []string {
 			t.Error("dev did not stop within 30 s of Ctrl-C")
 		}
 	})
-	waitUntil(t, 10*time.Second, func() bool {
+	waitUntil(t, func() bool {
 		r := e.run("", append(append([]string{"dev"}, flags...), "inbox", "alice")...)
 		return r.code == 0 && strings.Contains(r.stdout, "Please confirm")
 	})
@@ -73,7 +73,7 @@ func TestDev_Newcomer(t *testing.T) {
 	}
 	// Both receive the confirmed copy.
 	for _, user := range []string{"alice", "bob"} {
-		waitUntil(t, 20*time.Second, func() bool { return strings.Contains(run("inbox", user), "Confirmed: Evenings and phone calls") })
+		waitUntil(t, func() bool { return strings.Contains(run("inbox", user), "Confirmed: Evenings and phone calls") })
 	}
 
 	t.Run("Errors", func(t *testing.T) {
@@ -112,7 +112,7 @@ func TestDev_MailClient(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The sandbox's sender may not have delivered the copy yet.
-	waitUntil(t, 20*time.Second, func() bool {
+	waitUntil(t, func() bool {
 		c.Noop().Wait()
 		return c.Mailbox().NumMessages >= 1
 	})
@@ -142,7 +142,7 @@ func TestDev_MailClient(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Alice receives it as a comment; nobody confirmed anything.
-	waitUntil(t, 20*time.Second, func() bool {
+	waitUntil(t, func() bool {
 		r := e.run("", append(append([]string{"dev"}, dev...), "inbox", "alice")...)
 		return regexp.MustCompile(`Bob wrote about: Evenings`).MatchString(r.stdout)
 	})
@@ -166,8 +166,8 @@ func TestDev_Speed(t *testing.T) {
 	e := newEnv(t)
 	dev := startDev(t, e, "--speed", "200000")
 	inbox := func() string { return e.mustRun(append(append([]string{"dev"}, dev...), "inbox", "alice")...) }
-	waitUntil(t, 20*time.Second, func() bool { return strings.Contains(inbox(), "Reminder, please confirm") })
-	waitUntil(t, 20*time.Second, func() bool { return strings.Contains(inbox(), "Expired: Evenings") })
+	waitUntil(t, func() bool { return strings.Contains(inbox(), "Reminder, please confirm") })
+	waitUntil(t, func() bool { return strings.Contains(inbox(), "Expired: Evenings") })
 	if n := strings.Count(inbox(), "Reminder, please confirm"); n != 1 {
 		t.Fatalf("%d reminders, want one", n)
 	}

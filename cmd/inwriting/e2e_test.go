@@ -18,6 +18,7 @@ import (
 
 	"github.com/inwriting/inwriting/agreements"
 	"github.com/inwriting/inwriting/internal/mailstack"
+	"github.com/inwriting/inwriting/internal/mailtest"
 	"github.com/inwriting/inwriting/mailin"
 )
 
@@ -79,20 +80,14 @@ func serveOnStack(t *testing.T, opts ...func(*env)) *stackEnv {
 	db := agreements.NewDB(filepath.Join(e.vars["INWRITING_DATA_DIR"], "inwriting.db"))
 	db.Reader = mailin.Reader{}
 	db.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	waitUntil(t, 10*time.Second, func() bool { return db.Open(context.Background()) == nil })
+	waitUntil(t, func() bool { return db.Open(context.Background()) == nil })
 	t.Cleanup(func() { db.Close() })
 	return &stackEnv{env: e, st: st, db: db, stop: stop}
 }
 
-func waitUntil(t *testing.T, d time.Duration, cond func() bool) {
+func waitUntil(t *testing.T, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("not done within %v", d)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	mailtest.Eventually(t, "the mail stack or the sandbox", cond)
 }
 
 // sentMail waits for the outbox mail of kind to address about agreement id
@@ -100,7 +95,7 @@ func waitUntil(t *testing.T, d time.Duration, cond func() bool) {
 func (s *stackEnv) sentMail(t *testing.T, id int64, kind agreements.MailKind, to string) *agreements.OutboxMail {
 	t.Helper()
 	var found *agreements.OutboxMail
-	waitUntil(t, 20*time.Second, func() bool {
+	waitUntil(t, func() bool {
 		ms, err := s.db.FindOutbox(context.Background(), agreements.OutboxFilter{Status: agreements.MailSent})
 		if err != nil {
 			return false
@@ -132,7 +127,7 @@ func (s *stackEnv) fetch(t *testing.T, user, id string) []byte {
 		t.Fatal(err)
 	}
 	var uid imap.UID
-	waitUntil(t, 20*time.Second, func() bool {
+	waitUntil(t, func() bool {
 		data, err := c.UIDSearch(&imap.SearchCriteria{Header: []imap.SearchCriteriaHeaderField{{Key: "Message-ID", Value: id}}}, nil).Wait()
 		if err == nil && len(data.AllUIDs()) > 0 {
 			uid = data.AllUIDs()[0]
@@ -228,7 +223,7 @@ func replyMsg(t *testing.T, from string, raw []byte, text string, extra ...strin
 // handled waits until the store has handled the message with key.
 func (s *stackEnv) handled(t *testing.T, key string) (outcome, folder string) {
 	t.Helper()
-	waitUntil(t, 20*time.Second, func() bool {
+	waitUntil(t, func() bool {
 		return s.db.SQL().QueryRow(`SELECT outcome, folder FROM inbox WHERE message_key = ?`, key).Scan(&outcome, &folder) == nil
 	})
 	return outcome, folder

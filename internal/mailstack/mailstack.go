@@ -46,16 +46,18 @@ type Stack struct {
 	passwords map[string]string
 }
 
-// Users are the stack's mailboxes (local parts of Domain): service for the
-// smoke test, alice and bob the parties, inwriting, bench and crash for
-// the service in end-to-end tests, benchmarks and the crash test, and ann
-// and ben the parties of the mail-loop test, whose mailboxes it empties.
-var Users = []string{"service", "alice", "bob", "inwriting", "bench", "crash", "ann", "ben"}
+// Users are the stack's mailboxes (local parts of Domain). Each package's
+// end-to-end tests have their own, since go test runs packages at once:
+// smoke for this package; service for mailin's poller; mailout, mo-alice
+// and mo-bob for mailout; and for cmd/inwriting, inwriting (the service),
+// alice and bob (the parties), ann and ben (the mail-loop test's parties),
+// bench and crash (the benchmarks and the crash test).
+var Users = []string{"service", "alice", "bob", "inwriting", "bench", "crash", "ann", "ben", "smoke", "mailout", "mo-alice", "mo-bob"}
 
 // Address returns user's address, e.g. alice@example.test.
 func (s *Stack) Address(user string) string { return user + "@" + s.Domain }
 
-// Password returns the password of user ("service", "alice" or "bob").
+// Password returns the password of user, one of Users.
 func (s *Stack) Password(user string) string { return s.passwords[user] }
 
 // Require returns the running stack, or skips (fails, with RequiredEnv) tb.

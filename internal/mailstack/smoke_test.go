@@ -16,6 +16,7 @@ import (
 	gomail "github.com/wneessen/go-mail"
 
 	"github.com/inwriting/inwriting/internal/mailstack"
+	"github.com/inwriting/inwriting/internal/mailtest"
 )
 
 func randomHex(n int) string {
@@ -24,7 +25,7 @@ func randomHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
-// send submits a message from alice to to over the submission port with
+// send submits a message from smoke to to over the submission port with
 // STARTTLS and AUTH, and returns its Message-ID (without brackets).
 func send(t *testing.T, s *mailstack.Stack, to, subject string) string {
 	t.Helper()
@@ -32,13 +33,13 @@ func send(t *testing.T, s *mailstack.Stack, to, subject string) string {
 	var p int
 	fmt.Sscan(port, &p)
 	c, err := gomail.NewClient(host, gomail.WithPort(p), gomail.WithTLSPolicy(gomail.TLSMandatory), gomail.WithTLSConfig(s.TLS),
-		gomail.WithSMTPAuth(gomail.SMTPAuthPlain), gomail.WithUsername("alice"), gomail.WithPassword(s.Password("alice")),
+		gomail.WithSMTPAuth(gomail.SMTPAuthPlain), gomail.WithUsername("smoke"), gomail.WithPassword(s.Password("smoke")),
 		gomail.WithTimeout(10*time.Second))
 	if err != nil {
 		t.Fatal(err)
 	}
 	m := gomail.NewMsg()
-	if err := m.From(s.Address("alice")); err != nil {
+	if err := m.From(s.Address("smoke")); err != nil {
 		t.Fatal(err)
 	}
 	if err := m.To(to); err != nil {
@@ -65,7 +66,7 @@ func dial(t *testing.T, s *mailstack.Stack, opts *imapclient.Options) *imapclien
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
-	if err := c.Login("service", s.Password("service")).Wait(); err != nil {
+	if err := c.Login("smoke", s.Password("smoke")).Wait(); err != nil {
 		t.Fatal(err)
 	}
 	return c
@@ -75,26 +76,26 @@ func dial(t *testing.T, s *mailstack.Stack, opts *imapclient.Options) *imapclien
 // mailbox and returns its UID.
 func waitUID(t *testing.T, c *imapclient.Client, id string) imap.UID {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
+	var uid imap.UID
+	mailtest.Eventually(t, "message "+id+" arriving", func() bool {
 		data, err := c.UIDSearch(&imap.SearchCriteria{Header: []imap.SearchCriteriaHeaderField{{Key: "Message-ID", Value: id}}}, nil).Wait()
 		if err != nil {
 			t.Fatal(err)
 		}
 		if uids := data.AllUIDs(); len(uids) > 0 {
-			return uids[0]
+			uid = uids[0]
+			return true
 		}
 		if err := c.Noop().Wait(); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("message %s did not arrive within 10 s", id)
-	return 0
+		return false
+	})
+	return uid
 }
 
 // TestSmoke proves the stack: mail submitted with go-mail to a
-// plus-address reaches service's INBOX, go-imap fetches it whole by UID,
+// plus-address reaches smoke's INBOX, go-imap fetches it whole by UID,
 // MOVEs it to a folder, and IDLE reports the next message.
 func TestSmoke(t *testing.T) {
 	s := mailstack.Require(t)
@@ -127,7 +128,7 @@ func TestSmoke(t *testing.T) {
 	}
 
 	// 1. Send to a plus-address and fetch the whole message by UID.
-	id := send(t, s, "service+"+token+"@"+s.Domain, "smoke "+token)
+	id := send(t, s, "smoke+"+token+"@"+s.Domain, "smoke "+token)
 	uid := waitUID(t, c, id)
 	fc := c.Fetch(imap.UIDSetNum(uid), &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{{Peek: true}}})
 	bufs, err := fc.Collect()
@@ -138,7 +139,7 @@ func TestSmoke(t *testing.T) {
 		t.Fatalf("fetched %d messages, want UID %d", len(bufs), uid)
 	}
 	raw := bufs[0].FindBodySection(&imap.FetchItemBodySection{})
-	for _, want := range []string{"Delivered-To: service+" + token + "@" + s.Domain, "Message-ID: <" + id + ">", "I agree"} {
+	for _, want := range []string{"Delivered-To: smoke+" + token + "@" + s.Domain, "Message-ID: <" + id + ">", "I agree"} {
 		if !bytes.Contains(raw, []byte(want)) {
 			t.Fatalf("message lacks %q:\n%s", want, raw)
 		}
@@ -185,7 +186,7 @@ func TestSmoke(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	id2 := send(t, s, "service+"+token+"@"+s.Domain, "smoke idle "+token)
+	id2 := send(t, s, "smoke+"+token+"@"+s.Domain, "smoke idle "+token)
 	select {
 	case n := <-newMail:
 		t.Logf("IDLE: EXISTS %d after %v", n, time.Since(start).Round(time.Millisecond))

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"io"
 	"testing"
+	"time"
 
 	"github.com/emersion/go-message/mail"
 )
@@ -48,4 +49,25 @@ func Parse(tb testing.TB, raw []byte) Message {
 		}
 	}
 	return m
+}
+
+// Hang is how long Eventually waits before it calls a wait a hang. It
+// judges nothing about speed: a busy machine with two cores takes seconds
+// for what takes milliseconds here, and a test must pass on it.
+const Hang = 2 * time.Minute
+
+// Eventually checks cond until it holds, for what happens outside the
+// test's control: a real mail server delivering, a process it started
+// getting there. A loop of the service's own is tested on synctest or an
+// injected clock instead. If cond does not hold within Hang, the test
+// fails, saying what did not happen.
+func Eventually(tb testing.TB, what string, cond func() bool) {
+	tb.Helper()
+	deadline := time.Now().Add(Hang)
+	for wait := time.Millisecond; !cond(); wait = min(2*wait, 100*time.Millisecond) {
+		if time.Now().After(deadline) {
+			tb.Fatalf("%s: not within %v; something hangs", what, Hang)
+		}
+		time.Sleep(wait)
+	}
 }
