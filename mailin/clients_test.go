@@ -21,9 +21,9 @@ type sentMail struct {
 	kind, subject, text, html string
 }
 
-// readGolden reads a mail as the templates render it.
+// readGolden reads a mail as it is sent: mailout's golden message.
 func readGolden(kind string) ([]byte, error) {
-	return os.ReadFile(filepath.Join("..", "templates", "testdata", kind+".golden"))
+	return os.ReadFile(filepath.Join("..", "mailout", "testdata", kind+".eml"))
 }
 
 func loadSent(t *testing.T, kind string) sentMail {

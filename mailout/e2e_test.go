@@ -104,13 +104,13 @@ func TestEndToEnd(t *testing.T) {
 	h := p.Header
 	checks := map[string]string{
 		"Message-ID":               "<" + toAlice.MessageID + ">",
-		"Reply-To":                 "service+" + toAlice.ReplyToken + "@" + st.Domain,
+		"Reply-To":                 "mailout+" + toAlice.ReplyToken + "@" + st.Domain,
 		"Auto-Submitted":           "auto-generated",
 		"X-Auto-Response-Suppress": "All",
 		"List-Id":                  "<1.agreements." + st.Domain + ">",
-		"List-Unsubscribe":         "<https://inwriting.example.test/unsubscribe/" + toAlice.CommandsToken + ">, <mailto:service+" + toAlice.CommandsToken + "@" + st.Domain + "?subject=unsubscribe>",
+		"List-Unsubscribe":         "<https://inwriting.example.test/unsubscribe/" + toAlice.CommandsToken + ">, <mailto:mailout+" + toAlice.CommandsToken + "@" + st.Domain + "?subject=unsubscribe>",
 		"List-Unsubscribe-Post":    "List-Unsubscribe=One-Click",
-		"From":                     `"inwriting" <service@` + st.Domain + ">",
+		"From":                     `"inwriting" <mailout@` + st.Domain + ">",
 		"To":                       st.Address("mo-alice"),
 	}
 	for k, want := range checks {
