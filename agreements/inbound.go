@@ -31,9 +31,12 @@ type Inbound struct {
 	AutoReason string
 	Bounce     *InboundBounce
 
-	// Unreadable says why the message could not be read (too large, an
-	// unknown charset, no text); "" when it was.
+	// Unreadable says why the message could not be read, one of the
+	// Unreadable… reasons; "" when it was.
 	Unreadable string
+	// SizeLimit is, for UnreadableTooLarge, the largest message taken, in
+	// bytes.
+	SizeLimit int64
 
 	// What the message says, before it is read in the context of the
 	// mail it answers (see Reader).
@@ -66,3 +69,11 @@ type HandledMessage struct {
 	Key    string
 	Folder Folder
 }
+
+// Why a message could not be read (Inbound.Unreadable). The words that
+// tell its writer are in the templates (could-not-process).
+const (
+	UnreadableTooLarge = "too-large" // larger than SizeLimit
+	UnreadableCharset  = "charset"   // in a character set we cannot decode
+	UnreadableNoText   = "no-text"   // no text part (only attachments?)
+)

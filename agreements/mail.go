@@ -40,29 +40,33 @@ var MailKinds = []MailKind{
 // as it stood then and the kind's own fields. Validate says which fields a
 // kind needs, so that no mail goes out with a blank where a fact belongs.
 type MailData struct {
-	Kind      MailKind      `json:"kind"`
-	Agreement *MailTerms    `json:"agreement,omitempty"` // nil only for could-not-process about no agreement
-	Recipient MailParty     `json:"recipient"`
-	Others    []MailParty   `json:"others,omitempty"`
-	Audit     []MailConfirm `json:"audit,omitempty"`      // confirmed: who confirmed, when, from which message
-	Author    *MailParty    `json:"author,omitempty"`     // comment, declined: who wrote
-	Quote     string        `json:"quote,omitempty"`      // comment, unsure, receipt: what was read
-	Reason    string        `json:"reason,omitempty"`     // could-not-process: what was wrong and what to do
-	Deadline  time.Time     `json:"deadline,omitzero"`    // confirm-request, confirm-reminder: when it expires
-	Recorded  []string      `json:"recorded,omitempty"`   // receipt: what was recorded, one line each
-	AskAmend  bool          `json:"ask_amend,omitempty"`  // comment to the initiator: ask whether to amend
-	RepliedTo int           `json:"replied_to,omitempty"` // superseded: the replaced version the reply was about
-	Round     string        `json:"round,omitempty"`      // checkin, nudge, digest: the round's day
-	Answers   []MailAnswer  `json:"answers,omitempty"`    // digest: the others' check-ins
-	History   []MailHistory `json:"history,omitempty"`    // digest, history notice: earlier rounds
-	Calendar  string        `json:"calendar,omitempty"`   // confirmed: the check-ins as an iCalendar file
-	Notice    Notice        `json:"notice,omitempty"`     // notice: which one
-	Until     time.Time     `json:"until,omitzero"`       // notice paused: when the pause ends
-	Status    Status        `json:"status,omitempty"`     // notice cannot-…, already-over: the agreement's status
-	Command   string        `json:"command,omitempty"`    // notice not-a-command: the word that is not one
-	Count     int           `json:"count,omitempty"`      // notice missed: how many in a row
-	Title     string        `json:"title,omitempty"`      // notice queued before notices had names: its title
-	Lines     []string      `json:"lines,omitempty"`      // notice queued before notices had names: its paragraphs; not-understood: what can be replied
+	Kind      MailKind       `json:"kind"`
+	Agreement *MailTerms     `json:"agreement,omitempty"` // nil only for could-not-process about no agreement
+	Recipient MailParty      `json:"recipient"`
+	Others    []MailParty    `json:"others,omitempty"`
+	Audit     []MailConfirm  `json:"audit,omitempty"`      // confirmed: who confirmed, when, from which message
+	Author    *MailParty     `json:"author,omitempty"`     // comment, declined: who wrote
+	Quote     string         `json:"quote,omitempty"`      // comment, unsure, receipt: what was read
+	Reason    string         `json:"reason,omitempty"`     // could-not-process: what was wrong and what to do
+	Deadline  time.Time      `json:"deadline,omitzero"`    // confirm-request, confirm-reminder: when it expires
+	Recorded  []string       `json:"recorded,omitempty"`   // receipt: what was recorded, one line each
+	AskAmend  bool           `json:"ask_amend,omitempty"`  // comment to the initiator: ask whether to amend
+	RepliedTo int            `json:"replied_to,omitempty"` // superseded: the replaced version the reply was about
+	Round     string         `json:"round,omitempty"`      // checkin, nudge, digest: the round's day
+	Answers   []MailAnswer   `json:"answers,omitempty"`    // digest: the others' check-ins
+	History   []MailHistory  `json:"history,omitempty"`    // digest, history notice: earlier rounds
+	Calendar  string         `json:"calendar,omitempty"`   // confirmed: the check-ins as an iCalendar file
+	Confirmed int            `json:"confirmed,omitempty"`  // receipt: the version the reader confirmed
+	Answer    *CheckInAnswer `json:"answer,omitempty"`     // receipt: the check-in answer recorded
+	Awaits    string         `json:"awaits,omitempty"`     // not-understood: what we wait for from the reader, "check-in" or "confirmation"
+	Limit     int            `json:"limit,omitempty"`      // could-not-process too-large: the largest message taken, in MB
+	Notice    Notice         `json:"notice,omitempty"`     // notice: which one
+	Until     time.Time      `json:"until,omitzero"`       // notice paused: when the pause ends
+	Status    Status         `json:"status,omitempty"`     // notice cannot-…, already-over: the agreement's status
+	Command   string         `json:"command,omitempty"`    // notice not-a-command: the word that is not one
+	Count     int            `json:"count,omitempty"`      // notice missed: how many in a row
+	Title     string         `json:"title,omitempty"`      // notice queued before notices had names: its title
+	Lines     []string       `json:"lines,omitempty"`      // notice queued before notices had names: its paragraphs; not-understood: what can be replied
 }
 
 // A Notice names a short notice (mail kind notice). Its words are in the
@@ -250,15 +254,18 @@ func (d *MailData) validate(asStored bool) error {
 			return missing("what was read")
 		}
 	case MailNotUnderstood:
-		if d.Quote == "" || len(d.Lines) == 0 {
-			return missing("what was read and what can be replied")
+		if d.Quote == "" {
+			return missing("what was read")
 		}
 	case MailReceipt:
-		if len(d.Recorded) == 0 {
+		if len(d.Recorded) == 0 && d.Confirmed == 0 && d.Answer == nil {
 			return missing("what was recorded")
 		}
+		if d.Answer != nil && d.Round == "" {
+			return missing("the round answered")
+		}
 	case MailCouldNotProcess:
-		if d.Reason == "" {
+		if d.Reason == "" || d.Reason == UnreadableTooLarge && d.Limit == 0 {
 			return missing("the reason")
 		}
 	case MailSuperseded:

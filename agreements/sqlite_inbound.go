@@ -144,7 +144,7 @@ func (db *DB) decide(ctx context.Context, tx *Tx, in *Inbound, rec *inboxRecord)
 	if in.Unreadable != "" {
 		key := fmt.Sprintf("%s:%s", MailCouldNotProcess, in.Key)
 		if _, err := queueMail(ctx, tx, mailRequest{key: key, kind: MailCouldNotProcess, agreement: a, party: p, answer: true, purpose: tok.Purpose, ref: tok.Ref,
-			data: MailData{Reason: in.Unreadable}}); err != nil {
+			data: MailData{Reason: in.Unreadable, Limit: int(in.SizeLimit >> 20)}}); err != nil {
 			return InboundOutcome{}, "", err
 		}
 		out.Folder, out.Outcome = FolderRejected, "unreadable"
@@ -216,7 +216,7 @@ func (db *DB) decide(ctx context.Context, tx *Tx, in *Inbound, rec *inboxRecord)
 		if err == nil {
 			key := fmt.Sprintf("%s:confirm:%d:%d:%d", MailReceipt, a.ID, version, p.ID)
 			_, err = queueMail(ctx, tx, mailRequest{key: key, kind: MailReceipt, agreement: a, party: p, answer: true, purpose: PurposeCommands,
-				data: MailData{Recorded: []string{fmt.Sprintf("Your confirmation of version %d (fingerprint %s)", version, ShortFingerprint(a.Fingerprint)), "From your message " + msgID}}})
+				data: MailData{Confirmed: version}})
 		}
 		out.Outcome = "confirmed"
 	case r.Intent.Kind == IntentDecline:

@@ -160,15 +160,14 @@ func countsAnswers(in Intent) bool {
 // notUnderstood answers party p alone, once, that we could not tell what
 // their reply meant, with what they can reply in its context.
 func notUnderstood(ctx context.Context, tx *Tx, a *Agreement, p *Party, rc ReplyContext, r Reading, key string) error {
-	var lines []string
+	awaits := ""
 	switch {
 	case rc.RoundOpen:
-		lines = append(lines, `To answer your check-in, reply to it with how each commitment went, for example "1 kept, 2 partly", and anything good you want to say.`)
+		awaits = "check-in"
 	case a.Status == StatusPending:
-		lines = append(lines, `To confirm the agreement, reply "I agree" to the mail that asks you to confirm it.`)
+		awaits = "confirmation"
 	}
-	lines = append(lines, `Reply "help" to see everything you can reply, "pause" for a break from the check-ins, or "stop" to end them.`)
 	_, err := queueMail(ctx, tx, mailRequest{key: fmt.Sprintf("%s:%s", MailNotUnderstood, key), kind: MailNotUnderstood, agreement: a, party: p, answer: true,
-		purpose: PurposeCommands, data: MailData{Quote: clip(cleanText(r.Text)), Lines: lines}})
+		purpose: PurposeCommands, data: MailData{Quote: clip(cleanText(r.Text)), Awaits: awaits}})
 	return err
 }

@@ -48,9 +48,8 @@ func recordCheckIn(ctx context.Context, tx *Tx, a *Agreement, p *Party, roundID 
 	if err := appendEvent(ctx, tx, a.ID, EventCheckIn, CheckInEvent{Round: r.occurrence, Party: p.Address, MessageID: msgID, Statuses: ans.Statuses}); err != nil {
 		return "", err
 	}
-	recorded, unclear := checkInReceipt(a, p, ans)
 	if _, err := queueMail(ctx, tx, mailRequest{key: fmt.Sprintf("%s:checkin:%s", MailReceipt, key), kind: MailReceipt, agreement: a, party: p,
-		answer: true, purpose: PurposeCheckIn, ref: roundID, data: MailData{Recorded: recorded, Lines: unclear, Quote: clipQuote(ans.Text), Round: r.occurrence}}); err != nil {
+		answer: true, purpose: PurposeCheckIn, ref: roundID, data: MailData{Answer: &ans, Quote: clipQuote(ans.Text), Round: r.occurrence}}); err != nil {
 		return "", err
 	}
 	var open int
@@ -61,38 +60,6 @@ func recordCheckIn(ctx context.Context, tx *Tx, a *Agreement, p *Party, roundID 
 		return "checkin", sendDigests(ctx, tx, roundID)
 	}
 	return "checkin", nil
-}
-
-// checkInReceipt says what was recorded from party p's check-in answer,
-// each commitment by its words, and, for each commitment whose answer we
-// could not tell, one line that says so and how to put it on record.
-func checkInReceipt(a *Agreement, p *Party, ans CheckInAnswer) (recorded, unclear []string) {
-	for i, c := range p.Commitments {
-		if st := ans.Statuses[i+1]; st != "" {
-			recorded = append(recorded, fmt.Sprintf("%s: %s", clip(oneLine(c)), st))
-		} else {
-			unclear = append(unclear, fmt.Sprintf(`We could not tell how "%s" went. Reply "fix: %d kept" (or partly, or missed) if you want it on record.`, clip(oneLine(c)), i+1))
-		}
-	}
-	others := "the other person"
-	var names []string
-	for _, o := range a.Terms.Parties {
-		if o.ID != p.ID {
-			names = append(names, o.FirstName())
-		}
-	}
-	if len(names) > 0 {
-		others = strings.Join(names, " and ")
-	}
-	for _, f := range []struct{ name, v string }{{"Something good about " + others, ans.PositiveOther}, {"Something good about yourself", ans.PositiveSelf}, {"To talk about", ans.WentWrong}} {
-		if f.v != "" {
-			recorded = append(recorded, f.name+": "+f.v)
-		}
-	}
-	if len(recorded) == 0 {
-		recorded = []string{"Your words, as they are below"}
-	}
-	return recorded, unclear
 }
 
 func clipQuote(s string) string {

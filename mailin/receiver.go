@@ -105,11 +105,11 @@ func (r *Receiver) Read(d Delivery) agreements.Inbound {
 	}
 	switch {
 	case errors.Is(err, ErrTooLarge):
-		in.Unreadable = fmt.Sprintf("your message was larger than the %d MB this service accepts; please send a shorter reply without attachments", r.maxSize()>>20)
+		in.Unreadable, in.SizeLimit = agreements.UnreadableTooLarge, r.maxSize()
 	case errors.Is(err, ErrUnknownCharset):
-		in.Unreadable = "your message was in a character set we cannot read; please reply in plain text (UTF-8)"
+		in.Unreadable = agreements.UnreadableCharset
 	case errors.Is(err, ErrNoText):
-		in.Unreadable = "your message had no text we could read (only attachments?); please reply with a few words of text"
+		in.Unreadable = agreements.UnreadableNoText
 	}
 	in.AuthResult, in.AuthPass = r.authResults(m)
 	// The text is read once the store knows which mail it answers (Reader).

@@ -137,13 +137,69 @@ func noticeWords(t *texttemplate.Template, d *agreements.MailData) (*agreements.
 	if err := t.ExecuteTemplate(&b, string(d.Notice), d); err != nil {
 		return nil, err
 	}
-	c.Lines = nil
-	for _, p := range strings.Split(strings.TrimSpace(b.String()), "\n\n") {
-		if p = strings.TrimSpace(p); p != "" {
-			c.Lines = append(c.Lines, p)
+	c.Lines = paragraphs(b.String())
+	return &c, nil
+}
+
+// words fills in what a kind's text templates say of d's facts, so that
+// its text and HTML parts say the same words, written once: "recorded"
+// gives a receipt's list of what was recorded, a line each; "lines" the
+// paragraphs after it; "reason" the words for why a message could not be
+// read. Mail queued before carries its words already; they are kept.
+func words(t *texttemplate.Template, d *agreements.MailData) (*agreements.MailData, error) {
+	c := *d
+	run := func(name string) (string, bool, error) {
+		if t.Lookup(name) == nil {
+			return "", false, nil
+		}
+		var b bytes.Buffer
+		if err := t.ExecuteTemplate(&b, name, d); err != nil {
+			return "", false, err
+		}
+		return strings.TrimSpace(b.String()), true, nil
+	}
+	if len(d.Recorded) == 0 {
+		out, ok, err := run("recorded")
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			c.Recorded = nil
+			for _, l := range strings.Split(out, "\n") {
+				if l = strings.TrimSpace(l); l != "" {
+					c.Recorded = append(c.Recorded, l)
+				}
+			}
 		}
 	}
+	if len(d.Lines) == 0 {
+		out, ok, err := run("lines")
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			c.Lines = paragraphs(out)
+		}
+	}
+	out, ok, err := run("reason")
+	if err != nil {
+		return nil, err
+	}
+	if ok {
+		c.Reason = strings.Join(strings.Fields(out), " ")
+	}
 	return &c, nil
+}
+
+// paragraphs splits s at blank lines, each paragraph on one line.
+func paragraphs(s string) []string {
+	var ps []string
+	for _, p := range strings.Split(strings.TrimSpace(s), "\n\n") {
+		if p = strings.TrimSpace(p); p != "" {
+			ps = append(ps, p)
+		}
+	}
+	return ps
 }
 
 // ErrUnknownKind is returned by Render for a kind with no templates.
@@ -177,6 +233,9 @@ func (s *Set) Render(name string, data any) (subject, text, html string, err err
 			return "", "", "", fmt.Errorf("render %s %s: %w", name, d.Notice, err)
 		}
 		d = words
+	}
+	if d, err = words(t, d); err != nil {
+		return "", "", "", fmt.Errorf("render %s: %w", name, err)
 	}
 	var b bytes.Buffer
 	if err := t.ExecuteTemplate(&b, "subject", d); err != nil {
@@ -232,6 +291,14 @@ func tidy(s string) string {
 var funcs = map[string]any{
 	"short": agreements.ShortFingerprint,
 	"inc":   func(i int) int { return i + 1 },
+	// clip shows s on one line, at most 60 characters.
+	"clip": func(s string) string {
+		s = strings.Join(strings.Fields(s), " ")
+		if r := []rune(s); len(r) > 60 {
+			return string(r[:57]) + "..."
+		}
+		return s
+	},
 	"indent": func(n int, s string) string {
 		pad := strings.Repeat(" ", n)
 		lines := strings.Split(s, "\n")

@@ -78,8 +78,9 @@ func TestRender_Errors(t *testing.T) {
 			agreements.MailComment:         func(d *agreements.MailData) { d.Quote = "" },
 			agreements.MailDeclined:        func(d *agreements.MailData) { d.Author = nil },
 			agreements.MailUnsure:          func(d *agreements.MailData) { d.Quote = "" },
-			agreements.MailReceipt:         func(d *agreements.MailData) { d.Recorded = nil },
+			agreements.MailReceipt:         func(d *agreements.MailData) { d.Recorded, d.Confirmed = nil, 0 },
 			agreements.MailCouldNotProcess: func(d *agreements.MailData) { d.Reason = "" },
+			agreements.MailNotUnderstood:   func(d *agreements.MailData) { d.Quote = "" },
 			agreements.MailSuperseded:      func(d *agreements.MailData) { d.RepliedTo = 2 },
 			agreements.MailBounceNotice:    func(d *agreements.MailData) { d.Author = nil },
 		} {
@@ -104,7 +105,7 @@ func TestRender_Errors(t *testing.T) {
 	t.Run("NoAgreementIsFineForCouldNotProcess", func(t *testing.T) {
 		d := fixture(agreements.MailCouldNotProcess)
 		d.Agreement, d.Others = nil, nil
-		if _, text, _, err := set.Render(string(d.Kind), d); err != nil || !strings.Contains(text, "larger than 10 MB") {
+		if _, text, _, err := set.Render(string(d.Kind), d); err != nil || !strings.Contains(text, "larger than the 10 MB") {
 			t.Fatalf("Render = %v\n%s", err, text)
 		}
 	})
@@ -210,4 +211,42 @@ func TestNotices(t *testing.T) {
 			t.Fatalf("New without every notice's words = %v", err)
 		}
 	})
+}
+
+// TestReceipt_CheckIn: a check-in's receipt names each commitment by its
+// words with what was recorded, says which it could not tell and how to
+// fix that, and labels the kind words; in both parts.
+func TestReceipt_CheckIn(t *testing.T) {
+	set, err := templates.New("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := fixture(agreements.MailReceipt)
+	d.Confirmed, d.Round, d.Quote = 0, "2026-11-29", "1 kept. Something good about Bob: he asked first"
+	d.Answer = &agreements.CheckInAnswer{Statuses: map[int]string{1: "kept"}, PositiveOther: "he asked first", Text: d.Quote}
+	_, text, html, err := set.Render(string(d.Kind), d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"Call or text before 18:00 when I will be home after 19:00.: kept",
+		"Something good about Bob: he asked first",
+		`We could not tell how "Tell Bob myself when plans change, before he hears it fro..." went. Reply "fix: 2 kept"`,
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the text part lacks %q:\n%s", want, text)
+		}
+		if w := strings.ReplaceAll(want, `"`, "&#34;"); !strings.Contains(html, w) {
+			t.Errorf("the HTML part lacks %q", w)
+		}
+	}
+	if strings.Contains(text, "Your words, as they are below\n") {
+		t.Errorf("an answer that was read is shown as unread:\n%s", text)
+	}
+
+	// Nothing read but words: they are recorded as they are.
+	d.Answer = &agreements.CheckInAnswer{Text: "a hard week"}
+	if _, text, _, err = set.Render(string(d.Kind), d); err != nil || !strings.Contains(text, "- Your words, as they are below") || strings.Count(text, "We could not tell how") != 2 {
+		t.Fatalf("words alone (%v):\n%s", err, text)
+	}
 }

@@ -47,12 +47,12 @@ func MailData(kind agreements.MailKind) *agreements.MailData {
 		d.Quote = "yes but"
 	case agreements.MailNotUnderstood:
 		d.Quote = "Sounds good to me, see you then"
-		d.Lines = []string{`Reply "help" to see everything you can reply, "pause" for a break from the check-ins, or "stop" to end them.`}
+		d.Awaits = "check-in"
 	case agreements.MailReceipt:
-		d.Recorded = []string{"Your confirmation of version 2", "From the message <a1@example.test>"}
+		d.Confirmed = 2
 		d.Quote = "I agree"
 	case agreements.MailCouldNotProcess:
-		d.Reason = "the message was larger than 10 MB."
+		d.Reason, d.Limit = agreements.UnreadableTooLarge, 10
 	case agreements.MailSuperseded:
 		d.RepliedTo = 1
 	case agreements.MailSpoofNotice:
