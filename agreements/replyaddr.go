@@ -24,6 +24,11 @@ func ReplyAddress(service, token string) string {
 // SubjectTag returns the tag that carries token in a subject.
 func SubjectTag(token string) string { return "[ref " + token + "]" }
 
+// WithoutTags returns subject without its subject tags.
+func WithoutTags(subject string) string {
+	return strings.TrimSpace(refTagRE.ReplaceAllString(subject, ""))
+}
+
 // refTagRE finds a subject tag; a token is base32 of TokenBytes bytes.
 var refTagRE = regexp.MustCompile(`(?i)\[ref\s+([a-z2-7]{` + itoa(tokenEncoding.EncodedLen(TokenBytes)) + `})\]`)
 

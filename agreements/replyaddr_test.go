@@ -48,3 +48,17 @@ func TestReplyAddress(t *testing.T) {
 		}
 	}
 }
+
+func TestWithoutTags(t *testing.T) {
+	tag := agreements.SubjectTag("abcdefghijklmnopqrstuvwx")
+	for in, want := range map[string]string{
+		"unsubscribe " + tag:        "unsubscribe",
+		"Re: Check-in " + tag + " ": "Re: Check-in",
+		"[ref abc] stays":           "[ref abc] stays",
+		"":                          "",
+	} {
+		if got := agreements.WithoutTags(in); got != want {
+			t.Errorf("WithoutTags(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

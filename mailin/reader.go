@@ -44,8 +44,9 @@ func readIntent(text, subject string, rc agreements.ReplyContext) (agreements.In
 		}
 		return in, nil
 	}
-	// The List-Unsubscribe mailto link: subject "unsubscribe", often no text.
-	if strings.TrimSpace(text) == "" && strings.EqualFold(strings.TrimSpace(subject), "unsubscribe") {
+	// The List-Unsubscribe mailto link: subject "unsubscribe" (with the
+	// token's tag where there is no plus-addressing), often no text.
+	if strings.TrimSpace(text) == "" && strings.EqualFold(agreements.WithoutTags(subject), "unsubscribe") {
 		return agreements.Intent{Kind: agreements.IntentCommand, Command: agreements.CommandUnsubscribe}, nil
 	}
 	if strings.TrimSpace(text) == "" {

@@ -186,3 +186,17 @@ func BenchmarkTrim(b *testing.B) {
 		}
 	})
 }
+
+// TestReadReply_UnsubscribeLink: the List-Unsubscribe mailto link's mail
+// is an unsubscribe, with the token's tag in its subject or without.
+func TestReadReply_UnsubscribeLink(t *testing.T) {
+	for _, subject := range []string{"unsubscribe", "Unsubscribe [ref abcdefghijklmnopqrstuvwx]"} {
+		r := mailin.Reader{}.ReadReply(agreements.ReplyMessage{Subject: subject}, agreements.ReplyContext{Purpose: agreements.PurposeCommands})
+		if r.Intent.Kind != agreements.IntentCommand || r.Intent.Command != agreements.CommandUnsubscribe {
+			t.Errorf("subject %q, no text: %+v, want unsubscribe", subject, r.Intent)
+		}
+	}
+	if r := (mailin.Reader{}).ReadReply(agreements.ReplyMessage{Subject: "unsubscribe me from weekends? [ref abcdefghijklmnopqrstuvwx]"}, agreements.ReplyContext{}); r.Intent.Command == agreements.CommandUnsubscribe {
+		t.Error("a question in the subject was taken for the unsubscribe link")
+	}
+}

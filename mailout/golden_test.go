@@ -134,3 +134,33 @@ func TestParts(t *testing.T) {
 		}
 	})
 }
+
+// TestNoPlus: where the server refuses plus-addresses, replies go to the
+// service's own address and the token rides in the subject, in the
+// Reply-To's mail and in the unsubscribe link's.
+func TestNoPlus(t *testing.T) {
+	set, err := templates.New("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &mailout.Composer{Identity: mailout.Identity{Address: "service@example.test", Name: "inwriting", NoPlus: true}, Templates: set}
+	m := &agreements.OutboxMail{
+		ID: 1, Kind: agreements.MailConfirmRequest, MessageID: "iw.1@example.test", AgreementID: 7, PartyID: 1,
+		To: "alice@example.test", ToName: "Alice Example", ReplyToken: "abcdefghijklmnopqrstuvwx", CommandsToken: "commandstokencommandstok",
+		Data: *fixture(agreements.MailConfirmRequest),
+	}
+	raw, err := c.Compose(m, mailtest.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := mailtest.Parse(t, raw).Header
+	if got := h.Get("Reply-To"); got != `"inwriting" <service@example.test>` {
+		t.Errorf("Reply-To = %q, want the plain address", got)
+	}
+	if got, _ := h.Subject(); !strings.HasSuffix(got, "[ref abcdefghijklmnopqrstuvwx]") {
+		t.Errorf("Subject = %q, want the tag", got)
+	}
+	if got := h.Get("List-Unsubscribe"); got != "<mailto:service@example.test?subject=unsubscribe%20%5Bref%20commandstokencommandstok%5D>" {
+		t.Errorf("List-Unsubscribe = %q", got)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"crypto"
 	"fmt"
 	"net/mail"
+	"net/url"
 	"sort"
 	"strings"
 	"time"
@@ -36,6 +37,11 @@ type Identity struct {
 	// PublicURL is the https base URL of the service's web listener, for
 	// RFC 8058 one-click unsubscribe; "" for none.
 	PublicURL string
+
+	// NoPlus says that the server refuses Address's plus-addresses:
+	// replies go to Address itself, and the subject tag and the thread
+	// headers carry the token.
+	NoPlus bool
 }
 
 // Validate checks the identity.
@@ -61,6 +67,9 @@ func (id Identity) split() (local, domain string) {
 // ReplyAddress returns the address that carries token (see
 // agreements.ReplyAddress).
 func (id Identity) ReplyAddress(token string) string {
+	if id.NoPlus {
+		return id.Address
+	}
 	return agreements.ReplyAddress(id.Address, token)
 }
 
@@ -151,10 +160,15 @@ func (c *Composer) Message(m *agreements.OutboxMail, date time.Time) (*gomail.Ms
 	}
 	// RFC 2369 List-Unsubscribe, and RFC 8058 one-click with an https URL.
 	if m.CommandsToken != "" {
-		mailto := "<mailto:" + c.Identity.ReplyAddress(m.CommandsToken) + "?subject=unsubscribe>"
+		// Without plus-addressing the token rides in the subject.
+		subject := "unsubscribe"
+		if c.Identity.NoPlus {
+			subject = url.PathEscape("unsubscribe " + agreements.SubjectTag(m.CommandsToken))
+		}
+		mailto := "<mailto:" + c.Identity.ReplyAddress(m.CommandsToken) + "?subject=" + subject + ">"
 		if c.Identity.PublicURL != "" {
-			url := strings.TrimRight(c.Identity.PublicURL, "/") + "/unsubscribe/" + m.CommandsToken
-			msg.SetGenHeaderPreformatted(gomail.Header("List-Unsubscribe"), "<"+url+">, "+mailto)
+			link := strings.TrimRight(c.Identity.PublicURL, "/") + "/unsubscribe/" + m.CommandsToken
+			msg.SetGenHeaderPreformatted(gomail.Header("List-Unsubscribe"), "<"+link+">, "+mailto)
 			msg.SetGenHeaderPreformatted(gomail.Header("List-Unsubscribe-Post"), "List-Unsubscribe=One-Click")
 		} else {
 			msg.SetGenHeaderPreformatted(gomail.Header("List-Unsubscribe"), mailto)

@@ -353,15 +353,45 @@ func (s *Sender) deliver(sc *smtp.Client, m *agreements.OutboxMail, raw []byte) 
 	return nil
 }
 
-// Check connects to the server, secures the connection and
-// authenticates, then quits: what "doctor" runs.
-func (s *Sender) Check(ctx context.Context) error {
+// Probe is what Check learned of the server beyond the connection.
+type Probe struct {
+	// Plus is the server's answer to RCPT TO the service's plus-address
+	// (local+probe@domain): nil when it takes it.
+	Plus error
+}
+
+// Check connects to the server, secures the connection and authenticates,
+// then does what a mail does short of DATA: MAIL FROM the service's
+// address, RCPT TO it, and RCPT TO a plus-address of it (replies go to
+// one), then RSET and QUIT. It is what "doctor" runs: a server that
+// refuses MAIL FROM or the service's address is an error; one that
+// refuses the plus-address is said in Probe.Plus, since replies can come
+// to the plain address with the subject tag instead.
+func (s *Sender) Check(ctx context.Context) (Probe, error) {
+	var pr Probe
 	sc, err := s.dial(ctx)
 	if err != nil {
-		return err
+		return pr, err
 	}
 	defer sc.Close()
-	return sc.Quit()
+	if err := sc.UpdateDeadline(s.Timeout); err != nil {
+		return pr, classify("deadline", err)
+	}
+	addr := s.Composer.Identity.Address
+	if err := sc.Mail("<" + addr + ">"); err != nil {
+		return pr, classify("MAIL FROM:<"+addr+">", err)
+	}
+	if err := sc.Rcpt("<" + addr + ">"); err != nil {
+		return pr, classify("RCPT TO:<"+addr+">", err)
+	}
+	plus := agreements.ReplyAddress(addr, "probe")
+	if err := sc.Rcpt("<" + plus + ">"); err != nil {
+		pr.Plus = classify("RCPT TO:<"+plus+">", err)
+	}
+	if err := sc.Reset(); err != nil {
+		return pr, classify("RSET", err)
+	}
+	return pr, sc.Quit()
 }
 
 // dial connects, says EHLO, secures the connection and authenticates.

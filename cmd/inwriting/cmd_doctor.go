@@ -10,6 +10,7 @@ import (
 
 	"github.com/inwriting/inwriting/agreements"
 	"github.com/inwriting/inwriting/mailin"
+	"github.com/inwriting/inwriting/mailout"
 )
 
 var doctorCommand = &command{
@@ -60,13 +61,27 @@ func runDoctor(ctx context.Context, m *Main) error {
 		}
 	}
 
-	// SMTP
+	// SMTP: the connection, then MAIL FROM and RCPT TO as a mail would.
 	if db != nil {
 		s, err := m.sender(ctx)
+		var pr mailout.Probe
 		if err == nil {
-			err = s.Check(ctx)
+			pr, err = s.Check(ctx)
 		}
-		report("smtp", err, fmt.Sprintf("%s:%d (%s), AUTH as %q", m.Config.SMTP.Host, m.Config.SMTP.Port, m.Config.SMTP.TLS, m.Config.SMTP.Username))
+		report("smtp", err, fmt.Sprintf("%s:%d (%s), AUTH as %q; MAIL FROM and RCPT TO %s accepted", m.Config.SMTP.Host, m.Config.SMTP.Port, m.Config.SMTP.TLS, m.Config.SMTP.Username, m.Config.Service.Address))
+		switch {
+		case err != nil:
+		case pr.Plus != nil && m.Config.Service.PlusAddressing:
+			failed++
+			fmt.Fprintf(m.Stdout, "FAIL  %-10s the server refuses plus-addresses (%v): replies to %s would bounce; set service.plus_addressing = false (replies then come to %s, matched by the subject tag)\n",
+				"plus", pr.Plus, plusExample(m.Config.Service.Address), m.Config.Service.Address)
+		case pr.Plus != nil:
+			report("plus", nil, fmt.Sprintf("the server refuses plus-addresses; replies come to %s, matched by the subject tag and thread headers", m.Config.Service.Address))
+		case !m.Config.Service.PlusAddressing:
+			fmt.Fprintf(m.Stdout, "note  %-10s the server takes plus-addresses; service.plus_addressing = true would make every reply carry its token in the address\n", "plus")
+		default:
+			report("plus", nil, fmt.Sprintf("the server takes %s", plusExample(m.Config.Service.Address)))
+		}
 	}
 
 	if m.Config.DKIM.KeyFile != "" {
@@ -75,10 +90,17 @@ func runDoctor(ctx context.Context, m *Main) error {
 	} else {
 		report("dkim", nil, "not configured: mail is not signed here (your provider may sign it)")
 	}
-	if m.Config.Auth.AuthServID == "" {
+	switch {
+	case m.Config.Auth.AuthServID == "" && m.Config.Auth.Require:
+		failed++
+		fmt.Fprintf(m.Stdout, "FAIL  %-10s auth.require is on but no auth.authserv_id is set: no Authentication-Results are trusted, so every confirmation would be refused\n", "auth")
+	case m.Config.Auth.AuthServID == "":
 		report("auth", nil, "no authserv_id: Authentication-Results are not read; confirmations record \"none\"")
-	} else {
+	default:
 		report("auth", nil, fmt.Sprintf("trusting Authentication-Results from %s; required: %v", m.Config.Auth.AuthServID, m.Config.Auth.Require))
+		if m.Config.Auth.Require {
+			fmt.Fprintf(m.Stdout, "note  %-10s auth.require refuses a confirmation whose mail carries no passing DKIM or DMARC from %s; some servers add none to mail their own users submit (maddy), or name their host (mox): send yourself a reply and check it with read-reply\n", "auth", m.Config.Auth.AuthServID)
+		}
 	}
 	if failed > 0 {
 		return fmt.Errorf("doctor: %d check(s) failed", failed)
@@ -94,12 +116,6 @@ func (m *Main) checkIMAP(ctx context.Context, p *mailin.Poller) error {
 	}
 	defer c.Close()
 	caps := c.Caps()
-	var missing []string
-	for _, cp := range []imap.Cap{imap.CapIdle, imap.CapMove, imap.CapUIDPlus} {
-		if !caps.Has(cp) {
-			missing = append(missing, string(cp))
-		}
-	}
 	if _, err := c.Select(p.Mailbox, &imap.SelectOptions{ReadOnly: true}).Wait(); err != nil {
 		return fmt.Errorf("select %s: %w", p.Mailbox, err)
 	}
@@ -112,10 +128,28 @@ func (m *Main) checkIMAP(ctx context.Context, p *mailin.Poller) error {
 		}
 	}
 	c.Logout().Wait()
-	if len(missing) > 0 {
-		fmt.Fprintf(m.Stdout, "note  imap       the server lacks %s: the service polls every %s and copies instead of moving\n", strings.Join(missing, ", "), p.PollInterval)
-	}
+	fmt.Fprintf(m.Stdout, "      %s\n", imapUse(caps, p.PollInterval))
 	return nil
+}
+
+// imapUse says what the poller will do with a server of capabilities
+// caps: the same choices it makes (mailin/poller.go).
+func imapUse(caps imap.CapSet, poll time.Duration) string {
+	var parts []string
+	if caps.Has(imap.CapIdle) {
+		parts = append(parts, "IDLE: new mail is read as it arrives")
+	} else {
+		parts = append(parts, fmt.Sprintf("no IDLE: the mailbox is read every %s", poll))
+	}
+	switch {
+	case caps.Has(imap.CapMove):
+		parts = append(parts, "MOVE: handled mail is moved to its folder")
+	case caps.Has(imap.CapUIDPlus):
+		parts = append(parts, "no MOVE: handled mail is copied to its folder, then expunged by UID (UIDPLUS)")
+	default:
+		parts = append(parts, "no MOVE or UIDPLUS: handled mail is copied to its folder and flagged \\Deleted, never expunged")
+	}
+	return strings.Join(parts, "; ")
 }
 
 func plusExample(addr string) string {

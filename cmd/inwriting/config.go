@@ -106,6 +106,11 @@ type ServiceConfig struct {
 	// Listen is where serve's web listener (one-click unsubscribe, a
 	// health check) listens, behind the public URL's proxy; "" for none.
 	Listen string `toml:"listen"`
+	// PlusAddressing says that mail to Address's plus-addresses reaches
+	// Address (the default). Where the server refuses them ("doctor"
+	// tells), set it false: replies then go to Address itself, and the
+	// subject tag and thread headers carry the token.
+	PlusAddressing bool `toml:"plus_addressing"`
 }
 
 // SMTPConfig is the server the service sends through.
@@ -148,6 +153,7 @@ var (
 	ErrConfigTimeZone   = errors.New("default_time_zone is not an IANA time zone name like Europe/Lisbon")
 	ErrConfigSMTPTLS    = errors.New("smtp.tls must be starttls, tls or none")
 	ErrConfigPlainSMTP  = errors.New("smtp.tls = none sends passwords and mail in plain text; it is allowed only to a server on loopback")
+	ErrConfigPlainAuth  = errors.New("smtp.tls = none with a username sends the password in plain text, which the SMTP library allows only to localhost, 127.0.0.1 or ::1; name the server so, or use starttls")
 	ErrConfigDuration   = errors.New("durations are written like 72h, 90m or 30s")
 	ErrConfigRemind     = errors.New("confirm.remind_after must be shorter than confirm.expire_after")
 	ErrConfigIMAPTLS    = errors.New("imap.tls must be tls, starttls or none")
@@ -165,7 +171,7 @@ func DefaultConfig(getenv func(string) string) Config {
 		DataDir:         defaultDataDir(getenv),
 		MaxMessageBytes: 10 << 20,
 		Log:             LogConfig{Level: "info", Format: "text"},
-		Service:         ServiceConfig{Name: "inwriting"},
+		Service:         ServiceConfig{Name: "inwriting", PlusAddressing: true},
 		SMTP:            SMTPConfig{Port: 587, TLS: "starttls", RetryFor: "72h"},
 		IMAP:            IMAPConfig{Port: 993, TLS: "tls", Mailbox: "INBOX", PollInterval: "60s"},
 		Confirm:         ConfirmConfig{RemindAfter: "48h", ExpireAfter: "168h"},
@@ -254,6 +260,9 @@ func (c *Config) Validate() error {
 	case "none":
 		if c.SMTP.Host != "" && !isLoopback(c.SMTP.Host) {
 			return fmt.Errorf("config: %w (host %q)", ErrConfigPlainSMTP, c.SMTP.Host)
+		}
+		if c.SMTP.Host != "" && c.SMTP.Username != "" && !plainAuthHost(c.SMTP.Host) {
+			return fmt.Errorf("config: %w (host %q)", ErrConfigPlainAuth, c.SMTP.Host)
 		}
 	default:
 		return fmt.Errorf("config: %w, not %q", ErrConfigSMTPTLS, c.SMTP.TLS)
@@ -362,6 +371,13 @@ func EnvNames() []string {
 	return names
 }
 
+// plainAuthHost reports whether go-mail will send a password without TLS
+// to host: only to these three names (smtp.PlainAuth), though every
+// 127.x address is this machine.
+func plainAuthHost(host string) bool {
+	return host == "localhost" || host == "127.0.0.1" || host == "::1"
+}
+
 // isLoopback reports whether host names this machine.
 func isLoopback(host string) bool {
 	if host == "localhost" {
@@ -374,7 +390,7 @@ func isLoopback(host string) bool {
 // Identity returns the service's identity for its mail, or an error when
 // the service address is not set or not usable.
 func (c *Config) Identity() (mailout.Identity, error) {
-	id := mailout.Identity{Address: c.Service.Address, Name: c.Service.Name, PublicURL: c.Service.PublicURL}
+	id := mailout.Identity{Address: c.Service.Address, Name: c.Service.Name, PublicURL: c.Service.PublicURL, NoPlus: !c.Service.PlusAddressing}
 	if c.Service.Address == "" {
 		return id, fmt.Errorf("config: %w", ErrConfigNoService)
 	}

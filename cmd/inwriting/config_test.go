@@ -139,6 +139,7 @@ func TestLoadConfig_SMTP(t *testing.T) {
 		is   error
 	}{
 		{"[smtp]\nhost = \"smtp.example.org\"\ntls = \"none\"\n", main.ErrConfigPlainSMTP},
+		{"[smtp]\nhost = \"127.0.0.2\"\ntls = \"none\"\nusername = \"service\"\n", main.ErrConfigPlainAuth},
 		{"[smtp]\ntls = \"maybe\"\n", main.ErrConfigSMTPTLS},
 		{"[smtp]\nretry_for = \"3 days\"\n", main.ErrConfigDuration},
 		{"[imap]\nhost = \"imap.example.org\"\ntls = \"none\"\n", main.ErrConfigPlainIMAP},
@@ -150,8 +151,14 @@ func TestLoadConfig_SMTP(t *testing.T) {
 			t.Fatalf("%q: %v, want %v", tt.file, err, tt.is)
 		}
 	}
-	if _, err := main.LoadConfig(write("[smtp]\nhost = \"127.0.0.1\"\ntls = \"none\"\n"), getenv(env)); err != nil {
-		t.Fatalf("plain SMTP to loopback: %v", err)
+	for _, file := range []string{
+		"[smtp]\nhost = \"127.0.0.1\"\ntls = \"none\"\n",
+		"[smtp]\nhost = \"127.0.0.2\"\ntls = \"none\"\n",                         // no password to send
+		"[smtp]\nhost = \"localhost\"\ntls = \"none\"\nusername = \"service\"\n", // what go-mail allows
+	} {
+		if _, err := main.LoadConfig(write(file), getenv(env)); err != nil {
+			t.Fatalf("plain SMTP to loopback, %q: %v", file, err)
+		}
 	}
 	if _, err := main.LoadConfig(write("[smtp]\npassword_file = \"/nonexistent\"\n"), getenv(env)); err == nil {
 		t.Fatal("a missing password file is not an error")
