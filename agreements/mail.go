@@ -93,6 +93,7 @@ const (
 	NoticeAlreadyOver     Notice = "already-over"       // the agreement is Status
 	NoticeNothingToFix    Notice = "nothing-to-fix"     // no check-in answered yet
 	NoticeNotACommand     Notice = "not-a-command"      // Command is not one
+	NoticeNoThread        Notice = "no-thread"          // a message that answers none of our mails
 )
 
 // Notices lists every notice, for the templates to check that each has
@@ -100,7 +101,7 @@ const (
 var Notices = []Notice{
 	NoticeHelp, NoticeFewerMails, NoticePaused, NoticePauseEnded, NoticePausedForNow, NoticeResumed, NoticeResubscribed,
 	NoticeEnded, NoticeHistory, NoticeMissed, NoticeCannotPause, NoticeCannotResume, NoticeTooLateToResume,
-	NoticeStillPaused, NoticeAlreadyOver, NoticeNothingToFix, NoticeNotACommand,
+	NoticeStillPaused, NoticeAlreadyOver, NoticeNothingToFix, NoticeNotACommand, NoticeNoThread,
 }
 
 // MailAnswer is one party's check-in as a digest shows it.

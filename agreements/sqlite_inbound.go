@@ -110,7 +110,7 @@ func (db *DB) decide(ctx context.Context, tx *Tx, in *Inbound, rec *inboxRecord)
 		return InboundOutcome{}, "", err
 	}
 	if tok == nil {
-		return InboundOutcome{Folder: FolderUnmatched, Outcome: "unmatched"}, "no reply token", nil
+		return db.unmatched(ctx, tx, from)
 	}
 	a, err := findAgreementByID(ctx, tx, tok.AgreementID)
 	if err != nil {
@@ -256,6 +256,52 @@ func (db *DB) decide(ctx context.Context, tx *Tx, in *Inbound, rec *inboxRecord)
 type sentMail struct {
 	messageID string
 	raw       []byte
+}
+
+// unmatched answers a message that carries no token and answers none of
+// our mails: when its sender is a party of exactly one agreement that is
+// not over, they are asked, at most once a day, to reply to one of our
+// mails itself. Anyone else gets nothing.
+func (db *DB) unmatched(ctx context.Context, tx *Tx, from string) (InboundOutcome, string, error) {
+	out := InboundOutcome{Folder: FolderUnmatched, Outcome: "unmatched"}
+	rows, err := tx.QueryContext(ctx, `SELECT p.agreement_id, p.id FROM parties p JOIN agreements a ON a.id = p.agreement_id
+		WHERE p.address_key = ? AND a.status IN (?, ?, ?) LIMIT 2`, from, StatusPending, StatusActive, StatusPaused)
+	if err != nil {
+		return out, "", fmt.Errorf("find the sender's agreements: %w", err)
+	}
+	var ids [][2]int64
+	for rows.Next() {
+		var id [2]int64
+		if err := rows.Scan(&id[0], &id[1]); err != nil {
+			rows.Close()
+			return out, "", err
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return out, "", err
+	}
+	if len(ids) != 1 {
+		return out, "no reply token", nil
+	}
+	a, err := findAgreementByID(ctx, tx, ids[0][0])
+	if err != nil {
+		return out, "", err
+	}
+	p := a.Party(ids[0][1])
+	key := fmt.Sprintf("%s:no-thread:%d:%s", MailNotice, p.ID, tx.now.Format(time.DateOnly))
+	queued, err := queueMail(ctx, tx, mailRequest{key: key, kind: MailNotice, agreement: a, party: p, purpose: PurposeCommands, answer: true,
+		data: MailData{Notice: NoticeNoThread}})
+	if err != nil {
+		return out, "", err
+	}
+	out.AgreementID, out.PartyID = a.ID, p.ID
+	if !queued {
+		return out, "no reply token; the sender was asked today already", nil
+	}
+	out.Outcome = "unmatched-asked"
+	return out, "no reply token; the sender, a party, was asked to reply to one of our mails", nil
 }
 
 // resolveToken finds the reply token of in: the first candidate that is a

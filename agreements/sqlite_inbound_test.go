@@ -134,8 +134,11 @@ func TestRecordInbound_NeverConfirms(t *testing.T) {
 		{"OtherPartysToken", func(c *inboundCase, in *agreements.Inbound, alice, bob string) { in.Tokens = []string{bob} }, agreements.FolderRejected, "rejected-sender"},
 		{"MadeUpToken", func(c *inboundCase, in *agreements.Inbound, alice, bob string) {
 			in.Tokens = []string{"aaaaaaaaaaaaaaaaaaaaaaaa"}
+		}, agreements.FolderUnmatched, "unmatched-asked"},
+		{"NoToken", func(c *inboundCase, in *agreements.Inbound, alice, bob string) { in.Tokens = nil }, agreements.FolderUnmatched, "unmatched-asked"},
+		{"NoTokenStranger", func(c *inboundCase, in *agreements.Inbound, alice, bob string) {
+			in.Tokens, in.From = nil, "carol@example.test"
 		}, agreements.FolderUnmatched, "unmatched"},
-		{"NoToken", func(c *inboundCase, in *agreements.Inbound, alice, bob string) { in.Tokens = nil }, agreements.FolderUnmatched, "unmatched"},
 		{"EmptyFrom", func(c *inboundCase, in *agreements.Inbound, alice, bob string) { in.From = "" }, agreements.FolderRejected, "rejected-sender"},
 		{"AutoReply", func(c *inboundCase, in *agreements.Inbound, alice, bob string) {
 			in.Auto, in.AutoReason = "auto-reply", "Auto-Submitted"
@@ -188,6 +191,46 @@ func TestRecordInbound_NeverConfirms(t *testing.T) {
 		c.record(t, c.reply("mallory@evil.test", alice, "I agree"))
 		if n := c.mailKinds(t)[agreements.MailSpoofNotice]; n != 2 {
 			t.Fatalf("spoof notices a day later = %d, want 2", n)
+		}
+	})
+
+	// A party whose message answers none of our mails is asked, once a
+	// day, to answer one itself; a party of two live agreements is not
+	// (which one would it be?).
+	t.Run("NoThreadOnceADay", func(t *testing.T) {
+		c := newInboundCase(t)
+		asked := func() int {
+			n := 0
+			for _, m := range outbox(t, c.db, agreements.OutboxFilter{}) {
+				if m.Kind == agreements.MailNotice && m.Data.Notice == agreements.NoticeNoThread {
+					if m.To != "alice@example.test" {
+						t.Fatalf("the no-thread notice went to %s", m.To)
+					}
+					n++
+				}
+			}
+			return n
+		}
+		for range 3 {
+			c.record(t, c.reply("alice@example.test", "", "Can we talk on Sunday?"))
+		}
+		if n := asked(); n != 1 {
+			t.Fatalf("no-thread notices = %d, want 1", n)
+		}
+		later := Now.Add(25 * time.Hour)
+		c.db.Now = func() time.Time { return later }
+		c.record(t, c.reply("alice@example.test", "", "Can we talk on Sunday?"))
+		if n := asked(); n != 2 {
+			t.Fatalf("no-thread notices a day later = %d, want 2", n)
+		}
+		terms := testTerms()
+		terms.Parties[1].Address = "carol@example.test"
+		if _, err := c.db.CreateAgreement(context.Background(), terms); err != nil {
+			t.Fatal(err)
+		}
+		later = later.Add(25 * time.Hour)
+		if out := c.record(t, c.reply("alice@example.test", "", "Can we talk on Sunday?")); out.Outcome != "unmatched" || asked() != 2 {
+			t.Fatalf("a party of two agreements: %s, %d notices", out.Outcome, asked())
 		}
 	})
 
