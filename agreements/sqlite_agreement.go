@@ -16,12 +16,6 @@ func (db *DB) CreateAgreement(ctx context.Context, t Terms) (*Agreement, error) 
 	return db.createAgreement(ctx, t, StatusPending)
 }
 
-// CreateDraft stores terms as version 1 of a new draft agreement, which
-// ProposeAgreement later sends for confirmation.
-func (db *DB) CreateDraft(ctx context.Context, t Terms) (*Agreement, error) {
-	return db.createAgreement(ctx, t, StatusDraft)
-}
-
 func (db *DB) createAgreement(ctx context.Context, t Terms, status Status) (*Agreement, error) {
 	t.Normalize()
 	if err := t.Validate(); err != nil {
@@ -107,14 +101,6 @@ func insertVersion(ctx context.Context, tx *Tx, id int64, n int, t Terms) error 
 		return fmt.Errorf("insert version: %w", err)
 	}
 	return appendEvent(ctx, tx, id, EventVersionAdded, VersionEvent{Version: n, Fingerprint: fp})
-}
-
-// ProposeAgreement sends a draft for confirmation: its status becomes
-// pending.
-func (db *DB) ProposeAgreement(ctx context.Context, id int64) (*Agreement, error) {
-	return db.transition(ctx, id, StatusPending, EventProposed, func(tx *Tx, a *Agreement) error {
-		return queueConfirmRequests(ctx, tx, a.ID)
-	}, StatusDraft)
 }
 
 // FindAgreementByID returns the agreement with its current terms, or
@@ -411,30 +397,6 @@ func requireCurrentPending(a *Agreement, version int) error {
 	return nil
 }
 
-// ConfirmVersion records c: party c.PartyID confirms version c.Version.
-// When every party has confirmed the current version, the agreement becomes
-// active. Confirming a replaced version, an agreement that does not wait for
-// confirmation, or twice, is an ECONFLICT error; a party not on the
-// agreement is EINVALID. ConfirmedAt is set from the store's clock.
-func (db *DB) ConfirmVersion(ctx context.Context, c Confirmation) (*Agreement, error) {
-	tx, err := db.begin(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer tx.Rollback()
-	a, err := findAgreementByID(ctx, tx, c.AgreementID)
-	if err != nil {
-		return nil, err
-	}
-	if err := confirmTx(ctx, tx, a, c); err != nil {
-		return nil, err
-	}
-	if err := tx.Commit(); err != nil {
-		return nil, fmt.Errorf("commit: %w", err)
-	}
-	return db.FindAgreementByID(ctx, c.AgreementID)
-}
-
 // confirmTx records c for a, the agreement as loaded in tx.
 func confirmTx(ctx context.Context, tx *Tx, a *Agreement, c Confirmation) error {
 	if c.MessageID == "" {
@@ -487,27 +449,6 @@ func confirmTx(ctx context.Context, tx *Tx, a *Agreement, c Confirmation) error 
 	return queueToAll(ctx, tx, a, MailConfirmed, PurposeCommands, MailData{Audit: audit, Calendar: cal})
 }
 
-// DeclineVersion records that party partyID declines the current version:
-// the agreement is declined for everyone. The errors are ConfirmVersion's.
-func (db *DB) DeclineVersion(ctx context.Context, agreementID int64, version int, partyID int64, messageID string) (*Agreement, error) {
-	tx, err := db.begin(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer tx.Rollback()
-	a, err := findAgreementByID(ctx, tx, agreementID)
-	if err != nil {
-		return nil, err
-	}
-	if err := declineTx(ctx, tx, a, version, partyID, messageID); err != nil {
-		return nil, err
-	}
-	if err := tx.Commit(); err != nil {
-		return nil, fmt.Errorf("commit: %w", err)
-	}
-	return db.FindAgreementByID(ctx, agreementID)
-}
-
 func declineTx(ctx context.Context, tx *Tx, a *Agreement, version int, partyID int64, messageID string) error {
 	p, err := requireParty(a, partyID)
 	if err != nil {
@@ -524,24 +465,6 @@ func declineTx(ctx context.Context, tx *Tx, a *Agreement, version int, partyID i
 	}
 	author := mailParty(*p)
 	return queueToAll(ctx, tx, a, MailDeclined, PurposeCommands, MailData{Author: &author})
-}
-
-// RecordComment logs what party partyID wrote about version that was not a
-// confirmation. It is allowed in any status but a final one.
-func (db *DB) RecordComment(ctx context.Context, agreementID int64, version int, partyID int64, text, messageID string) error {
-	tx, err := db.begin(ctx)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	a, err := findAgreementByID(ctx, tx, agreementID)
-	if err != nil {
-		return err
-	}
-	if err := commentTx(ctx, tx, a, version, partyID, text, messageID); err != nil {
-		return err
-	}
-	return tx.Commit()
 }
 
 func commentTx(ctx context.Context, tx *Tx, a *Agreement, version int, partyID int64, text, messageID string) error {

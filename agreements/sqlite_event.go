@@ -59,17 +59,3 @@ func (db *DB) EventHead(ctx context.Context, id int64) (count int64, head string
 	err = db.db.QueryRowContext(ctx, `SELECT event_count, event_head FROM agreements WHERE id = ?`, id).Scan(&count, &head)
 	return count, head, errNoRows(err, fmt.Sprintf("there is no agreement %d", id))
 }
-
-// VerifyEvents checks agreement id's stored log: a *ChainError when an
-// event was edited or removed.
-func (db *DB) VerifyEvents(ctx context.Context, id int64) error {
-	count, head, err := db.EventHead(ctx, id)
-	if err != nil {
-		return err
-	}
-	es, err := db.FindEvents(ctx, id)
-	if err != nil {
-		return err
-	}
-	return VerifyChain(es, head, count)
-}

@@ -13,47 +13,6 @@ import (
 	"time"
 )
 
-// MailRequest asks QueueMail for one mail.
-type MailRequest struct {
-	Key         string // the dedupe key: the same key never queues a second mail
-	Kind        MailKind
-	AgreementID int64 // 0 only for could-not-process about no agreement
-	PartyID     int64 // the recipient; 0 with AgreementID 0
-	Data        MailData
-}
-
-// QueueMail queues one mail in a transaction of its own and reports whether
-// it was queued (false: a mail with that key exists). Mail that a change in
-// the store causes is queued by that change's own method, in its
-// transaction; QueueMail is for mail that answers a message and changes
-// nothing else. Data's agreement and parties are filled in from the store.
-func (db *DB) QueueMail(ctx context.Context, r MailRequest) (bool, error) {
-	tx, err := db.begin(ctx)
-	if err != nil {
-		return false, err
-	}
-	defer tx.Rollback()
-	var a *Agreement
-	var p *Party
-	if r.AgreementID != 0 {
-		if a, err = findAgreementByID(ctx, tx, r.AgreementID); err != nil {
-			return false, err
-		}
-		if p, err = requireParty(a, r.PartyID); err != nil {
-			return false, err
-		}
-	}
-	purpose, ref := PurposeCommands, int64(0)
-	if r.Kind == MailConfirmReminder && a != nil {
-		purpose, ref = PurposeConfirm, int64(a.Version)
-	}
-	queued, err := queueMail(ctx, tx, mailRequest{key: r.Key, kind: r.Kind, agreement: a, party: p, purpose: purpose, ref: ref, data: r.Data})
-	if err != nil {
-		return false, err
-	}
-	return queued, tx.Commit()
-}
-
 type mailRequest struct {
 	key       string
 	kind      MailKind
@@ -440,23 +399,6 @@ func (db *DB) RecordOutcomes(ctx context.Context, owner string, outcomes []MailO
 		return fmt.Errorf("commit: %w", err)
 	}
 	return lost
-}
-
-// MarkSent records that the server accepted claimed mail id.
-func (db *DB) MarkSent(ctx context.Context, id int64, owner string, raw []byte) error {
-	return db.RecordOutcomes(ctx, owner, []MailOutcome{{ID: id, Status: MailSent, Raw: raw}})
-}
-
-// RetryMailAt records a temporary failure of claimed mail id and releases
-// it until next.
-func (db *DB) RetryMailAt(ctx context.Context, id int64, owner string, next time.Time, reason string, raw []byte) error {
-	return db.RecordOutcomes(ctx, owner, []MailOutcome{{ID: id, Status: MailPending, Next: next, Reason: reason, Raw: raw}})
-}
-
-// FailMail records that claimed mail id failed for good, with the reason
-// (the server's reply); the operator can retry it.
-func (db *DB) FailMail(ctx context.Context, id int64, owner string, reason string, raw []byte) error {
-	return db.RecordOutcomes(ctx, owner, []MailOutcome{{ID: id, Status: MailFailed, Reason: reason, Raw: raw}})
 }
 
 // ReleaseMail gives back every claim that owner holds, without counting an

@@ -46,7 +46,7 @@ func BenchmarkDeliver(b *testing.B) {
 	}
 	var asked *agreements.OutboxMail
 	for _, m := range ms {
-		if err := db.MarkSent(ctx, m.ID, "bench", sent); err != nil {
+		if err := db.RecordOutcomes(ctx, "bench", []agreements.MailOutcome{{ID: m.ID, Status: agreements.MailSent, Raw: sent}}); err != nil {
 			b.Fatal(err)
 		}
 		if m.To == "alice@example.test" {

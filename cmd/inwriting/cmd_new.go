@@ -103,7 +103,7 @@ func (m *Main) termsFromFile(path string) (agreements.Terms, error) {
 		data, err = os.ReadFile(path)
 	}
 	if err != nil {
-		return agreements.Terms{}, fmt.Errorf("new: %w", err)
+		return agreements.Terms{}, err
 	}
 	terms, err := agreements.ParseProposal(agreements.ProposalInput{Text: string(data), DefaultTimeZone: m.Config.DefaultTimeZone})
 	if err != nil {

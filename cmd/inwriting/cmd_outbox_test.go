@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/inwriting/inwriting/agreements"
 )
 
 // failFirst marks outbox mail 1 as failed with a 550, as a sender would.
@@ -16,7 +18,7 @@ func (e *env) failFirst() {
 	if _, err := db.ClaimMail(ctx, "test", 1, time.Minute); err != nil {
 		e.t.Fatal(err)
 	}
-	if err := db.FailMail(ctx, 1, "test", "RCPT TO: 550 no such user", nil); err != nil {
+	if err := db.RecordOutcomes(ctx, "test", []agreements.MailOutcome{{ID: 1, Status: agreements.MailFailed, Reason: "RCPT TO: 550 no such user"}}); err != nil {
 		e.t.Fatal(err)
 	}
 }

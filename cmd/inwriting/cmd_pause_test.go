@@ -16,16 +16,7 @@ func activeEnv(t *testing.T) *env {
 	e.mustRun("new", "--from-file", exampleFile)
 	db := e.openDB()
 	defer db.Close()
-	ctx := context.Background()
-	a, err := db.FindAgreementByID(ctx, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, p := range a.Terms.Parties {
-		if _, err := db.ConfirmVersion(ctx, agreements.Confirmation{AgreementID: 1, Version: 1, PartyID: p.ID, MessageID: "<" + p.FirstName() + "@example.test>"}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	confirmByReply(t, db, 1)
 	return e
 }
 

@@ -1,7 +1,6 @@
 package main_test
 
 import (
-	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -11,22 +10,13 @@ import (
 	"github.com/inwriting/inwriting/agreements"
 )
 
-// confirmAll confirms agreement 1's current version for every party,
-// straight in the store, as the mail flow would.
+// confirmAll confirms agreement 1's current version for every party, by
+// their replies.
 func (e *env) confirmAll() {
 	e.t.Helper()
-	ctx := context.Background()
 	db := e.openDB()
 	defer db.Close()
-	a, err := db.FindAgreementByID(ctx, 1)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	for _, p := range a.Terms.Parties {
-		if _, err := db.ConfirmVersion(ctx, agreements.Confirmation{AgreementID: 1, Version: a.Version, PartyID: p.ID, MessageID: "<" + p.FirstName() + "@example.test>", AuthResult: "dkim=pass"}); err != nil {
-			e.t.Fatal(err)
-		}
-	}
+	confirmByReply(e.t, db, 1)
 }
 
 func (e *env) exportJSON() (*agreements.Export, string) {
@@ -106,7 +96,7 @@ func TestShowExportVerify(t *testing.T) {
 		x, _ := e.exportJSON()
 		p := e.write("copy.txt", x.Versions[0].CanonicalText)
 		out := e.mustRun("verify", p)
-		for _, want := range []string{"MATCH: agreement 1, version 1 (the current version)", "alice@example.test at 2026-11-27T10:00:00Z, message <Alice@example.test>, authentication dkim=pass", "Every party confirmed this version.", "Event log: verified (5 events)."} {
+		for _, want := range []string{"MATCH: agreement 1, version 1 (the current version)", "alice@example.test at 2026-11-27T10:00:00Z, message <confirm-1-1-Alice@example.test>, authentication dkim=pass", "Every party confirmed this version.", "Event log: verified (5 events)."} {
 			if !strings.Contains(out, want) {
 				t.Fatalf("verify lacks %q:\n%s", want, out)
 			}

@@ -34,11 +34,7 @@ func TestOneClickUnsubscribe(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range a.Terms.Parties {
-		if _, err := db.ConfirmVersion(ctx, agreements.Confirmation{AgreementID: a.ID, Version: 1, PartyID: p.ID, MessageID: "<m@x>"}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	confirmByReply(t, db, a.ID)
 	tok, err := db.IssueToken(ctx, a.Terms.Parties[1].ID, agreements.PurposeCommands, 0)
 	if err != nil {
 		t.Fatal(err)

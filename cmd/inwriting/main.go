@@ -57,6 +57,7 @@ type Main struct {
 	readReplyOpts readReplyOptions
 	devOpts       devOptions
 	pauseOpts     pauseOptions
+	amendOpts     amendOptions
 
 	// tick is how often the scheduler runs (a minute; less when the dev
 	// sandbox speeds its clock up).

@@ -3,6 +3,7 @@ package main_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -207,6 +208,30 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// confirmByReply confirms agreement id's current version for every
+// party, each by a reply "I agree" to their request to confirm, as the
+// poller hands it to the store.
+func confirmByReply(t *testing.T, db *agreements.DB, id int64) {
+	t.Helper()
+	ctx := context.Background()
+	a, err := db.FindAgreementByID(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, p := range a.Terms.Parties {
+		tok, err := db.IssueToken(ctx, p.ID, agreements.PurposeConfirm, int64(a.Version))
+		if err != nil {
+			t.Fatal(err)
+		}
+		key := fmt.Sprintf("<confirm-%d-%d-%s@example.test>", id, a.Version, p.FirstName())
+		out, err := db.RecordInbound(ctx, agreements.Inbound{Key: key, MessageID: key, Mailbox: "INBOX", UIDValidity: 1, UID: uint32(1000*id) + uint32(i),
+			From: p.Address, Tokens: []string{tok.Value}, Body: "I agree", AuthResult: "dkim=pass", AuthPass: true})
+		if err != nil || out.Outcome != "confirmed" {
+			t.Fatalf("%s's reply \"I agree\": %+v, %v", p.Address, out, err)
+		}
+	}
 }
 
 // openDB opens the environment's database in the store, on the test clock.

@@ -274,8 +274,8 @@ func TestRoutine_ByMail(t *testing.T) {
 	if ans := rounds[0].Parties[1].Answer; ans == nil || ans.Statuses[1] != "kept" || !strings.Contains(ans.PositiveOther, "called at six") {
 		t.Errorf("Bob's week-1 answer = %+v", ans)
 	}
-	if err := db.VerifyEvents(ctx, a.ID); err != nil {
-		t.Fatal(err)
+	if r, err := db.FindRecord(ctx, a.ID); err != nil || r.ChainErr != nil {
+		t.Fatalf("the event log: %v %v", err, r.ChainErr)
 	}
 }
 
