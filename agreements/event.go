@@ -30,6 +30,9 @@ const (
 	EventExpired      EventType = "expired"
 	EventUnsubscribed EventType = "unsubscribed"
 	EventResubscribed EventType = "resubscribed"
+	// EventStopAsked: a party replied "stop" and was asked to say it
+	// again; nothing changed.
+	EventStopAsked EventType = "stop_asked"
 )
 
 // Event is one entry of an agreement's append-only log. Hash is the SHA-256
@@ -172,7 +175,8 @@ type CheckInEvent struct {
 }
 
 // ChangeEvent is the data of EventProposed, EventPaused, EventResumed,
-// EventEnded, EventExpired, EventUnsubscribed and EventResubscribed. By
+// EventEnded, EventExpired, EventUnsubscribed, EventResubscribed and
+// EventStopAsked. By
 // is the address of the party who asked (or "pause ended"); Until is the
 // end of a pause, in UTC; Paused says that an unsubscribe paused the
 // check-ins; Message is what brought a party back.
@@ -210,7 +214,7 @@ func (e Event) Payload() (Payload, error) {
 		p, err = decodePayload[ReplyEvent](e.Data)
 	case EventCheckIn:
 		p, err = decodePayload[CheckInEvent](e.Data)
-	case EventProposed, EventPaused, EventResumed, EventEnded, EventExpired, EventUnsubscribed, EventResubscribed:
+	case EventProposed, EventPaused, EventResumed, EventEnded, EventExpired, EventUnsubscribed, EventResubscribed, EventStopAsked:
 		p, err = decodePayload[ChangeEvent](e.Data)
 	default:
 		return nil, fmt.Errorf("event %d: unknown type %q", e.Seq, e.Type)

@@ -94,6 +94,9 @@ const (
 	NoticeNothingToFix    Notice = "nothing-to-fix"     // no check-in answered yet
 	NoticeNotACommand     Notice = "not-a-command"      // Command is not one
 	NoticeNoThread        Notice = "no-thread"          // a message that answers none of our mails
+	NoticeStopAgain       Notice = "stop-again"         // "stop" once: say it again to end it for both
+	NoticeNotYours        Notice = "not-yours"          // Author paused (Status paused) or ended it: theirs to take back
+	NoticeResumeWished    Notice = "resume-wished"      // to who paused or ended: Author would like to go on
 )
 
 // Notices lists every notice, for the templates to check that each has
@@ -102,6 +105,7 @@ var Notices = []Notice{
 	NoticeHelp, NoticeFewerMails, NoticePaused, NoticePauseEnded, NoticePausedForNow, NoticeResumed, NoticeResubscribed,
 	NoticeEnded, NoticeHistory, NoticeMissed, NoticeCannotPause, NoticeCannotResume, NoticeTooLateToResume,
 	NoticeStillPaused, NoticeAlreadyOver, NoticeNothingToFix, NoticeNotACommand, NoticeNoThread,
+	NoticeStopAgain, NoticeNotYours, NoticeResumeWished,
 }
 
 // MailAnswer is one party's check-in as a digest shows it.
@@ -291,13 +295,17 @@ func (d *MailData) validate(asStored bool) error {
 			if d.Title == "" || len(d.Lines) == 0 {
 				return missing("which notice it is")
 			}
-		case NoticePaused, NoticeResumed, NoticeEnded:
+		case NoticePaused, NoticeResumed, NoticeEnded, NoticeResumeWished:
 			if d.Author == nil {
 				return missing("who acted")
 			}
 		case NoticeMissed:
 			if d.Author == nil || d.Count == 0 {
 				return missing("who missed how many check-ins")
+			}
+		case NoticeNotYours:
+			if d.Author == nil || d.Status == "" {
+				return missing("who paused or ended it")
 			}
 		case NoticeCannotPause, NoticeCannotResume, NoticeAlreadyOver:
 			if d.Status == "" {

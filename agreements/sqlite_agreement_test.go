@@ -370,10 +370,10 @@ func TestDB_Transitions(t *testing.T) {
 		},
 	}
 	setup[agreements.StatusPaused] = func(db *agreements.DB) *agreements.Agreement {
-		return mustCommand(t, db, setup[agreements.StatusActive](db), "bob@example.test", agreements.CommandPause)
+		return mustCommand(t, db, setup[agreements.StatusActive](db), "alice@example.test", agreements.CommandPause) // Alice's to resume
 	}
 	setup[agreements.StatusEnded] = func(db *agreements.DB) *agreements.Agreement {
-		return mustCommand(t, db, mustCreate(t, db), "bob@example.test", agreements.CommandStop)
+		return mustCommand(t, db, mustCreate(t, db), "alice@example.test", agreements.CommandStop)
 	}
 	setup[agreements.StatusExpired] = func(db *agreements.DB) *agreements.Agreement {
 		a := mustCreate(t, db)

@@ -3,6 +3,7 @@ package agreements
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -126,12 +127,35 @@ func command(ctx context.Context, tx *Tx, a *Agreement, p *Party, r Reading, o o
 		if err := resubscribe(ctx, tx, a, p, key); err != nil {
 			return "", err
 		}
-		if a.Status == StatusEnded {
-			// A "stop" by reply can be taken back for 7 days.
-			var at string
-			err := tx.QueryRowContext(ctx, `SELECT at FROM events WHERE agreement_id = ? AND type = ? ORDER BY seq DESC LIMIT 1`, a.ID, EventEnded).Scan(&at)
-			if t, perr := parseTime(at); err != nil || perr != nil || tx.now.Sub(t) > 7*24*time.Hour {
+		// A break or an end belongs to whoever asked for it: only they
+		// take it back. Anyone else is told so, kindly, and the owner is
+		// told that they would like to go on.
+		var owner *Party
+		if a.Status == StatusPaused || a.Status == StatusEnded {
+			last, at, err := lastChange(ctx, tx, a.ID)
+			if err != nil {
+				return "", err
+			}
+			if last.Type == EventPaused || last.Type == EventEnded {
+				owner = a.PartyByAddress(last.By)
+			}
+			if a.Status == StatusEnded && owner != nil && owner.ID == p.ID && tx.now.Sub(at) > 7*24*time.Hour {
 				return refuse(MailData{Notice: NoticeTooLateToResume}, "agreement %d ended more than 7 days ago; it cannot be resumed", a.ID)
+			}
+		}
+		if owner != nil && owner.ID != p.ID {
+			ownerData := mailParty(*owner)
+			if o.operator {
+				return "", Errorf(ECONFLICT, "%s %s it; only they can take that back", owner.Address, map[Status]string{StatusPaused: "paused", StatusEnded: "ended"}[a.Status])
+			}
+			if err := notice(owner, MailData{Notice: NoticeResumeWished, Author: &author, Status: a.Status}); err != nil {
+				return "", err
+			}
+			return "asked-owner", notice(p, MailData{Notice: NoticeNotYours, Author: &ownerData, Status: a.Status})
+		}
+		if a.Status == StatusEnded {
+			if owner == nil { // ended by no party (an older log): not to be taken back by reply
+				return refuse(MailData{Notice: NoticeTooLateToResume}, "agreement %d was not ended by a party; it cannot be resumed", a.ID)
 			}
 			a.Status = StatusPaused
 		}
@@ -161,6 +185,22 @@ func command(ctx context.Context, tx *Tx, a *Agreement, p *Party, r Reading, o o
 	case CommandStop:
 		if a.Status.Final() {
 			return refuse(MailData{Notice: NoticeAlreadyOver, Status: a.Status}, "agreement %d is already %s", a.ID, a.Status)
+		}
+		// Ending asks once: a "stop" by reply ends the agreement when the
+		// same party said "stop" within the week before, and nothing was
+		// ended or resumed since. The operator's stop is the party's
+		// wish already said to them.
+		if !o.operator {
+			asked, err := stopAsked(ctx, tx, a.ID, p.Address)
+			if err != nil {
+				return "", err
+			}
+			if !asked {
+				if err := appendEvent(ctx, tx, a.ID, EventStopAsked, ChangeEvent{Version: a.Version, By: p.Address}); err != nil {
+					return "", err
+				}
+				return "asked", notice(p, MailData{Notice: NoticeStopAgain})
+			}
 		}
 		if err := setStatus(ctx, tx, a.ID, StatusEnded); err != nil {
 			return "", err
@@ -195,6 +235,58 @@ func command(ctx context.Context, tx *Tx, a *Agreement, p *Party, r Reading, o o
 		return recordCheckIn(ctx, tx, a, p, roundID, ans, msgID, key)
 	}
 	return refuse(MailData{Notice: NoticeNotACommand, Command: in.Command}, "%q is not a command", in.Command)
+}
+
+// lastChange returns the last event of agreement id that paused, ended or
+// resumed it, with its time; a zero event when there is none. (A pause
+// that an unsubscribe made is the unsubscribed party's, and is not here.)
+func lastChange(ctx context.Context, tx *Tx, id int64) (struct {
+	Type EventType
+	ChangeEvent
+}, time.Time, error) {
+	var last struct {
+		Type EventType
+		ChangeEvent
+	}
+	var data, at string
+	err := tx.QueryRowContext(ctx, `SELECT type, data, at FROM events WHERE agreement_id = ? AND type IN (?, ?, ?) ORDER BY seq DESC LIMIT 1`,
+		id, EventPaused, EventEnded, EventResumed).Scan(&last.Type, &data, &at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return last, time.Time{}, nil
+	} else if err != nil {
+		return last, time.Time{}, fmt.Errorf("last change of agreement %d: %w", id, err)
+	}
+	if err := json.Unmarshal([]byte(data), &last.ChangeEvent); err != nil {
+		return last, time.Time{}, fmt.Errorf("last change of agreement %d: %w", id, err)
+	}
+	t, err := parseTime(at)
+	return last, t, err
+}
+
+// stopAsked reports whether party by said "stop" to agreement id within
+// the last 7 days, with nothing ended or resumed since.
+func stopAsked(ctx context.Context, tx *Tx, id int64, by string) (bool, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT type, data FROM events WHERE agreement_id = ? AND type IN (?, ?, ?) AND at >= ? ORDER BY seq DESC`,
+		id, EventStopAsked, EventEnded, EventResumed, formatTime(tx.now.Add(-7*24*time.Hour)))
+	if err != nil {
+		return false, fmt.Errorf("find stop asked: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var typ EventType
+		var data string
+		if err := rows.Scan(&typ, &data); err != nil {
+			return false, err
+		}
+		if typ != EventStopAsked {
+			return false, nil
+		}
+		var d ChangeEvent
+		if json.Unmarshal([]byte(data), &d) == nil && strings.EqualFold(d.By, by) {
+			return true, nil
+		}
+	}
+	return false, rows.Err()
 }
 
 // unsubscribe stops all mail to party p except the answers to their own

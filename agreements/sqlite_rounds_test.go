@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -75,8 +76,12 @@ func TestRoutine(t *testing.T) {
 			}
 		}
 		if week() == 9 && now.Weekday() == time.Wednesday && now.Hour() == 12 && now.Minute() == 0 {
+			// Bob would like to start again; the break is Alice's, so she
+			// is asked, and does.
 			tok, _ := db.IssueToken(ctx, bob.ID, agreements.PurposeCommands, 0)
 			reply(bob, tok.Value, "resume")
+			tok, _ = db.IssueToken(ctx, alice.ID, agreements.PurposeCommands, 0)
+			reply(alice, tok.Value, "resume")
 		}
 	}
 
@@ -90,7 +95,8 @@ func TestRoutine(t *testing.T) {
 		}
 	}
 	// 12 Sundays: weeks 8 and 9 paused (Alice paused after week 7's
-	// round; Bob resumed in week 9, after its Sunday).
+	// round; Bob asked to start again in week 9, after its Sunday, and
+	// Alice resumed).
 	var rounds int
 	db.SQL().QueryRow(`SELECT COUNT(*) FROM rounds`).Scan(&rounds)
 	k := kinds(outbox(t, db, agreements.OutboxFilter{}))
@@ -100,8 +106,8 @@ func TestRoutine(t *testing.T) {
 	if k[agreements.MailNudge] != 1 {
 		t.Fatalf("%d nudges, want 1 (Bob, week 3)", k[agreements.MailNudge])
 	}
-	if k[agreements.MailNotice] != 4 { // paused and resumed, to both
-		t.Fatalf("%d notices, want 4", k[agreements.MailNotice])
+	if k[agreements.MailNotice] != 6 { // paused and resumed, to both; Bob's wish, to each
+		t.Fatalf("%d notices, want 6", k[agreements.MailNotice])
 	}
 	// Alice's fix replaced her week-5 answer.
 	var answers int
@@ -114,8 +120,8 @@ func TestRoutine(t *testing.T) {
 	if fixed == "" || !containsAll(fixed, `"1":"partly"`) {
 		t.Fatalf("Alice's week-5 answer = %s, want the fix", fixed)
 	}
-	if err := db.VerifyEvents(ctx, a.ID); err != nil {
-		t.Fatal(err)
+	if r, err := db.FindRecord(ctx, a.ID); err != nil || r.ChainErr != nil {
+		t.Fatalf("the event log: %v %v", err, r.ChainErr)
 	}
 	rs, err := db.FindRounds(ctx, a.ID)
 	if err != nil {
@@ -209,47 +215,93 @@ func TestRemindTerms(t *testing.T) {
 	}
 }
 
+// TestStopAndResume: "stop" asks once and ends the agreement when said
+// again; a break or an end belongs to whoever asked for it: the other's
+// "resume" is answered kindly and passed to the owner, who alone takes it
+// back (an end, within 7 days).
 func TestStopAndResume(t *testing.T) {
 	ctx := context.Background()
 	now := Now
 	db := MustOpenDB(t)
 	db.Now = func() time.Time { return now }
 	a := mustActivate(t, db, mustCreate(t, db))
-	tok, _ := db.IssueToken(ctx, a.Terms.Parties[0].ID, agreements.PurposeCommands, 0)
+	alice, bob := a.Terms.Parties[0], a.Terms.Parties[1]
 	n := 0
-	cmd := func(c string) agreements.InboundOutcome {
+	cmd := func(p agreements.Party, c string) string {
+		t.Helper()
+		tok, _ := db.IssueToken(ctx, p.ID, agreements.PurposeCommands, 0)
 		n++
 		out, err := db.RecordInbound(ctx, agreements.Inbound{Key: fmt.Sprintf("<cmd%d@x>", n), Mailbox: "INBOX", UIDValidity: 1, UID: uint32(n),
-			From: "alice@example.test", Tokens: []string{tok.Value}, Body: c})
+			From: p.Address, Tokens: []string{tok.Value}, Body: c})
 		if err != nil {
 			t.Fatal(err)
 		}
-		return out
+		return out.Outcome
 	}
 	status := func() agreements.Status {
 		got, _ := db.FindAgreementByID(ctx, a.ID)
 		return got.Status
 	}
-	if out := cmd("stop"); out.Outcome != "ended" || status() != agreements.StatusEnded {
-		t.Fatalf("stop: %s, status %s", out.Outcome, status())
+	// notices returns the notices queued since the last call, as
+	// "to:notice".
+	seen := map[int64]bool{}
+	notices := func() []string {
+		var out []string
+		for _, m := range outbox(t, db, agreements.OutboxFilter{}) {
+			if !seen[m.ID] && m.Kind == agreements.MailNotice {
+				out = append(out, strings.Split(m.To, "@")[0]+":"+string(m.Data.Notice))
+			}
+			seen[m.ID] = true
+		}
+		slices.Sort(out)
+		return out
 	}
+	step := func(p agreements.Party, c, outcome string, st agreements.Status, mails ...string) {
+		t.Helper()
+		if got := cmd(p, c); got != outcome || status() != st {
+			t.Fatalf("%s's %q: %s, status %s; want %s, %s", p.FirstName(), c, got, status(), outcome, st)
+		}
+		if got := notices(); !slices.Equal(got, mails) {
+			t.Fatalf("%s's %q mailed %q, want %q", p.FirstName(), c, got, mails)
+		}
+	}
+	notices()
+
+	// Stop asks once; the other person is not told until it happens.
+	step(alice, "stop", "asked", agreements.StatusActive, "alice:stop-again")
+	step(alice, "stop", "ended", agreements.StatusEnded, "alice:ended", "bob:ended")
+	// Bob cannot take back Alice's end; Alice is told he would like to go on.
+	step(bob, "resume", "asked-owner", agreements.StatusEnded, "alice:resume-wished", "bob:not-yours")
 	now = now.Add(6 * 24 * time.Hour)
-	if out := cmd("resume"); out.Outcome != "resumed" || status() != agreements.StatusActive {
-		t.Fatalf("resume within 7 days: %s, status %s", out.Outcome, status())
-	}
-	cmd("stop")
+	step(alice, "resume", "resumed", agreements.StatusActive, "alice:resumed", "bob:resumed")
+
+	// A stop asked more than a week ago asks again.
+	step(bob, "stop", "asked", agreements.StatusActive, "bob:stop-again")
 	now = now.Add(8 * 24 * time.Hour)
-	if out := cmd("resume"); out.Outcome != "refused" || status() != agreements.StatusEnded {
-		t.Fatalf("resume after 8 days: %s, status %s", out.Outcome, status())
+	step(bob, "stop", "asked", agreements.StatusActive, "bob:stop-again")
+
+	// Bob's break is Bob's.
+	step(bob, "pause", "paused", agreements.StatusPaused, "alice:paused", "bob:paused")
+	step(alice, "resume", "asked-owner", agreements.StatusPaused, "alice:not-yours", "bob:resume-wished")
+	step(bob, "resume", "resumed", agreements.StatusActive, "alice:resumed", "bob:resumed")
+
+	// An end is taken back within 7 days, not after.
+	now = now.Add(24 * time.Hour)                                         // three answers a day to a party (the loop breaker)
+	step(bob, "stop", "asked", agreements.StatusActive, "bob:stop-again") // the resume since ends the asking
+	step(bob, "stop", "ended", agreements.StatusEnded, "alice:ended", "bob:ended")
+	now = now.Add(8 * 24 * time.Hour)
+	step(bob, "resume", "refused", agreements.StatusEnded, "bob:too-late-to-resume")
+	step(alice, "help", "help", agreements.StatusEnded, "alice:help")
+	step(alice, "history", "history", agreements.StatusEnded, "alice:history")
+	if r, err := db.FindRecord(ctx, a.ID); err != nil || r.ChainErr != nil {
+		t.Fatalf("the event log: %v %v", err, r.ChainErr)
 	}
-	if out := cmd("help"); out.Outcome != "help" {
-		t.Fatalf("help: %s", out.Outcome)
-	}
-	if out := cmd("history"); out.Outcome != "history" {
-		t.Fatalf("history: %s", out.Outcome)
-	}
-	if err := db.VerifyEvents(ctx, a.ID); err != nil {
-		t.Fatal(err)
+
+	// The operator acts for a party under the same rules.
+	b := mustActivate(t, db, mustCreate(t, db))
+	mustCommand(t, db, b, "bob@example.test", agreements.CommandPause)
+	if _, err := db.Command(ctx, b.ID, "alice@example.test", agreements.Intent{Command: agreements.CommandResume}); !errors.Is(err, agreements.ErrConflict) || !strings.Contains(err.Error(), "bob@example.test paused it") {
+		t.Fatalf("the operator resumed Bob's pause for Alice: %v", err)
 	}
 }
 
@@ -405,12 +457,16 @@ func TestUnsubscribe(t *testing.T) {
 	if d := got[alice.Address][0].Data; d.Notice != agreements.NoticeStillPaused || d.Author != nil {
 		t.Fatalf("the refusal says more than that check-ins are paused: %q by %v", d.Notice, d.Author)
 	}
-	// Alice ends the agreement: she is told, Bob is not.
+	// Alice ends the agreement (a stop asks once): she is told, Bob is not.
+	now = now.Add(24 * time.Hour) // three answers a day to a party (the loop breaker)
+	if out := cmd(alice, aliceTok.Value, "stop"); out != "asked" || status() != agreements.StatusPaused {
+		t.Fatalf("Alice's first stop: %s, status %s", out, status())
+	}
 	if out := cmd(alice, aliceTok.Value, "stop"); out != "ended" || status() != agreements.StatusEnded {
 		t.Fatalf("Alice's stop: %s, status %s", out, status())
 	}
-	if got := mail(); len(got[bob.Address]) != 0 || len(got[alice.Address]) != 1 {
-		t.Fatalf("the end was told to %d of Bob's and %d of Alice's, want 0 and 1", len(got[bob.Address]), len(got[alice.Address]))
+	if got := mail(); len(got[bob.Address]) != 0 || len(got[alice.Address]) != 2 {
+		t.Fatalf("the end was told to %d of Bob's and %d of Alice's, want 0 and 2", len(got[bob.Address]), len(got[alice.Address]))
 	}
 	// Bob writes to us: he is answered, still unsubscribed.
 	if out := cmd(bob, bobTok.Value, "help"); out != "help" {
@@ -419,10 +475,16 @@ func TestUnsubscribe(t *testing.T) {
 	if got := mail(); len(got[bob.Address]) != 1 || len(got[alice.Address]) != 0 {
 		t.Fatalf("Bob's help went to %d of his and %d of Alice's", len(got[bob.Address]), len(got[alice.Address]))
 	}
-	// Bob's "resume", within 7 days of the stop, brings him back, and the
-	// agreement and its check-ins with him.
-	if out := cmd(bob, bobTok.Value, "resume"); out != "resumed" || status() != agreements.StatusActive {
+	// Bob's "resume" brings him back, but the end is Alice's to take
+	// back: she is told he would like to go on, and does, within 7 days.
+	if out := cmd(bob, bobTok.Value, "resume"); out != "asked-owner" || status() != agreements.StatusEnded {
 		t.Fatalf("Bob's resume: %s, status %s", out, status())
+	}
+	if got := mail(); len(got[bob.Address]) != 1 || len(got[alice.Address]) != 1 || got[alice.Address][0].Data.Notice != agreements.NoticeResumeWished {
+		t.Fatalf("Bob's resume told %d of Bob's and %d of Alice's, want one each, Alice's that he would like to go on", len(got[bob.Address]), len(got[alice.Address]))
+	}
+	if out := cmd(alice, aliceTok.Value, "resume"); out != "resumed" || status() != agreements.StatusActive {
+		t.Fatalf("Alice's resume: %s, status %s", out, status())
 	}
 	got = mail()
 	if len(got[bob.Address]) != 1 || len(got[alice.Address]) != 1 {
@@ -440,8 +502,8 @@ func TestUnsubscribe(t *testing.T) {
 	if k := kinds(got[alice.Address]); k[agreements.MailCheckIn] != 1 {
 		t.Fatalf("Alice got %v in the week after resuming, want one check-in", k)
 	}
-	if err := db.VerifyEvents(ctx, a.ID); err != nil {
-		t.Fatal(err)
+	if r, err := db.FindRecord(ctx, a.ID); err != nil || r.ChainErr != nil {
+		t.Fatalf("the event log: %v %v", err, r.ChainErr)
 	}
 }
 

@@ -151,6 +151,7 @@ func TestTimers(t *testing.T) {
 	}
 
 	// Ending the agreement voids its timers: nothing fires, and they go.
+	command("stop", time.Time{}, "asked") // a stop asks once
 	command("stop", time.Time{}, "ended")
 	for end := now.Add(8 * 24 * time.Hour); now.Before(end); now = now.Add(time.Hour) {
 		got, err := db.RunSchedule(ctx)

@@ -166,6 +166,9 @@ func TestNotices(t *testing.T) {
 	isoDate := regexp.MustCompile(`\d{4}-\d{2}-\d{2}`)
 	for _, n := range agreements.Notices {
 		for _, acted := range []string{"Alice", "Bob"} {
+			if acted == "Alice" && (n == agreements.NoticeNotYours || n == agreements.NoticeResumeWished) {
+				continue // their Author is always the other person
+			}
 			t.Run(string(n)+"/"+acted+"Acted", func(t *testing.T) {
 				d := fixture(agreements.MailNotice) // to Alice
 				d.Notice, d.Author, d.Until = n, &d.Others[0], time.Time{}

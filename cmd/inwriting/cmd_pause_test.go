@@ -49,8 +49,8 @@ func (e *env) state() (status agreements.Status, last agreements.Event, notices 
 
 // TestPauseResumeStop: the operator's pause, resume and stop for a party
 // are the party's own commands: the same status changes, the same event
-// (by that party), the same notices to both; what cannot be done is an
-// error that mails nobody.
+// (by that party), the same notices to both, the same owner of a break or
+// an end; what cannot be done is an error that mails nobody.
 func TestPauseResumeStop(t *testing.T) {
 	e := activeEnv(t)
 	step := func(args string, want agreements.Status, notices int) agreements.Event {
@@ -73,7 +73,11 @@ func TestPauseResumeStop(t *testing.T) {
 	if _, _, n := e.state(); n != 2 {
 		t.Fatalf("a refused pause mailed: %d notices", n)
 	}
-	step("resume 1 --as bob@example.test", agreements.StatusActive, 4)
+	// Alice's break is hers: the operator cannot end it for Bob.
+	if r := e.run("", "resume", "1", "--as", "bob@example.test"); r.code != 1 || !strings.Contains(r.stderr, "alice@example.test paused it; only they can take that back") {
+		t.Fatalf("resume for Bob of Alice's pause: exit %d %q", r.code, r.stderr)
+	}
+	step("resume 1 --as alice@example.test", agreements.StatusActive, 4)
 
 	// "until" is a date in the party's own zone: midnight in Chicago.
 	ev = step("pause 1 --as bob@example.test --until 2027-01-10", agreements.StatusPaused, 6)
@@ -81,7 +85,10 @@ func TestPauseResumeStop(t *testing.T) {
 	if err := json.Unmarshal(ev.Data, &d); err != nil || d.Until != "2027-01-10T06:00:00Z" {
 		t.Fatalf("pause until: %s (%v), want until 2027-01-10T06:00:00Z", ev.Data, err)
 	}
-	step("stop 1 --as bob@example.test", agreements.StatusEnded, 8)
+	step("stop 1 --as bob@example.test", agreements.StatusEnded, 8) // the operator's stop is Bob's said wish: no asking
+	if r := e.run("", "resume", "1", "--as", "alice@example.test"); r.code != 1 || !strings.Contains(r.stderr, "bob@example.test ended it") {
+		t.Fatalf("resume for Alice of Bob's end: exit %d %q", r.code, r.stderr)
+	}
 	step("resume 1 --as bob@example.test", agreements.StatusActive, 10) // within 7 days
 
 	for _, tt := range []struct {

@@ -26,8 +26,9 @@ import (
 // sandbox's IMAP and SMTP servers, driven one step at a time on an
 // injected clock, and Alice and Bob read their mailboxes over IMAP and
 // answer as a mail client would, over SMTP. Bob misses a round, Alice
-// corrects an answer with "fix:", pauses after week 7, and Bob resumes in
-// week 9; the scheduler runs twice at every step.
+// corrects an answer with "fix:", pauses after week 7, and in week 9 Bob
+// asks to start again and Alice, told so, resumes; the scheduler runs
+// twice at every step.
 func TestRoutine_ByMail(t *testing.T) {
 	ctx := context.Background()
 	srv := sandbox.New()
@@ -124,6 +125,9 @@ func TestRoutine_ByMail(t *testing.T) {
 						answers = []string{"1 kept, 2 kept\nSomething good about Bob: he asked me first."}
 					case k == agreements.MailCheckIn:
 						answers = []string{"1 kept\nSomething good about Alice: she called at six."}
+					case k == agreements.MailNotice && u == alice && strings.Contains(string(raw), "Bob would like to start the check-ins again"):
+						// The break is hers: Bob's wish comes to her, and she resumes.
+						answers = []string{"resume"}
 					}
 					if k == agreements.MailCheckIn {
 						if _, ok := roundOpened[week()]; !ok {
@@ -195,7 +199,7 @@ func TestRoutine_ByMail(t *testing.T) {
 		return n
 	}
 	// 12 Sundays, less weeks 8 and 9 (Alice paused after week 7's round;
-	// Bob resumed in week 9, after its Sunday).
+	// she resumed in week 9, after its Sunday, when Bob asked).
 	for _, user := range []string{"alice", "bob"} {
 		if n := count(user, agreements.MailCheckIn); n != 10 {
 			t.Errorf("%s got %d check-ins, want 10", user, n)
@@ -203,8 +207,8 @@ func TestRoutine_ByMail(t *testing.T) {
 		if n := count(user, agreements.MailDigest); n != 10 {
 			t.Errorf("%s got %d digests, want 10", user, n)
 		}
-		if n := count(user, agreements.MailNotice); n != 2 {
-			t.Errorf("%s got %d notices, want 2 (paused, resumed)", user, n)
+		if n := count(user, agreements.MailNotice); n != 3 {
+			t.Errorf("%s got %d notices, want 3 (paused; Bob's wish, to each; resumed)", user, n)
 		}
 		if n := count(user, agreements.MailConfirmed); n != 1 {
 			t.Errorf("%s got %d confirmed copies, want 1", user, n)
