@@ -115,7 +115,7 @@ func (p Party) FirstName() string {
 const (
 	MaxTitle       = 200
 	MaxText        = 10000
-	MaxParties     = 10
+	MaxParties     = 2 // inwriting is made for two people
 	MaxCommitments = 20
 	MaxCommitment  = 1000
 )
@@ -156,7 +156,7 @@ func (t *Terms) Validate() error {
 	case len(t.Parties) < 2:
 		return Errorf(EINVALID, "an agreement needs at least two parties, not %d", len(t.Parties))
 	case len(t.Parties) > MaxParties:
-		return Errorf(EINVALID, "an agreement has at most %d parties", MaxParties)
+		return Errorf(EINVALID, "an agreement is between two people, not %d: inwriting is made for two people rebuilding trust", len(t.Parties))
 	}
 	seen := map[string]bool{}
 	for i, p := range t.Parties {

@@ -75,7 +75,9 @@ type proposalParser struct {
 	zonesLine   int
 	wrong       []string
 	checkIn     *Schedule
+	checkInLine int
 	reminder    *Schedule
+	remindLine  int
 	missedAfter int
 	blocks      []*commitmentBlock
 	section     string // "", "wrong", "commit"
@@ -157,6 +159,10 @@ func (p *proposalParser) heading(n int, written, value string) (bool, error) {
 			p.wrong = append(p.wrong, value)
 		}
 	case "check in", "check-in", "check ins", "check-ins", "checkin", "checkins", "check in schedule":
+		if p.checkIn != nil {
+			return true, Errorf(EINVALID, "line %d: a second %q line (the first is line %d): an agreement has one check-in schedule", n, "Check in:", p.checkInLine)
+		}
+		p.checkInLine = n
 		s, err := ParseSchedule(value)
 		if err != nil {
 			return true, Errorf(EINVALID, "line %d: %s", n, ErrorMessage(err))
@@ -172,6 +178,10 @@ func (p *proposalParser) heading(n int, written, value string) (bool, error) {
 		p.missedAfter, _ = strconv.Atoi(m[1])
 	case "reminder", "reminders", "remind", "remind us", "remind me", "remind us of the terms":
 		p.section = ""
+		if p.remindLine != 0 {
+			return true, Errorf(EINVALID, "line %d: a second %q line (the first is line %d): an agreement has one reminder schedule", n, "Reminders:", p.remindLine)
+		}
+		p.remindLine = n
 		if v := strings.ToLower(strings.TrimRight(value, ".")); v == "none" || v == "no" || v == "never" {
 			p.reminder = nil
 			break
@@ -221,17 +231,11 @@ func (p *proposalParser) terms() (Terms, error) {
 	}
 
 	t := Terms{Title: p.title, WhatWentWrong: strings.Join(p.wrong, "\n"), CheckIn: *p.checkIn, Reminder: p.reminder, MissedAfter: p.missedAfter}
-	seen := map[string]bool{}
 	for _, a := range append([]*mail.Address{p.from}, p.others...) {
-		key := strings.ToLower(a.Address)
-		if seen[key] {
-			continue
-		}
-		seen[key] = true
 		t.Parties = append(t.Parties, Party{Name: a.Name, Address: a.Address, TimeZone: p.in.DefaultTimeZone})
 	}
-	if len(t.Parties) < 2 {
-		return Terms{}, Errorf(EINVALID, "end of text: an agreement needs two people; From and To name the same address")
+	if err := DistinctParties(t.Parties); err != nil {
+		return Terms{}, err
 	}
 	if err := p.assignZones(&t); err != nil {
 		return Terms{}, err
@@ -265,6 +269,29 @@ func (p *proposalParser) resolve(b *commitmentBlock, parties []Party) (int, erro
 		return 0, Errorf(EINVALID, "line %d: %s", b.line, ErrorMessage(err))
 	}
 	return i, nil
+}
+
+// DistinctParties checks that parties are two people with an address
+// each: what must hold before commitments can be given to them by name.
+func DistinctParties(parties []Party) error {
+	if len(parties) > MaxParties {
+		return Errorf(EINVALID, "an agreement is between two people, not %d: inwriting is made for two people rebuilding trust", len(parties))
+	}
+	for i, p := range parties {
+		for _, q := range parties[:i] {
+			if strings.EqualFold(p.Address, q.Address) {
+				return Errorf(EINVALID, "%s and %s have the same address, %s: each person needs their own", displayName(q), displayName(p), strings.ToLower(p.Address))
+			}
+		}
+	}
+	return nil
+}
+
+func displayName(p Party) string {
+	if p.Name != "" {
+		return p.Name
+	}
+	return p.Address
 }
 
 // PartyIndex returns the index in parties of the party that who names, the

@@ -124,6 +124,9 @@ func (m *Main) termsFromFlags(o *newOptions) (agreements.Terms, error) {
 		}
 		t.Parties = append(t.Parties, agreements.Party{Name: a.Name, Address: a.Address, TimeZone: m.Config.DefaultTimeZone})
 	}
+	if err := agreements.DistinctParties(t.Parties); err != nil {
+		return t, usagef("new: %s", agreements.ErrorMessage(err))
+	}
 	switch len(o.timeZones) {
 	case 0:
 	case 1:
@@ -220,7 +223,43 @@ func (m *Main) termsFromPrompts() (agreements.Terms, error) {
 		return t, err
 	}
 	t.CheckIn, _ = agreements.ParseSchedule(s)
+
+	// What will be saved, before it is: the same words "show" prints.
+	t.Normalize()
+	if err := t.Validate(); err != nil {
+		return t, err
+	}
+	fmt.Fprintf(p.out, "\nThis is what will be sent to both of you to confirm:\n\n")
+	writeTerms(p.out, t)
+	ok, err := p.ask(fmt.Sprintf("\nSend it to %s to confirm? (yes or no)", partyAddresses(t.Parties)), func(s string) error {
+		if yes, no := isYes(s), isNo(s); !yes && !no {
+			return fmt.Errorf("yes or no")
+		}
+		return nil
+	})
+	if err != nil {
+		return t, err
+	}
+	if !isYes(ok) {
+		return t, errors.New("new: not sent; nothing was saved")
+	}
 	return t, nil
+}
+
+func isYes(s string) bool {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "y", "yes":
+		return true
+	}
+	return false
+}
+
+func isNo(s string) bool {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "n", "no":
+		return true
+	}
+	return false
 }
 
 type prompter struct {

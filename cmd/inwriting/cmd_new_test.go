@@ -55,6 +55,21 @@ func TestNew(t *testing.T) {
 		if r.code != 1 || !strings.Contains(r.stderr, "bob@example.test has no commitments") {
 			t.Fatalf("exit %d stderr %q", r.code, r.stderr)
 		}
+		for _, tt := range []struct {
+			parties []string
+			want    string
+		}{
+			{[]string{"Alice <alice@example.test>", "Bob <ALICE@example.test>"}, "Alice and Bob have the same address, alice@example.test"},
+			{[]string{"Alice <alice@example.test>", "Bob <bob@example.test>", "Cy <cy@example.test>"}, "between two people, not 3"},
+		} {
+			args := []string{"new", "--title", "Calls", "--what-went-wrong", "x", "--will", "I: a", "--check-in", "every Sunday at 19:00"}
+			for _, p := range tt.parties {
+				args = append(args, "--party", p)
+			}
+			if r := e.run("", args...); r.code != 2 || !strings.Contains(r.stderr, tt.want) {
+				t.Errorf("%q: exit %d stderr %q, want 2 and %q", tt.parties, r.code, r.stderr, tt.want)
+			}
+		}
 	})
 
 	t.Run("Prompts", func(t *testing.T) {
@@ -72,12 +87,14 @@ func TestNew(t *testing.T) {
 			"Ask when worried.", "",
 			"every Funday", // not a schedule: asked again
 			"every Sunday at 19:00",
+			"maybe", // not yes or no: asked again
+			"yes",
 		}, "\n") + "\n"
 		r := e.runTerminal(answers, "new")
 		if r.code != 0 {
 			t.Fatalf("exit %d: %s", r.code, r.stderr)
 		}
-		for _, want := range []string{"please try again", "What will Bob do?"} {
+		for _, want := range []string{"please try again", "What will Bob do?", "This is what will be sent", "Bob <bob@example.test> (America/Chicago) will:\n  1. Ask when worried.", "Send it to alice@example.test and bob@example.test to confirm?"} {
 			if !strings.Contains(r.stderr, want) {
 				t.Fatalf("prompts lack %q:\n%s", want, r.stderr)
 			}
@@ -85,6 +102,17 @@ func TestNew(t *testing.T) {
 		show := e.mustRun("show", "1")
 		if !strings.Contains(show, "  2. Text when leaving.") || !strings.Contains(show, "America/Chicago") {
 			t.Fatalf("show = %s", show)
+		}
+	})
+
+	t.Run("Prompts/No", func(t *testing.T) {
+		e := newEnv(t)
+		answers := "Evenings\nAlice <alice@example.test>\nUTC\nBob <bob@example.test>\nUTC\nI did not call.\n\nCall.\n\nAsk.\n\nevery Sunday at 19:00\nno\n"
+		if r := e.runTerminal(answers, "new"); r.code != 1 || !strings.Contains(r.stderr, "nothing was saved") {
+			t.Fatalf("exit %d stderr %q", r.code, r.stderr)
+		}
+		if out := e.mustRun("list"); !strings.Contains(out, "No agreements.") {
+			t.Fatalf("list = %q", out)
 		}
 	})
 

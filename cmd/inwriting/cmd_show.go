@@ -50,22 +50,8 @@ func writeRecord(w io.Writer, r *agreements.Record) {
 	fmt.Fprintf(w, "Status:    %s\n", a.Status)
 	fmt.Fprintf(w, "Version:   %d, fingerprint %s\n", a.Version, a.Fingerprint)
 	fmt.Fprintf(w, "Created:   %s\n", a.CreatedAt.Format(time.RFC3339))
-	fmt.Fprintf(w, "\nWhat went wrong:\n%s\n", indent(t.WhatWentWrong, "  "))
-	for _, p := range t.Parties {
-		unsub := ""
-		if p.Unsubscribed() {
-			unsub = ", unsubscribed: gets no mail until they reply \"resume\""
-		}
-		fmt.Fprintf(w, "\n%s (%s%s) will:\n", p.Display(), p.TimeZone, unsub)
-		for i, c := range p.Commitments {
-			fmt.Fprintf(w, "  %d. %s\n", i+1, indentAfterFirst(c, "     "))
-		}
-	}
-	fmt.Fprintf(w, "\nCheck in:  %s, in each party's own time zone\n", t.CheckIn)
-	if t.Reminder != nil {
-		fmt.Fprintf(w, "Reminders: %s\n", t.Reminder)
-	}
-
+	fmt.Fprintln(w)
+	writeTerms(w, t)
 	fmt.Fprintf(w, "\nVersions:\n")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for _, v := range r.Versions {
@@ -108,6 +94,26 @@ func writeRecord(w io.Writer, r *agreements.Record) {
 		fmt.Fprintf(w, "  DOES NOT VERIFY: %v\n", r.ChainErr)
 	} else {
 		fmt.Fprintf(w, "  verified: %d events, head %s\n", r.EventCount, r.EventHead)
+	}
+}
+
+// writeTerms prints terms t as "show" does, from "What went wrong" to the
+// schedules.
+func writeTerms(w io.Writer, t agreements.Terms) {
+	fmt.Fprintf(w, "What went wrong:\n%s\n", indent(t.WhatWentWrong, "  "))
+	for _, p := range t.Parties {
+		unsub := ""
+		if p.Unsubscribed() {
+			unsub = ", unsubscribed: gets no mail until they reply \"resume\""
+		}
+		fmt.Fprintf(w, "\n%s (%s%s) will:\n", p.Display(), p.TimeZone, unsub)
+		for i, c := range p.Commitments {
+			fmt.Fprintf(w, "  %d. %s\n", i+1, indentAfterFirst(c, "     "))
+		}
+	}
+	fmt.Fprintf(w, "\nCheck in:  %s, in each party's own time zone\n", t.CheckIn)
+	if t.Reminder != nil {
+		fmt.Fprintf(w, "Reminders: %s\n", t.Reminder)
 	}
 }
 
