@@ -117,7 +117,9 @@ func openRounds(ctx context.Context, tx *Tx, as []*Agreement) (opened, mailed in
 	type plan struct {
 		a        *Agreement
 		d        Date
-		deadline time.Time
+		deadline time.Time   // the round's: the last party's
+		due      []time.Time // each party's check-in, in a.Terms.Parties' order
+		ends     []time.Time // each party's deadline
 	}
 	plans := map[int64]*plan{}
 	rounds := make([][]any, 0, len(as))
@@ -138,9 +140,25 @@ func openRounds(ctx context.Context, tx *Tx, as []*Agreement) (opened, mailed in
 			if tx.now.Sub(start) > time.Hour {
 				start = tx.now // opened late: give the full time to answer
 			}
-			deadline := start.Add(tx.db.RoundFor)
-			plans[a.ID] = &plan{a: a, d: d, deadline: deadline}
-			rounds = append(rounds, []any{a.ID, d.String(), a.Version, formatTime(start), formatTime(deadline)})
+			// Each party has the same time to answer, from their own
+			// check-in (or from now, for a round opened late).
+			pl := &plan{a: a, d: d}
+			for i := range a.Terms.Parties {
+				loc, err := LoadLocation(a.Terms.Parties[i].TimeZone)
+				if err != nil {
+					return 0, 0, nil, err
+				}
+				due := a.Terms.CheckIn.At(d, loc)
+				from := due
+				if tx.now.Sub(due) > time.Hour {
+					from = tx.now
+				}
+				end := from.Add(tx.db.RoundFor)
+				pl.due, pl.ends = append(pl.due, due), append(pl.ends, end)
+				pl.deadline = maxTime(pl.deadline, end)
+			}
+			plans[a.ID] = pl
+			rounds = append(rounds, []any{a.ID, d.String(), a.Version, formatTime(start), formatTime(pl.deadline)})
 		} else {
 			d = anchor.AddDays(-1)
 		}
@@ -171,16 +189,12 @@ func openRounds(ctx context.Context, tx *Tx, as []*Agreement) (opened, mailed in
 			r := &roundInfo{id: o.id, agreementID: a.ID, occurrence: pl.d.String(), deadline: pl.deadline}
 			for i := range a.Terms.Parties {
 				p := &a.Terms.Parties[i]
-				loc, err := LoadLocation(p.TimeZone)
-				if err != nil {
-					return 0, 0, nil, err
-				}
-				due := a.Terms.CheckIn.At(pl.d, loc)
+				due := pl.due[i]
 				// Whoever's time has come gets the check-in now.
 				now := !due.After(tx.now)
-				roundParties = append(roundParties, []any{o.id, p.ID, formatTime(due), now})
+				roundParties = append(roundParties, []any{o.id, p.ID, formatTime(due), formatTime(pl.ends[i]), now})
 				if now {
-					req := checkInRequest(a, r, p, MailCheckIn)
+					req := checkInRequest(a, r, p, pl.ends[i], MailCheckIn)
 					req.newRef = true
 					checkIns = append(checkIns, req)
 				}
@@ -189,7 +203,7 @@ func openRounds(ctx context.Context, tx *Tx, as []*Agreement) (opened, mailed in
 		}
 	}
 	if len(roundParties) > 0 {
-		if err := insertRows(ctx, tx, `INSERT INTO round_parties (round_id, party_id, due_at, mailed) VALUES `, 4, ``, roundParties, nil); err != nil {
+		if err := insertRows(ctx, tx, `INSERT INTO round_parties (round_id, party_id, due_at, deadline, mailed) VALUES `, 5, ``, roundParties, nil); err != nil {
 			return 0, 0, nil, fmt.Errorf("open rounds: %w", err)
 		}
 	}
@@ -253,7 +267,11 @@ func mailCheckIns(ctx context.Context, tx *Tx, dues []roundParty, kind MailKind)
 		if p == nil {
 			return fmt.Errorf("round %d: party %d is not on agreement %d", d.round, d.party, a.ID)
 		}
-		reqs = append(reqs, checkInRequest(a, r, p, kind))
+		deadline, err := parseTime(d.deadline)
+		if err != nil {
+			return err
+		}
+		reqs = append(reqs, checkInRequest(a, r, p, deadline, kind))
 		done = append(done, []any{d.round, d.party})
 	}
 	if _, err := queueMails(ctx, tx, reqs); err != nil {
@@ -266,12 +284,17 @@ func mailCheckIns(ctx context.Context, tx *Tx, dues []roundParty, kind MailKind)
 	return execJSON(ctx, tx, `UPDATE round_parties SET `+col+` = 1 WHERE (round_id, party_id) IN (SELECT value->>0, value->>1 FROM json_each(?))`, done)
 }
 
-// roundParty names one party's part of a round.
-type roundParty struct{ round, party int64 }
+// roundParty names one party's part of a round, with their deadline.
+type roundParty struct {
+	round, party int64
+	deadline     string
+}
 
-func checkInRequest(a *Agreement, r *roundInfo, p *Party, kind MailKind) mailRequest {
+// checkInRequest is party p's check-in (or nudge) of round r, which they
+// can answer until deadline, their own.
+func checkInRequest(a *Agreement, r *roundInfo, p *Party, deadline time.Time, kind MailKind) mailRequest {
 	return mailRequest{key: fmt.Sprintf("%s:%d:%d", kind, r.id, p.ID), kind: kind, agreement: a, party: p, purpose: PurposeCheckIn, ref: r.id,
-		data: MailData{Round: r.occurrence, Deadline: r.deadline}}
+		data: MailData{Round: r.occurrence, Deadline: deadline}}
 }
 
 func execJSON(ctx context.Context, tx *Tx, q string, rows [][]any) error {

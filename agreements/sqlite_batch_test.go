@@ -40,8 +40,8 @@ func TestRunSchedule_Batch(t *testing.T) {
 	}
 
 	// Sunday 28 February: 19:00 in Lisbon is 19:00 UTC; in Chicago, 01:00
-	// UTC on Monday. Then Alice's nudge (halfway from 19:00 to the
-	// deadline, Monday 19:00 UTC) and Bob's (from 01:00).
+	// UTC on Monday. Each has 24 hours from their own check-in, and a
+	// nudge halfway: Alice's at 07:00 UTC on Monday, Bob's at 13:00.
 	steps := []struct {
 		at   time.Time
 		want agreements.ScheduleStats
@@ -50,7 +50,8 @@ func TestRunSchedule_Batch(t *testing.T) {
 		{time.Date(2027, 2, 28, 19, 0, 0, 0, time.UTC), agreements.ScheduleStats{Opened: n, CheckIns: n}},
 		{time.Date(2027, 3, 1, 1, 0, 0, 0, time.UTC), agreements.ScheduleStats{CheckIns: n}},
 		{time.Date(2027, 3, 1, 7, 0, 0, 0, time.UTC), agreements.ScheduleStats{Nudges: n}},
-		{time.Date(2027, 3, 1, 10, 0, 0, 0, time.UTC), agreements.ScheduleStats{Nudges: n}},
+		{time.Date(2027, 3, 1, 12, 59, 0, 0, time.UTC), agreements.ScheduleStats{}},
+		{time.Date(2027, 3, 1, 13, 0, 0, 0, time.UTC), agreements.ScheduleStats{Nudges: n}},
 	}
 	for _, s := range steps {
 		now = s.at

@@ -613,3 +613,60 @@ func TestPause_NoRoundsInside(t *testing.T) {
 		t.Fatalf("the operator resumed over an unsubscribe: %v", err)
 	}
 }
+
+// TestRoutine_EqualWindows: two parties 23 hours apart (Auckland and
+// Honolulu) each get the same 24 hours from their own check-in, and a
+// nudge halfway through their own; the digests wait for the last window.
+func TestRoutine_EqualWindows(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2027, 2, 24, 12, 0, 0, 0, time.UTC) // a Wednesday
+	db := MustOpenDB(t)
+	db.Now = func() time.Time { return now }
+	terms := testTerms()
+	terms.Parties[0].TimeZone, terms.Parties[1].TimeZone = "Pacific/Auckland", "Pacific/Honolulu"
+	a, err := db.CreateAgreement(ctx, terms)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustActivate(t, db, a)
+	for end := now.Add(10 * 24 * time.Hour); now.Before(end); now = now.Add(15 * time.Minute) {
+		if _, err := db.RunSchedule(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sent := map[string]map[agreements.MailKind]*agreements.OutboxMail{}
+	for _, m := range outbox(t, db, agreements.OutboxFilter{}) {
+		if sent[m.To] == nil {
+			sent[m.To] = map[agreements.MailKind]*agreements.OutboxMail{}
+		}
+		if _, ok := sent[m.To][m.Kind]; !ok {
+			sent[m.To][m.Kind] = m
+		}
+	}
+	var lastEnd time.Time
+	for _, to := range []string{"alice@example.test", "bob@example.test"} {
+		checkIn, nudge := sent[to][agreements.MailCheckIn], sent[to][agreements.MailNudge]
+		if checkIn == nil || nudge == nil || sent[to][agreements.MailDigest] == nil {
+			t.Fatalf("%s got %v", to, sent[to])
+		}
+		if got := checkIn.Data.Deadline.Sub(checkIn.CreatedAt); got != 24*time.Hour {
+			t.Errorf("%s has %v to answer from their check-in, want 24h", to, got)
+		}
+		if got := nudge.CreatedAt.Sub(checkIn.CreatedAt); got != 12*time.Hour {
+			t.Errorf("%s's nudge came %v after their check-in, want 12h", to, got)
+		}
+		lastEnd = maxTime(lastEnd, checkIn.Data.Deadline)
+	}
+	for _, to := range []string{"alice@example.test", "bob@example.test"} {
+		if d := sent[to][agreements.MailDigest]; d.CreatedAt.Before(lastEnd) {
+			t.Errorf("%s's digest came at %v, before the last window closed at %v", to, d.CreatedAt, lastEnd)
+		}
+	}
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}

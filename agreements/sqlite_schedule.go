@@ -225,7 +225,7 @@ func (db *DB) RunSchedule(ctx context.Context) (ScheduleStats, error) {
 	}
 
 	// Check-ins whose party's local time has come since their round opened.
-	dues, err := db.roundParties(ctx, `SELECT rp.round_id, rp.party_id FROM round_parties rp JOIN rounds r ON r.id = rp.round_id
+	dues, err := db.roundParties(ctx, `SELECT rp.round_id, rp.party_id, rp.deadline FROM round_parties rp JOIN rounds r ON r.id = rp.round_id
 		WHERE rp.mailed = 0 AND rp.due_at <= ? AND r.digest_sent_at = ''`, now)
 	if err != nil {
 		return st, fmt.Errorf("find due check-ins: %w", err)
@@ -237,13 +237,13 @@ func (db *DB) RunSchedule(ctx context.Context) (ScheduleStats, error) {
 		st.CheckIns += len(chunk)
 	}
 
-	// Nudges: halfway between a party's due time and the round's deadline,
-	// written out in SQL as due + (deadline - due) / 2 <= now.
+	// Nudges: halfway through a party's own time to answer, written out
+	// in SQL as due + (deadline - due) / 2 <= now.
 	// Only open rounds are read (rounds_open; CROSS JOIN keeps that order):
 	// every check-in ever mailed stays mailed.
-	dues, err = db.roundParties(ctx, `SELECT rp.round_id, rp.party_id FROM rounds r CROSS JOIN round_parties rp ON rp.round_id = r.id
+	dues, err = db.roundParties(ctx, `SELECT rp.round_id, rp.party_id, rp.deadline FROM rounds r CROSS JOIN round_parties rp ON rp.round_id = r.id
 		WHERE r.digest_sent_at = '' AND rp.mailed = 1 AND rp.nudged = 0 AND rp.answered_at = ''
-		AND (unixepoch(rp.due_at) + unixepoch(r.deadline)) / 2 <= unixepoch(?)`, now)
+		AND (unixepoch(rp.due_at) + unixepoch(rp.deadline)) / 2 <= unixepoch(?)`, now)
 	if err != nil {
 		return st, fmt.Errorf("find nudges: %w", err)
 	}
@@ -391,7 +391,7 @@ func (db *DB) roundParties(ctx context.Context, q string, args ...any) ([]roundP
 	var out []roundParty
 	for rows.Next() {
 		var d roundParty
-		if err := rows.Scan(&d.round, &d.party); err != nil {
+		if err := rows.Scan(&d.round, &d.party, &d.deadline); err != nil {
 			return nil, err
 		}
 		out = append(out, d)
