@@ -78,6 +78,20 @@ func queueMail(ctx context.Context, tx *Tx, r mailRequest) (bool, error) {
 	return true, nil
 }
 
+// sendAt returns when mail request r may go: now, unless it would reach
+// its reader in their night unasked (see DB.Night), when it waits for the
+// night's end.
+func sendAt(tx *Tx, r mailRequest) time.Time {
+	if r.answer || r.party == nil || r.kind == MailCheckIn || r.kind == MailTermsReminder {
+		return tx.now
+	}
+	loc, err := LoadLocation(r.party.TimeZone)
+	if err != nil {
+		return tx.now
+	}
+	return tx.db.Night.After(tx.now, loc)
+}
+
 // outboxRow is one outbox row, ready to insert.
 type outboxRow struct {
 	key, msgID          string
@@ -104,7 +118,7 @@ func newOutboxRow(tx *Tx, r mailRequest, replyTok, cmdTok string) (outboxRow, er
 	d := r.data
 	d.Kind = r.kind
 	row := outboxRow{key: r.key, msgID: newMessageID(tx.db.MessageIDDomain, tx.now), kind: r.kind, replyTok: replyTok, cmdTok: cmdTok,
-		status: MailPending, nextAttempt: formatTime(tx.now), create: formatTime(tx.now)}
+		status: MailPending, nextAttempt: formatTime(sendAt(tx, r)), create: formatTime(tx.now)}
 	if a := r.agreement; a != nil {
 		p := r.party
 		if a.Party(p.ID) == nil {

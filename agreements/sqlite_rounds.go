@@ -48,6 +48,13 @@ func recordCheckIn(ctx context.Context, tx *Tx, a *Agreement, p *Party, roundID 
 	if err := appendEvent(ctx, tx, a.ID, EventCheckIn, CheckInEvent{Round: r.occurrence, Party: p.Address, MessageID: msgID, Statuses: ans.Statuses}); err != nil {
 		return "", err
 	}
+	// A nudge waiting for the end of p's night is not sent once they
+	// have answered.
+	if _, err := tx.ExecContext(ctx, `UPDATE outbox SET status = ?, last_error = 'answered before it went'
+		WHERE dedupe_key = ? AND status = ? AND (claimed_by = '' OR claimed_until < ?)`,
+		MailCancelled, fmt.Sprintf("%s:%d:%d", MailNudge, roundID, p.ID), MailPending, formatTime(tx.now)); err != nil {
+		return "", fmt.Errorf("cancel nudge: %w", err)
+	}
 	if _, err := queueMail(ctx, tx, mailRequest{key: fmt.Sprintf("%s:checkin:%s", MailReceipt, key), kind: MailReceipt, agreement: a, party: p,
 		answer: true, purpose: PurposeCheckIn, ref: roundID, data: MailData{Answer: &ans, Quote: clipQuote(ans.Text), Round: r.occurrence}}); err != nil {
 		return "", err

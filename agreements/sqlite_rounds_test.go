@@ -670,3 +670,90 @@ func maxTime(a, b time.Time) time.Time {
 	}
 	return b
 }
+
+// TestNight: mail a party did not ask for waits for the end of their
+// night, in their own zone; their check-in comes at the time they chose,
+// and an answer to their own message at once. A nudge that waits is not
+// sent once they have answered.
+func TestNight(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2027, 2, 24, 12, 0, 0, 0, time.UTC) // a Wednesday
+	db := MustOpenDB(t)
+	db.Now = func() time.Time { return now }
+	var err error
+	if db.Night, err = agreements.ParseNight("21:00-08:00"); err != nil {
+		t.Fatal(err)
+	}
+	db.RoundFor = 8 * time.Hour // the nudges come at 02:00, each in their own zone
+	terms := testTerms()
+	terms.CheckIn.Hour = 22 // chosen: 22:00 in Lisbon, and in Chicago
+	a, err := db.CreateAgreement(ctx, terms)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustActivate(t, db, a)
+	chicago, lisbon := mustLoc(t, "America/Chicago"), mustLoc(t, "Europe/Lisbon")
+	// Alice answers once her nudge waits for the morning; Bob never does.
+	var checkInToken string
+	answered := false
+	for end := now.Add(5 * 24 * time.Hour); now.Before(end); now = now.Add(15 * time.Minute) {
+		if _, err := db.RunSchedule(ctx); err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range outbox(t, db, agreements.OutboxFilter{}) {
+			if m.Kind == agreements.MailCheckIn && m.To == "alice@example.test" {
+				checkInToken = m.ReplyToken
+			}
+			if m.Kind == agreements.MailNudge && m.To == "alice@example.test" && !answered {
+				if !m.NextAttemptAt.After(now) {
+					t.Fatalf("Alice's nudge, queued at %v, does not wait for the morning", now.In(lisbon))
+				}
+				if _, err := db.RecordInbound(ctx, agreements.Inbound{Key: "<a@x>", MessageID: "<a@x>", Mailbox: "INBOX", UIDValidity: 1, UID: 1,
+					From: "alice@example.test", Tokens: []string{checkInToken}, Body: "1 kept, 2 kept", AuthResult: "none"}); err != nil {
+					t.Fatal(err)
+				}
+				answered = true
+			}
+		}
+	}
+	if !answered {
+		t.Fatal("Alice had no nudge to answer: the test proves nothing")
+	}
+	for _, m := range outbox(t, db, agreements.OutboxFilter{}) {
+		loc := lisbon
+		if m.To == "bob@example.test" {
+			loc = chicago
+		}
+		goes := m.NextAttemptAt.In(loc)
+		switch {
+		case m.Kind == agreements.MailCheckIn:
+			if goes.Hour() != 22 {
+				t.Errorf("%s's check-in goes at %v, want the 22:00 chosen", m.To, goes)
+			}
+		case m.Kind == agreements.MailReceipt:
+			if !m.NextAttemptAt.Equal(m.CreatedAt) {
+				t.Errorf("%s's receipt waits until %v: an answer goes at once", m.To, goes)
+			}
+		case m.Kind == agreements.MailNudge && m.To == "alice@example.test":
+			if m.Status != agreements.MailCancelled {
+				t.Errorf("Alice's nudge is %s, though she answered before it went", m.Status)
+			}
+		case goes.Hour() >= 21 || goes.Hour() < 8:
+			t.Errorf("%s %s goes at %v, in the reader's night", m.Kind, m.To, goes)
+		}
+	}
+}
+
+func TestParseNight(t *testing.T) {
+	for in, want := range map[string]string{"21:00-08:00": "21:00-08:00", " 22:30 - 06:15 ": "22:30-06:15", "": "off", "off": "off", "13:00-14:00": "13:00-14:00"} {
+		n, err := agreements.ParseNight(in)
+		if err != nil || n.String() != want {
+			t.Errorf("ParseNight(%q) = %v, %v; want %s", in, n, err, want)
+		}
+	}
+	for _, in := range []string{"21-8", "night", "25:00-08:00", "21:00"} {
+		if _, err := agreements.ParseNight(in); !errors.Is(err, agreements.ErrInvalid) {
+			t.Errorf("ParseNight(%q) = %v, want ErrInvalid", in, err)
+		}
+	}
+}

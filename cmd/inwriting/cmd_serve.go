@@ -121,6 +121,7 @@ func (m *Main) configureDB(db *agreements.DB) {
 	db.RequireAuth = m.Config.Auth.Require
 	db.ConfirmFor = m.Config.Confirm.Expire
 	db.RemindAfter = m.Config.Confirm.Remind
+	db.Night = m.Config.night
 }
 
 // schedule runs the timed work every minute: the check-in routine, the

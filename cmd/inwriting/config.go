@@ -44,6 +44,13 @@ type Config struct {
 	// larger one is kept aside unread.
 	MaxMessageBytes int64 `toml:"max_message_bytes"`
 
+	// Night is the time of day, in each party's own zone, when no mail
+	// they did not ask for reaches them: it waits for the morning. A
+	// check-in comes at the time the parties chose; an answer to a
+	// party's own message comes at once. "off" for none.
+	Night string `toml:"night"`
+	night agreements.Night
+
 	// TemplatesDir holds mail templates that replace the built-in ones,
 	// file by file; "" for the built-in ones only.
 	TemplatesDir string `toml:"templates_dir"`
@@ -170,6 +177,7 @@ func DefaultConfig(getenv func(string) string) Config {
 	return Config{
 		DataDir:         defaultDataDir(getenv),
 		MaxMessageBytes: 10 << 20,
+		Night:           "21:00-08:00",
 		Log:             LogConfig{Level: "info", Format: "text"},
 		Service:         ServiceConfig{Name: "inwriting", PlusAddressing: true},
 		SMTP:            SMTPConfig{Port: 587, TLS: "starttls", RetryFor: "72h"},
@@ -255,6 +263,11 @@ func (c *Config) Validate() error {
 	if c.MaxMessageBytes < 1024 {
 		return fmt.Errorf("config: %w, not %d", ErrConfigMaxMessage, c.MaxMessageBytes)
 	}
+	n, err := agreements.ParseNight(c.Night)
+	if err != nil {
+		return fmt.Errorf("config: night: %w", err)
+	}
+	c.night = n
 	switch c.SMTP.TLS {
 	case "starttls", "tls":
 	case "none":

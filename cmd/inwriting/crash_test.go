@@ -61,6 +61,7 @@ func TestCrash(t *testing.T) {
 	smtpHost, smtpPort, _ := strings.Cut(st.Submission, ":")
 	env := append(os.Environ(),
 		"INWRITING_DATA_DIR="+data,
+		"INWRITING_NIGHT=off", // the wall clock's hour must not decide what is sent
 		"INWRITING_SERVICE_ADDRESS="+st.Address("crash"),
 		"INWRITING_IMAP_HOST="+imapHost, "INWRITING_IMAP_PORT="+imapPort, "INWRITING_IMAP_TLS=starttls",
 		"INWRITING_IMAP_USERNAME=crash", "INWRITING_IMAP_PASSWORD="+st.Password("crash"),
