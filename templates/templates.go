@@ -291,9 +291,17 @@ func tidy(s string) string {
 var funcs = map[string]any{
 	"short": agreements.ShortFingerprint,
 	"inc":   func(i int) int { return i + 1 },
-	// clip shows s on one line, at most 60 characters.
+	// at returns ss[i], or "no answer" when there is none.
+	"at": func(ss []string, i int) string {
+		if i < 0 || i >= len(ss) || ss[i] == "" {
+			return "no answer"
+		}
+		return ss[i]
+	},
+	// clip shows s on one line, at most 60 characters, without a
+	// closing full stop (a label follows it).
 	"clip": func(s string) string {
-		s = strings.Join(strings.Fields(s), " ")
+		s = strings.TrimSuffix(strings.Join(strings.Fields(s), " "), ".")
 		if r := []rune(s); len(r) > 60 {
 			return string(r[:57]) + "..."
 		}
@@ -337,15 +345,14 @@ var funcs = map[string]any{
 		}
 		return s
 	},
-	// local shows t in the time zone zone: "Friday 4 December 2026, 10:00
-	// (Europe/Lisbon)".
+	// local shows t in the time zone zone, in words: "Friday 4 December
+	// at 10:00".
 	"local": func(t time.Time, zone string) string {
 		loc, err := agreements.LoadLocation(zone)
 		if err != nil {
 			loc = time.UTC
-			zone = "UTC"
 		}
-		return t.In(loc).Format("Monday 2 January 2006, 15:04") + " (" + zone + ")"
+		return t.In(loc).Format("Monday 2 January at 15:04")
 	},
 }
 

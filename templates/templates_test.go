@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -232,7 +233,7 @@ func TestReceipt_CheckIn(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{
-		"Call or text before 18:00 when I will be home after 19:00.: kept",
+		"Call or text before 18:00 when I will be home after 19:00: kept",
 		"Something good about Bob: he asked first",
 		`We could not tell how "Tell Bob myself when plans change, before he hears it fro..." went. Reply "fix: 2 kept"`,
 	} {
@@ -252,4 +253,63 @@ func TestReceipt_CheckIn(t *testing.T) {
 	if _, text, _, err = set.Render(string(d.Kind), d); err != nil || !strings.Contains(text, "- Your words, as they are below") || strings.Count(text, "We could not tell how") != 2 {
 		t.Fatalf("words alone (%v):\n%s", err, text)
 	}
+}
+
+// TestGolden_Consistent reads the golden mails as a reader would and
+// fails on what VOICE.md rules out or what contradicts itself: an ISO date
+// or a UTC offset, a Message-ID or an authentication result, "themselves",
+// a day whose weekday is wrong, a check-in open until before its day.
+func TestGolden_Consistent(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("testdata", "*.txt"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no golden mails: %v", err)
+	}
+	year := mailtest.Now.Year()
+	dayRE := regexp.MustCompile(`(Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday) (\d{1,2}) (January|February|March|April|May|June|July|August|September|October|November|December)`)
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The body: after the subject line, before the footer.
+		body, _, _ := strings.Cut(string(raw), "\n-- \n")
+		for _, bad := range []*regexp.Regexp{
+			regexp.MustCompile(`\b\d{4}-\d{2}-\d{2}\b`),
+			regexp.MustCompile(`\bUTC\b|\bGMT\b|[+-]\d{4}\b|\+\d{2}:\d{2}\b`),
+			regexp.MustCompile(`<[^<>\s]+@[^<>\s]+>`),
+			regexp.MustCompile(`(?i)message-id|authentication|dkim=|\btoken\b`),
+			regexp.MustCompile(`\bthemselves\b`),
+		} {
+			for _, line := range strings.Split(body, "\n") {
+				if m := bad.FindString(line); m != "" && !isPartyAddress(line, m) {
+					t.Errorf("%s: %q in %q", f, m, line)
+				}
+			}
+		}
+		var days []time.Time
+		for _, m := range dayRE.FindAllStringSubmatch(body, -1) {
+			d, _ := time.Parse("2 January 2006", m[2]+" "+m[3]+" "+strconv.Itoa(year))
+			if d.Weekday().String() != m[1] {
+				t.Errorf("%s: %q is a %s in %d", f, m[0], d.Weekday(), year)
+			}
+			days = append(days, d)
+		}
+		if kind := strings.TrimSuffix(filepath.Base(f), ".txt"); kind == "checkin" || kind == "nudge" {
+			if len(days) == 0 {
+				t.Errorf("%s: no day in words", f)
+			}
+			for i := 1; i < len(days); i++ {
+				if days[i].Before(days[0]) {
+					t.Errorf("%s: open until %v, before the day of the check-in, %v", f, days[i].Format("2 January"), days[0].Format("2 January"))
+				}
+			}
+		}
+	}
+}
+
+// isPartyAddress reports whether m, in line, is a person's address shown
+// with their name ("Alice Example <alice@example.test>"), which a mail may
+// show, and not a Message-ID.
+func isPartyAddress(line, m string) bool {
+	return strings.HasPrefix(m, "<") && strings.Contains(line, " "+m) && !strings.Contains(strings.ToLower(line), "message")
 }

@@ -59,7 +59,8 @@ func MailData(kind agreements.MailKind) *agreements.MailData {
 	case agreements.MailBounceNotice:
 		d.Author = &bob
 	case agreements.MailCheckIn, agreements.MailNudge:
-		d.Round, d.Deadline = "2026-11-29", Now.Add(24*time.Hour)
+		// Sunday's check-in, 19:00 in Lisbon: open until Monday 19:00.
+		d.Round, d.Deadline = "2026-11-29", time.Date(2026, 11, 30, 19, 0, 0, 0, time.UTC)
 	case agreements.MailDigest:
 		d.Round = "2026-11-29"
 		d.Answers = []agreements.MailAnswer{{Party: bob, Answered: true, Statuses: []string{"kept"}, PositiveOther: "Alice called on Tuesday.", PositiveSelf: "I asked instead of guessing.", WentWrong: "The weekend plans."}}
