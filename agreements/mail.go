@@ -40,33 +40,34 @@ var MailKinds = []MailKind{
 // as it stood then and the kind's own fields. Validate says which fields a
 // kind needs, so that no mail goes out with a blank where a fact belongs.
 type MailData struct {
-	Kind      MailKind       `json:"kind"`
-	Agreement *MailTerms     `json:"agreement,omitempty"` // nil only for could-not-process about no agreement
-	Recipient MailParty      `json:"recipient"`
-	Others    []MailParty    `json:"others,omitempty"`
-	Audit     []MailConfirm  `json:"audit,omitempty"`      // confirmed: who confirmed, when, from which message
-	Author    *MailParty     `json:"author,omitempty"`     // comment, declined: who wrote
-	Quote     string         `json:"quote,omitempty"`      // comment, unsure, receipt: what was read
-	Reason    string         `json:"reason,omitempty"`     // could-not-process: what was wrong and what to do
-	Deadline  time.Time      `json:"deadline,omitzero"`    // confirm-request, confirm-reminder: when it expires
-	Recorded  []string       `json:"recorded,omitempty"`   // receipt: what was recorded, one line each
-	AskAmend  bool           `json:"ask_amend,omitempty"`  // comment to the initiator: ask whether to amend
-	RepliedTo int            `json:"replied_to,omitempty"` // superseded: the replaced version the reply was about
-	Round     string         `json:"round,omitempty"`      // checkin, nudge, digest: the round's day
-	Answers   []MailAnswer   `json:"answers,omitempty"`    // digest: the others' check-ins
-	History   []MailHistory  `json:"history,omitempty"`    // digest, history notice: earlier rounds
-	Calendar  string         `json:"calendar,omitempty"`   // confirmed: the check-ins as an iCalendar file
-	Confirmed int            `json:"confirmed,omitempty"`  // receipt: the version the reader confirmed
-	Answer    *CheckInAnswer `json:"answer,omitempty"`     // receipt: the check-in answer recorded
-	Awaits    string         `json:"awaits,omitempty"`     // not-understood: what we wait for from the reader, "check-in" or "confirmation"
-	Limit     int            `json:"limit,omitempty"`      // could-not-process too-large: the largest message taken, in MB
-	Notice    Notice         `json:"notice,omitempty"`     // notice: which one
-	Until     time.Time      `json:"until,omitzero"`       // notice paused: when the pause ends
-	Status    Status         `json:"status,omitempty"`     // notice cannot-…, already-over: the agreement's status
-	Command   string         `json:"command,omitempty"`    // notice not-a-command: the word that is not one
-	Count     int            `json:"count,omitempty"`      // notice missed: how many in a row
-	Title     string         `json:"title,omitempty"`      // notice queued before notices had names: its title
-	Lines     []string       `json:"lines,omitempty"`      // notice queued before notices had names: its paragraphs; not-understood: what can be replied
+	Kind         MailKind       `json:"kind"`
+	Agreement    *MailTerms     `json:"agreement,omitempty"` // nil only for could-not-process about no agreement
+	Recipient    MailParty      `json:"recipient"`
+	Others       []MailParty    `json:"others,omitempty"`
+	Audit        []MailConfirm  `json:"audit,omitempty"`         // confirmed: who confirmed, when, from which message
+	Author       *MailParty     `json:"author,omitempty"`        // comment, declined: who wrote
+	Quote        string         `json:"quote,omitempty"`         // comment, unsure, receipt: what was read
+	Reason       string         `json:"reason,omitempty"`        // could-not-process: what was wrong and what to do
+	Deadline     time.Time      `json:"deadline,omitzero"`       // confirm-request, confirm-reminder: when it expires
+	Recorded     []string       `json:"recorded,omitempty"`      // receipt: what was recorded, one line each
+	AskAmend     bool           `json:"ask_amend,omitempty"`     // comment to the initiator: ask whether to amend
+	RepliedTo    int            `json:"replied_to,omitempty"`    // superseded: the replaced version the reply was about
+	Round        string         `json:"round,omitempty"`         // checkin, nudge, digest: the round's day
+	Answers      []MailAnswer   `json:"answers,omitempty"`       // digest: the others' check-ins
+	History      []MailHistory  `json:"history,omitempty"`       // digest, history notice: earlier rounds
+	Calendar     string         `json:"calendar,omitempty"`      // confirmed: the check-ins as an iCalendar file
+	Confirmed    int            `json:"confirmed,omitempty"`     // receipt: the version the reader confirmed
+	FirstCheckIn time.Time      `json:"first_check_in,omitzero"` // confirmed: when the reader's first check-in comes
+	Answer       *CheckInAnswer `json:"answer,omitempty"`        // receipt: the check-in answer recorded
+	Awaits       string         `json:"awaits,omitempty"`        // not-understood: what we wait for from the reader, "check-in" or "confirmation"
+	Limit        int            `json:"limit,omitempty"`         // could-not-process too-large: the largest message taken, in MB
+	Notice       Notice         `json:"notice,omitempty"`        // notice: which one
+	Until        time.Time      `json:"until,omitzero"`          // notice paused: when the pause ends
+	Status       Status         `json:"status,omitempty"`        // notice cannot-…, already-over: the agreement's status
+	Command      string         `json:"command,omitempty"`       // notice not-a-command: the word that is not one
+	Count        int            `json:"count,omitempty"`         // notice missed: how many in a row
+	Title        string         `json:"title,omitempty"`         // notice queued before notices had names: its title
+	Lines        []string       `json:"lines,omitempty"`         // notice queued before notices had names: its paragraphs; not-understood: what can be replied
 }
 
 // A Notice names a short notice (mail kind notice). Its words are in the
@@ -145,6 +146,10 @@ type MailTerms struct {
 	WhatWentWrong string `json:"what_went_wrong"`
 	CheckIn       string `json:"check_in"`
 	Reminder      string `json:"reminder,omitempty"`
+	// Author is who wrote the agreement down (its first party): the "I"
+	// of its texts.
+	AuthorName    string `json:"author_name,omitempty"`
+	AuthorAddress string `json:"author_address,omitempty"`
 	// CanonicalText is the version's canonical text. The outbox does not
 	// store it: reading a mail from the outbox fills it in from the version.
 	CanonicalText string `json:"canonical_text,omitempty"`

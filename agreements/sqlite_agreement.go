@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // CreateAgreement stores terms as version 1 of a new agreement that waits for
@@ -446,7 +447,33 @@ func confirmTx(ctx context.Context, tx *Tx, a *Agreement, c Confirmation) error 
 		return err
 	}
 	cal := ICalendar(a, DateOf(tx.now.UTC()), tx.now)
-	return queueToAll(ctx, tx, a, MailConfirmed, PurposeCommands, MailData{Audit: audit, Calendar: cal})
+	// One mail to each: the confirmed copy, which says when their first
+	// check-in comes. To the party whose confirmation this was it is the
+	// answer to their reply (no receipt goes as well).
+	first, hasFirst := nextCheckIn(a, tx.now)
+	for i := range a.Terms.Parties {
+		p := &a.Terms.Parties[i]
+		d := MailData{Audit: audit, Calendar: cal}
+		if loc, err := LoadLocation(p.TimeZone); err == nil && hasFirst {
+			d.FirstCheckIn = a.Terms.CheckIn.At(first, loc)
+		}
+		key := fmt.Sprintf("%s:%d:%d:%d", MailConfirmed, a.ID, a.Version, p.ID)
+		if _, err := queueMail(ctx, tx, mailRequest{key: key, kind: MailConfirmed, agreement: a, party: p, purpose: PurposeCommands, data: d,
+			answer: p.ID == c.PartyID}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// nextCheckIn returns the day of active agreement a's first check-in
+// after now.
+func nextCheckIn(a *Agreement, now time.Time) (Date, bool) {
+	anchor, err := ParseDate(a.activeSince)
+	if err != nil {
+		return Date{}, false
+	}
+	return nextDay(a, a.Terms.CheckIn, anchor, now)
 }
 
 func declineTx(ctx context.Context, tx *Tx, a *Agreement, version int, partyID int64, messageID string) error {

@@ -213,7 +213,12 @@ func (db *DB) decide(ctx context.Context, tx *Tx, in *Inbound, rec *inboxRecord)
 			return InboundOutcome{}, "", err
 		}
 		err = confirmTx(ctx, tx, a, Confirmation{AgreementID: a.ID, Version: version, PartyID: p.ID, MessageID: msgID, AuthResult: in.AuthResult})
+		var active bool
 		if err == nil {
+			// The last confirmation's answer is the confirmed copy itself.
+			err = tx.QueryRowContext(ctx, `SELECT status = ? FROM agreements WHERE id = ?`, StatusActive, a.ID).Scan(&active)
+		}
+		if err == nil && !active {
 			key := fmt.Sprintf("%s:confirm:%d:%d:%d", MailReceipt, a.ID, version, p.ID)
 			_, err = queueMail(ctx, tx, mailRequest{key: key, kind: MailReceipt, agreement: a, party: p, answer: true, purpose: PurposeCommands,
 				data: MailData{Confirmed: version}})

@@ -234,6 +234,9 @@ func queryOutbox(ctx context.Context, q querier, clause string, args ...any) ([]
 // recipient, and the others. The canonical text is left out.
 func mailAgreement(id int64, n int, fingerprint string, t *Terms, partyID int64) (*MailTerms, MailParty, []MailParty) {
 	mt := &MailTerms{ID: id, Title: t.Title, Version: n, Fingerprint: fingerprint, WhatWentWrong: t.WhatWentWrong, CheckIn: t.CheckIn.String()}
+	if len(t.Parties) > 0 {
+		mt.AuthorName, mt.AuthorAddress = t.Parties[0].FirstName(), t.Parties[0].Address
+	}
 	if t.Reminder != nil {
 		mt.Reminder = t.Reminder.String()
 	}

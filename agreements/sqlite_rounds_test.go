@@ -730,7 +730,7 @@ func TestNight(t *testing.T) {
 			if goes.Hour() != 22 {
 				t.Errorf("%s's check-in goes at %v, want the 22:00 chosen", m.To, goes)
 			}
-		case m.Kind == agreements.MailReceipt:
+		case m.Kind == agreements.MailReceipt, m.Kind == agreements.MailConfirmed && m.To == "bob@example.test": // answers: Bob confirmed last
 			if !m.NextAttemptAt.Equal(m.CreatedAt) {
 				t.Errorf("%s's receipt waits until %v: an answer goes at once", m.To, goes)
 			}

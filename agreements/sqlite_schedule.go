@@ -33,17 +33,27 @@ func nextRoundAt(a *Agreement, anchor Date, after time.Time) time.Time {
 // nextAt returns the first instant after after at which an occurrence of
 // s begins for some party.
 func nextAt(a *Agreement, s Schedule, anchor Date, after time.Time) time.Time {
+	d, ok := nextDay(a, s, anchor, after)
+	if !ok {
+		return time.Time{}
+	}
+	return earliestOf(a, s, d)
+}
+
+// nextDay returns the first day of schedule s, counted from anchor, whose
+// earliest instant (see earliestOf) is after after.
+func nextDay(a *Agreement, s Schedule, anchor Date, after time.Time) (Date, bool) {
 	d := DateOf(after.UTC()).AddDays(-2)
 	if d.Before(anchor) {
 		d = anchor.AddDays(-1)
 	}
 	for range 1000 {
 		d = s.Next(d, anchor)
-		if t := earliestOf(a, s, d); t.After(after) {
-			return t
+		if earliestOf(a, s, d).After(after) {
+			return d, true
 		}
 	}
-	return time.Time{}
+	return Date{}, false
 }
 
 // startRounds sets the timers of a newly active (or resumed) agreement:

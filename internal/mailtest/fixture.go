@@ -25,6 +25,7 @@ func MailData(kind agreements.MailKind) *agreements.MailData {
 			ID: 7, Title: "Evenings and phone calls", Version: 2, Fingerprint: agreements.Fingerprint(Canonical),
 			WhatWentWrong: "I said I would call when I was late, and twice I did not.\nBob heard it from a friend.",
 			CheckIn:       "every Sunday at 19:00", CanonicalText: Canonical,
+			AuthorName: "Alice", AuthorAddress: "alice@example.test",
 		},
 		Recipient: alice,
 		Others:    []agreements.MailParty{bob},
@@ -33,6 +34,7 @@ func MailData(kind agreements.MailKind) *agreements.MailData {
 	case agreements.MailConfirmRequest, agreements.MailConfirmReminder:
 		d.Deadline = Now.Add(7 * 24 * time.Hour)
 	case agreements.MailConfirmed:
+		d.FirstCheckIn = time.Date(2026, 11, 29, 19, 0, 0, 0, time.UTC)
 		d.Audit = []agreements.MailConfirm{
 			{Party: "Alice Example <alice@example.test>", At: Now.Add(-2 * time.Hour), MessageID: "<a1@example.test>", AuthResult: "dkim=pass dmarc=pass"},
 			{Party: "Bob Example <bob@example.test>", At: Now, MessageID: "<b1@example.test>", AuthResult: "dkim=pass"},
