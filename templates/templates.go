@@ -291,6 +291,14 @@ func tidy(s string) string {
 var funcs = map[string]any{
 	"short": agreements.ShortFingerprint,
 	"inc":   func(i int) int { return i + 1 },
+	// example is a short answer to a check-in for someone with
+	// commitments cs: "1 kept, 2 partly", or "kept" for one.
+	"example": func(cs []string) string {
+		if len(cs) == 1 {
+			return "kept"
+		}
+		return "1 kept, 2 partly"
+	},
 	// at returns ss[i], or "no answer" when there is none.
 	"at": func(ss []string, i int) string {
 		if i < 0 || i >= len(ss) || ss[i] == "" {

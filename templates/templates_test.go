@@ -313,3 +313,28 @@ func TestGolden_Consistent(t *testing.T) {
 func isPartyAddress(line, m string) bool {
 	return strings.HasPrefix(m, "<") && strings.Contains(line, " "+m) && !strings.Contains(strings.ToLower(line), "message")
 }
+
+// TestCheckIn_OneCommitment: a reader with one commitment is asked about
+// it, and shown an example that fits it.
+func TestCheckIn_OneCommitment(t *testing.T) {
+	set, err := templates.New("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, kind := range []agreements.MailKind{agreements.MailCheckIn, agreements.MailNudge} {
+		d := fixture(kind)
+		d.Recipient, d.Others[0] = d.Others[0], d.Recipient // to Bob, who has one
+		_, text, html, err := set.Render(string(kind), d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name, body := range map[string]string{"text": text, "html": html} {
+			if strings.Contains(body, "2 partly") || strings.Contains(body, "each of your commitments") {
+				t.Errorf("%s %s part speaks of two commitments to one who has one:\n%s", kind, name, body)
+			}
+		}
+		if !strings.Contains(text, "kept") {
+			t.Errorf("%s: no example:\n%s", kind, text)
+		}
+	}
+}
