@@ -614,53 +614,119 @@ func TestPause_NoRoundsInside(t *testing.T) {
 	}
 }
 
-// TestRoutine_EqualWindows: two parties 23 hours apart (Auckland and
-// Honolulu) each get the same 24 hours from their own check-in, and a
-// nudge halfway through their own; the digests wait for the last window.
+// TestRoutine_EqualWindows lives five weeks of rounds between two parties
+// far apart, with the night on and Bob answering only every other week:
+// Auckland and Honolulu, 23 hours apart, and Lisbon and Chicago across
+// the spring and the autumn changes of both their clocks. Each party has
+// the same 24 hours from their own check-in; nudges and digests come in
+// their reader's daylight; the digests come after the last window closes,
+// or once both have answered.
 func TestRoutine_EqualWindows(t *testing.T) {
-	ctx := context.Background()
-	now := time.Date(2027, 2, 24, 12, 0, 0, 0, time.UTC) // a Wednesday
-	db := MustOpenDB(t)
-	db.Now = func() time.Time { return now }
-	terms := testTerms()
-	terms.Parties[0].TimeZone, terms.Parties[1].TimeZone = "Pacific/Auckland", "Pacific/Honolulu"
-	a, err := db.CreateAgreement(ctx, terms)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mustActivate(t, db, a)
-	for end := now.Add(10 * 24 * time.Hour); now.Before(end); now = now.Add(15 * time.Minute) {
-		if _, err := db.RunSchedule(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
-	sent := map[string]map[agreements.MailKind]*agreements.OutboxMail{}
-	for _, m := range outbox(t, db, agreements.OutboxFilter{}) {
-		if sent[m.To] == nil {
-			sent[m.To] = map[agreements.MailKind]*agreements.OutboxMail{}
-		}
-		if _, ok := sent[m.To][m.Kind]; !ok {
-			sent[m.To][m.Kind] = m
-		}
-	}
-	var lastEnd time.Time
-	for _, to := range []string{"alice@example.test", "bob@example.test"} {
-		checkIn, nudge := sent[to][agreements.MailCheckIn], sent[to][agreements.MailNudge]
-		if checkIn == nil || nudge == nil || sent[to][agreements.MailDigest] == nil {
-			t.Fatalf("%s got %v", to, sent[to])
-		}
-		if got := checkIn.Data.Deadline.Sub(checkIn.CreatedAt); got != 24*time.Hour {
-			t.Errorf("%s has %v to answer from their check-in, want 24h", to, got)
-		}
-		if got := nudge.CreatedAt.Sub(checkIn.CreatedAt); got != 12*time.Hour {
-			t.Errorf("%s's nudge came %v after their check-in, want 12h", to, got)
-		}
-		lastEnd = maxTime(lastEnd, checkIn.Data.Deadline)
-	}
-	for _, to := range []string{"alice@example.test", "bob@example.test"} {
-		if d := sent[to][agreements.MailDigest]; d.CreatedAt.Before(lastEnd) {
-			t.Errorf("%s's digest came at %v, before the last window closed at %v", to, d.CreatedAt, lastEnd)
-		}
+	for _, tt := range []struct {
+		name       string
+		alice, bob string
+		start      time.Time
+	}{
+		{"AucklandHonolulu", "Pacific/Auckland", "Pacific/Honolulu", time.Date(2027, 2, 24, 12, 0, 0, 0, time.UTC)},
+		{"LisbonChicagoSpring", "Europe/Lisbon", "America/Chicago", time.Date(2027, 3, 3, 12, 0, 0, 0, time.UTC)},
+		{"LisbonChicagoAutumn", "Europe/Lisbon", "America/Chicago", time.Date(2027, 10, 20, 12, 0, 0, 0, time.UTC)},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			now := tt.start
+			db := MustOpenDB(t)
+			db.Now = func() time.Time { return now }
+			db.Night, _ = agreements.ParseNight("21:00-08:00")
+			terms := testTerms()
+			terms.Parties[0].TimeZone, terms.Parties[1].TimeZone = tt.alice, tt.bob
+			a, err := db.CreateAgreement(ctx, terms)
+			if err != nil {
+				t.Fatal(err)
+			}
+			mustActivate(t, db, a)
+			zone := map[string]*time.Location{"alice@example.test": mustLoc(t, tt.alice), "bob@example.test": mustLoc(t, tt.bob)}
+			seen := map[int64]bool{}
+			week := 0
+			n := 0
+			for end := now.Add(5 * 7 * 24 * time.Hour); now.Before(end); now = now.Add(15 * time.Minute) {
+				if _, err := db.RunSchedule(ctx); err != nil {
+					t.Fatal(err)
+				}
+				for _, m := range outbox(t, db, agreements.OutboxFilter{}) {
+					if seen[m.ID] || m.Kind != agreements.MailCheckIn {
+						continue
+					}
+					seen[m.ID] = true
+					if m.To == "alice@example.test" {
+						week++
+					}
+					if m.To == "bob@example.test" && week%2 == 0 { // Bob answers every other week, at once
+						n++
+						if _, err := db.RecordInbound(ctx, agreements.Inbound{Key: fmt.Sprintf("<b%d@x>", n), MessageID: fmt.Sprintf("<b%d@x>", n), Mailbox: "INBOX",
+							UIDValidity: 1, UID: uint32(n), From: m.To, Tokens: []string{m.ReplyToken}, Body: "1 kept", AuthResult: "none"}); err != nil {
+							t.Fatal(err)
+						}
+					}
+				}
+			}
+			// By round: each party's check-in, nudge and digest.
+			type got struct{ checkIn, nudge, digest *agreements.OutboxMail }
+			rounds := map[string]map[string]*got{}
+			for _, m := range outbox(t, db, agreements.OutboxFilter{}) {
+				local := m.NextAttemptAt.In(zone[m.To])
+				if m.Kind != agreements.MailCheckIn && m.Kind != agreements.MailReceipt && !(m.Kind == agreements.MailConfirmed && m.To == "bob@example.test") &&
+					(local.Hour() >= 21 || local.Hour() < 8) {
+					t.Errorf("%s to %s goes at %s, in the reader's night", m.Kind, m.To, local.Format("Mon 2 Jan 15:04 MST"))
+				}
+				if m.Data.Round == "" {
+					continue
+				}
+				if rounds[m.Data.Round] == nil {
+					rounds[m.Data.Round] = map[string]*got{"alice@example.test": {}, "bob@example.test": {}}
+				}
+				g := rounds[m.Data.Round][m.To]
+				switch m.Kind {
+				case agreements.MailCheckIn:
+					g.checkIn = m
+				case agreements.MailNudge:
+					g.nudge = m
+				case agreements.MailDigest:
+					g.digest = m
+				}
+			}
+			digests := 0
+			for day, parties := range rounds {
+				var lastEnd time.Time
+				for to, g := range parties {
+					if g.checkIn == nil {
+						t.Fatalf("%s: no check-in to %s", day, to)
+					}
+					if got := g.checkIn.Data.Deadline.Sub(g.checkIn.CreatedAt); got != 24*time.Hour {
+						t.Errorf("%s: %s has %v to answer from their check-in, want 24h", day, to, got)
+					}
+					if local := g.checkIn.CreatedAt.In(zone[to]); local.Hour() != 19 || local.Minute() != 0 {
+						t.Errorf("%s: %s's check-in came at %s, not the 19:00 chosen", day, to, local.Format("15:04 MST"))
+					}
+					if g.nudge != nil && g.nudge.NextAttemptAt.Sub(g.checkIn.CreatedAt) < 8*time.Hour {
+						t.Errorf("%s: %s's nudge goes %v after their check-in: less than a third of their time", day, to, g.nudge.NextAttemptAt.Sub(g.checkIn.CreatedAt))
+					}
+					lastEnd = maxTime(lastEnd, g.checkIn.Data.Deadline)
+				}
+				// Alice never answers: every round waits for its last window.
+				for to, g := range parties {
+					if g.digest == nil {
+						continue
+					}
+					digests++
+					if g.digest.CreatedAt.Before(lastEnd) {
+						t.Errorf("%s: %s's digest came at %v, before the last window closed at %v", day, to, g.digest.CreatedAt, lastEnd)
+					}
+				}
+			}
+			if digests < 2*4 {
+				t.Errorf("%d digests in five weeks, want at least 8", digests)
+			}
+		})
 	}
 }
 
