@@ -58,6 +58,7 @@ type MailData struct {
 	Calendar     string         `json:"calendar,omitempty"`      // confirmed: the check-ins as an iCalendar file
 	Confirmed    int            `json:"confirmed,omitempty"`     // receipt: the version the reader confirmed
 	FirstCheckIn time.Time      `json:"first_check_in,omitzero"` // confirmed: when the reader's first check-in comes
+	Corrected    bool           `json:"corrected,omitempty"`     // receipt: the others, who had the digest, were sent the correction
 	Answer       *CheckInAnswer `json:"answer,omitempty"`        // receipt: the check-in answer recorded
 	Awaits       string         `json:"awaits,omitempty"`        // not-understood: what we wait for from the reader, "check-in" or "confirmation"
 	Limit        int            `json:"limit,omitempty"`         // could-not-process too-large: the largest message taken, in MB
@@ -98,6 +99,7 @@ const (
 	NoticeStopAgain       Notice = "stop-again"         // "stop" once: say it again to end it for both
 	NoticeNotYours        Notice = "not-yours"          // Author paused (Status paused) or ended it: theirs to take back
 	NoticeResumeWished    Notice = "resume-wished"      // to who paused or ended: Author would like to go on
+	NoticeCorrected       Notice = "corrected"          // Author's fix of Round, after its digest: Answer
 )
 
 // Notices lists every notice, for the templates to check that each has
@@ -106,7 +108,7 @@ var Notices = []Notice{
 	NoticeHelp, NoticeFewerMails, NoticePaused, NoticePauseEnded, NoticePausedForNow, NoticeResumed, NoticeResubscribed,
 	NoticeEnded, NoticeHistory, NoticeMissed, NoticeCannotPause, NoticeCannotResume, NoticeTooLateToResume,
 	NoticeStillPaused, NoticeAlreadyOver, NoticeNothingToFix, NoticeNotACommand, NoticeNoThread,
-	NoticeStopAgain, NoticeNotYours, NoticeResumeWished,
+	NoticeStopAgain, NoticeNotYours, NoticeResumeWished, NoticeCorrected,
 }
 
 // MailAnswer is one party's check-in as a digest shows it.
@@ -307,6 +309,10 @@ func (d *MailData) validate(asStored bool) error {
 		case NoticeMissed:
 			if d.Author == nil || d.Count == 0 {
 				return missing("who missed how many check-ins")
+			}
+		case NoticeCorrected:
+			if d.Author == nil || d.Round == "" || d.Answer == nil {
+				return missing("whose correction of which check-in")
 			}
 		case NoticeNotYours:
 			if d.Author == nil || d.Status == "" {

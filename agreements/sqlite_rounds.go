@@ -12,12 +12,13 @@ type roundInfo struct {
 	id, agreementID int64
 	occurrence      string
 	deadline        time.Time
+	digestSent      bool
 }
 
 func findRound(ctx context.Context, q querier, id int64) (*roundInfo, error) {
 	var r roundInfo
 	var deadline string
-	err := q.QueryRowContext(ctx, `SELECT id, agreement_id, occurrence, deadline FROM rounds WHERE id = ?`, id).Scan(&r.id, &r.agreementID, &r.occurrence, &deadline)
+	err := q.QueryRowContext(ctx, `SELECT id, agreement_id, occurrence, deadline, digest_sent_at != '' FROM rounds WHERE id = ?`, id).Scan(&r.id, &r.agreementID, &r.occurrence, &deadline, &r.digestSent)
 	if err != nil {
 		return nil, errNoRows(err, fmt.Sprintf("there is no round %d", id))
 	}
@@ -55,8 +56,24 @@ func recordCheckIn(ctx context.Context, tx *Tx, a *Agreement, p *Party, roundID 
 		MailCancelled, fmt.Sprintf("%s:%d:%d", MailNudge, roundID, p.ID), MailPending, formatTime(tx.now)); err != nil {
 		return "", fmt.Errorf("cancel nudge: %w", err)
 	}
+	// A fix after the digest went out reaches the others as a short
+	// correction, and the receipt says so.
+	if r.digestSent {
+		author := mailParty(*p)
+		for i := range a.Terms.Parties {
+			o := &a.Terms.Parties[i]
+			if o.ID == p.ID {
+				continue
+			}
+			k := fmt.Sprintf("%s:corrected:%s:%d", MailNotice, key, o.ID)
+			if _, err := queueMail(ctx, tx, mailRequest{key: k, kind: MailNotice, agreement: a, party: o, purpose: PurposeCommands,
+				data: MailData{Notice: NoticeCorrected, Author: &author, Round: r.occurrence, Answer: &ans}}); err != nil {
+				return "", err
+			}
+		}
+	}
 	if _, err := queueMail(ctx, tx, mailRequest{key: fmt.Sprintf("%s:checkin:%s", MailReceipt, key), kind: MailReceipt, agreement: a, party: p,
-		answer: true, purpose: PurposeCheckIn, ref: roundID, data: MailData{Answer: &ans, Quote: clipQuote(ans.Text), Round: r.occurrence}}); err != nil {
+		answer: true, purpose: PurposeCheckIn, ref: roundID, data: MailData{Answer: &ans, Quote: clipQuote(ans.Text), Round: r.occurrence, Corrected: r.digestSent}}); err != nil {
 		return "", err
 	}
 	var open int

@@ -823,3 +823,66 @@ func TestParseNight(t *testing.T) {
 		}
 	}
 }
+
+// TestFixAfterDigest: a fix before the digest replaces the answer
+// quietly; after the digest, the other person gets a short correction,
+// and the receipt says so.
+func TestFixAfterDigest(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2027, 2, 24, 12, 0, 0, 0, time.UTC) // a Wednesday
+	db := MustOpenDB(t)
+	db.Now = func() time.Time { return now }
+	mustActivate(t, db, mustCreate(t, db))
+	for end := time.Date(2027, 3, 1, 2, 0, 0, 0, time.UTC); now.Before(end); now = now.Add(15 * time.Minute) { // both Sunday's check-ins
+		if _, err := db.RunSchedule(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tokens := map[string]string{}
+	for _, m := range outbox(t, db, agreements.OutboxFilter{}) {
+		if m.Kind == agreements.MailCheckIn {
+			tokens[m.To] = m.ReplyToken
+		}
+	}
+	n := 0
+	reply := func(from, text string) {
+		t.Helper()
+		n++
+		if out, err := db.RecordInbound(ctx, agreements.Inbound{Key: fmt.Sprintf("<f%d@x>", n), MessageID: fmt.Sprintf("<f%d@x>", n), Mailbox: "INBOX", UIDValidity: 1, UID: uint32(n),
+			From: from, Tokens: []string{tokens[from]}, Body: text, AuthResult: "none"}); err != nil {
+			t.Fatal(err)
+		} else if out.Outcome != "checkin" {
+			t.Fatalf("%s %q: %+v", from, text, out)
+		}
+	}
+	corrections := func() (n int, last *agreements.OutboxMail) {
+		for _, m := range outbox(t, db, agreements.OutboxFilter{}) {
+			if m.Kind == agreements.MailNotice && m.Data.Notice == agreements.NoticeCorrected {
+				n++
+				last = m
+			}
+		}
+		return n, last
+	}
+	reply("alice@example.test", "1 kept, 2 kept")
+	reply("alice@example.test", "fix: 1 partly") // before the digest: quietly
+	if c, _ := corrections(); c != 0 {
+		t.Fatalf("%d corrections before the digest, want none", c)
+	}
+	reply("bob@example.test", "1 kept") // both answered: the digests go
+	reply("alice@example.test", "fix: 1 missed")
+	c, m := corrections()
+	if c != 1 || m.To != "bob@example.test" || m.Data.Author == nil || m.Data.Author.Address != "alice@example.test" || m.Data.Answer.Statuses[1] != "missed" {
+		t.Fatalf("%d corrections, the last %+v; want one to Bob with Alice's 1 missed", c, m)
+	}
+	ms := outbox(t, db, agreements.OutboxFilter{})
+	receipt := ms[len(ms)-1]
+	for _, m := range ms {
+		if m.Kind == agreements.MailReceipt && m.To == "alice@example.test" {
+			receipt = m
+		}
+	}
+	if !receipt.Data.Corrected {
+		t.Fatalf("Alice's last receipt does not say Bob was sent the correction: %+v", receipt.Data)
+	}
+}

@@ -167,7 +167,7 @@ func TestNotices(t *testing.T) {
 	isoDate := regexp.MustCompile(`\d{4}-\d{2}-\d{2}`)
 	for _, n := range agreements.Notices {
 		for _, acted := range []string{"Alice", "Bob"} {
-			if acted == "Alice" && (n == agreements.NoticeNotYours || n == agreements.NoticeResumeWished) {
+			if acted == "Alice" && (n == agreements.NoticeNotYours || n == agreements.NoticeResumeWished || n == agreements.NoticeCorrected) {
 				continue // their Author is always the other person
 			}
 			t.Run(string(n)+"/"+acted+"Acted", func(t *testing.T) {
@@ -178,6 +178,7 @@ func TestNotices(t *testing.T) {
 				}
 				d.Status, d.Command, d.Count = agreements.StatusActive, "dance", 2
 				d.History = []agreements.MailHistory{{Round: "2026-11-22", Party: "Bob", Marks: "~"}}
+				d.Round, d.Answer = "2026-11-29", &agreements.CheckInAnswer{Statuses: map[int]string{1: "partly"}, PositiveOther: "you called"}
 				subject, text, html, err := set.Render(string(agreements.MailNotice), d)
 				if err != nil {
 					t.Fatal(err)
