@@ -67,6 +67,22 @@ func (db *DB) Command(ctx context.Context, id int64, by string, in Intent) (stri
 	return outcome, err
 }
 
+// noticeOthers queues notice d to every party of a but p; key makes it
+// unique.
+func noticeOthers(ctx context.Context, tx *Tx, a *Agreement, p *Party, key string, d MailData) error {
+	for i := range a.Terms.Parties {
+		o := &a.Terms.Parties[i]
+		if o.ID == p.ID {
+			continue
+		}
+		k := fmt.Sprintf("%s:%s:%d", MailNotice, key, o.ID)
+		if _, err := queueMail(ctx, tx, mailRequest{key: k, kind: MailNotice, agreement: a, party: o, purpose: PurposeCommands, data: d}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // command carries out party p's command, r's intent, given as o says.
 func command(ctx context.Context, tx *Tx, a *Agreement, p *Party, r Reading, o order) (string, error) {
 	in := r.Intent
@@ -322,16 +338,8 @@ func unsubscribe(ctx context.Context, tx *Tx, a *Agreement, p *Party, key string
 		return "", err
 	}
 	if wasActive || a.Status == StatusPaused {
-		for i := range a.Terms.Parties {
-			o := &a.Terms.Parties[i]
-			if o.ID == p.ID {
-				continue
-			}
-			k := fmt.Sprintf("%s:unsubscribed:%s:%d", MailNotice, key, o.ID)
-			if _, err := queueMail(ctx, tx, mailRequest{key: k, kind: MailNotice, agreement: a, party: o, purpose: PurposeCommands,
-				data: MailData{Notice: NoticePausedForNow}}); err != nil {
-				return "", err
-			}
+		if err := noticeOthers(ctx, tx, a, p, "unsubscribed:"+key, MailData{Notice: NoticePausedForNow}); err != nil {
+			return "", err
 		}
 	}
 	return "unsubscribed", nil

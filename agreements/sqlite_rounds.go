@@ -60,16 +60,8 @@ func recordCheckIn(ctx context.Context, tx *Tx, a *Agreement, p *Party, roundID 
 	// correction, and the receipt says so.
 	if r.digestSent {
 		author := mailParty(*p)
-		for i := range a.Terms.Parties {
-			o := &a.Terms.Parties[i]
-			if o.ID == p.ID {
-				continue
-			}
-			k := fmt.Sprintf("%s:corrected:%s:%d", MailNotice, key, o.ID)
-			if _, err := queueMail(ctx, tx, mailRequest{key: k, kind: MailNotice, agreement: a, party: o, purpose: PurposeCommands,
-				data: MailData{Notice: NoticeCorrected, Author: &author, Round: r.occurrence, Answer: &ans}}); err != nil {
-				return "", err
-			}
+		if err := noticeOthers(ctx, tx, a, p, "corrected:"+key, MailData{Notice: NoticeCorrected, Author: &author, Round: r.occurrence, Answer: &ans}); err != nil {
+			return "", err
 		}
 	}
 	if _, err := queueMail(ctx, tx, mailRequest{key: fmt.Sprintf("%s:checkin:%s", MailReceipt, key), kind: MailReceipt, agreement: a, party: p,
