@@ -406,7 +406,7 @@ func TestServe_CheckInRound(t *testing.T) {
 		m := s.sentMail(t, id, agreements.MailDigest, s.st.Address(user))
 		raw := s.fetch(t, user, m.MessageID)
 		body := strings.ReplaceAll(string(raw), "=\r\n", "")
-		if !strings.Contains(body, other) || !strings.Contains(body, "Something good about you") {
+		if !strings.Contains(body, other) || !strings.Contains(body, "said about you") {
 			t.Fatalf("%s's digest lacks %q:\n%s", user, other, raw)
 		}
 	}
