@@ -128,6 +128,7 @@ type MailHistory struct {
 	Round string `json:"round"`
 	Party string `json:"party"`
 	Marks string `json:"marks"`
+	Words string `json:"words,omitempty"` // a few of their words: the kind ones, else what to talk about
 }
 
 // CheckInAnswer is what a party answered to a check-in.

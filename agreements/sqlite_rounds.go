@@ -209,7 +209,16 @@ func roundHistory(ctx context.Context, tx *Tx, a *Agreement, n int) ([]MailHisto
 		if at == "" {
 			marks = []string{"no answer"}
 		}
-		out = append(out, MailHistory{Round: occ, Party: p.FirstName(), Marks: strings.Join(marks, " ")})
+		h := MailHistory{Round: occ, Party: p.FirstName(), Marks: strings.Join(marks, " ")}
+		switch {
+		case ans.PositiveOther != "":
+			h.Words = clip(oneLine(ans.PositiveOther))
+		case ans.WentWrong != "":
+			h.Words = clip(oneLine(ans.WentWrong))
+		case len(ans.Statuses) == 0 && ans.Text != "":
+			h.Words = clip(oneLine(ans.Text))
+		}
+		out = append(out, h)
 	}
 	return out, rows.Err()
 }

@@ -137,6 +137,17 @@ func TestRoutine(t *testing.T) {
 			t.Fatalf("a digest with %d answers", len(m.Data.Answers))
 		}
 	}
+	// "history" shows every round with a few of each one's words.
+	tok, _ := db.IssueToken(ctx, alice.ID, agreements.PurposeCommands, 0)
+	reply(alice, tok.Value, "history")
+	ms = outbox(t, db, agreements.OutboxFilter{})
+	h := ms[len(ms)-1].Data
+	if h.Notice != agreements.NoticeHistory || len(h.History) != 20 {
+		t.Fatalf("history: %q with %d lines, want 20 (10 rounds, 2 parties)", h.Notice, len(h.History))
+	}
+	if first := h.History[0]; first.Words != "listened" || first.Marks == "" {
+		t.Fatalf("history's first line = %+v, want the marks and the kind words", first)
+	}
 }
 
 func containsAll(s string, subs ...string) bool {
