@@ -28,11 +28,17 @@ func (m *Main) SetTickForTest(d time.Duration) { m.tick = d }
 // SandboxServiceForTest wires the service as "dev" does, on the sandbox
 // srv, with its data in dir and the clock now, and starts nothing: the test
 // drives the schedule, the sender and the poller itself, one step at a time.
-func SandboxServiceForTest(ctx context.Context, srv *sandbox.Server, dir string, now func() time.Time) (*agreements.DB, *mailout.Sender, *mailin.Poller, error) {
+func SandboxServiceForTest(ctx context.Context, srv *sandbox.Server, dir string, now func() time.Time, night string) (*agreements.DB, *mailout.Sender, *mailin.Poller, error) {
 	m := NewMain()
 	c, err := sandboxConfig(func(string) string { return "" }, srv, dir)
 	if err != nil {
 		return nil, nil, nil, err
+	}
+	if night != "" {
+		c.Night = night
+		if err := c.Validate(); err != nil {
+			return nil, nil, nil, err
+		}
 	}
 	m.Config, m.Now = c, now
 	m.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))

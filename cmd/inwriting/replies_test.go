@@ -45,7 +45,7 @@ func newSandboxRun(t *testing.T, start time.Time) *sandboxRun {
 	}
 	t.Cleanup(func() { srv.Close() })
 	r := &sandboxRun{t: t, ctx: context.Background(), now: start}
-	db, sender, poller, err := main.SandboxServiceForTest(r.ctx, srv, t.TempDir(), r.clock)
+	db, sender, poller, err := main.SandboxServiceForTest(r.ctx, srv, t.TempDir(), r.clock, "")
 	if err != nil {
 		t.Fatal(err)
 	}

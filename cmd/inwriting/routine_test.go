@@ -28,7 +28,7 @@ import (
 // answer as a mail client would, over SMTP. Bob misses a round, Alice
 // corrects an answer with "fix:", pauses after week 7, and in week 9 Bob
 // asks to start again and Alice, told so, resumes; the scheduler runs
-// twice at every step.
+// twice at every step. The night (21:00-08:00) is on: nobody is woken.
 func TestRoutine_ByMail(t *testing.T) {
 	ctx := context.Background()
 	srv := sandbox.New()
@@ -38,7 +38,7 @@ func TestRoutine_ByMail(t *testing.T) {
 	}
 	defer srv.Close()
 	var mu sync.Mutex
-	now := time.Date(2027, 2, 24, 12, 0, 0, 0, time.UTC) // a Wednesday
+	now := time.Date(2027, 2, 24, 15, 0, 0, 0, time.UTC) // a Wednesday, day in Lisbon and in Chicago
 	clock := func() time.Time {
 		mu.Lock()
 		defer mu.Unlock()
@@ -49,7 +49,7 @@ func TestRoutine_ByMail(t *testing.T) {
 		now = t
 		mu.Unlock()
 	}
-	db, sender, poller, err := main.SandboxServiceForTest(ctx, srv, t.TempDir(), clock)
+	db, sender, poller, err := main.SandboxServiceForTest(ctx, srv, t.TempDir(), clock, "21:00-08:00")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,7 +170,7 @@ func TestRoutine_ByMail(t *testing.T) {
 		}
 		step()
 		c := clock()
-		if week() == 9 && c.Weekday() == time.Wednesday && c.Hour() == 12 && c.Minute() == 0 {
+		if week() == 9 && c.Weekday() == time.Wednesday && c.Hour() == 15 && c.Minute() == 0 {
 			if bob.lastNotice == nil {
 				t.Fatal("Bob was not told of the pause")
 			}
@@ -234,7 +234,19 @@ func TestRoutine_ByMail(t *testing.T) {
 	}
 	// A digest comes as soon as both have answered, or, for the round Bob
 	// missed, when his own 24 hours from his check-in are up (the last
-	// window); never before, and it says what the other wrote.
+	// window), or, when that is in the reader's night, at its end; never
+	// before, and it says what the other wrote.
+	night, _ := agreements.ParseNight("21:00-08:00")
+	zone := map[string]*time.Location{"alice": lisbon, "bob": chicago}
+	// Nobody is woken: nothing but a check-in (at the time they chose) or
+	// an answer to their own reply reaches them in their night.
+	for user, as := range got {
+		for _, a := range as {
+			if h := a.at.In(zone[user]).Hour(); (h >= 21 || h < 8) && a.kind != agreements.MailCheckIn && a.kind != agreements.MailReceipt {
+				t.Errorf("%s got a %s at %s, in their night", user, a.kind, a.at.In(zone[user]).Format("Mon 2 Jan 15:04 MST"))
+			}
+		}
+	}
 	var bobsThird time.Time
 	for _, a := range got["bob"] {
 		if a.kind == agreements.MailCheckIn && a.week == 3 {
@@ -253,6 +265,8 @@ func TestRoutine_ByMail(t *testing.T) {
 			if a.week == 3 {
 				want = bobsThird.Add(24 * time.Hour)
 			}
+			// Not in the reader's night: it waits for the morning.
+			want = night.After(want, zone[user])
 			if !a.at.Equal(want) {
 				t.Errorf("%s's digest of week %d came at %v, want %v", user, a.week, a.at, want)
 			}
