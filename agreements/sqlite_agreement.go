@@ -448,8 +448,9 @@ func confirmTx(ctx context.Context, tx *Tx, a *Agreement, c Confirmation) error 
 	}
 	cal := ICalendar(a, DateOf(tx.now.UTC()), tx.now)
 	// One mail to each: the confirmed copy, which says when their first
-	// check-in comes. To the party whose confirmation this was it is the
-	// answer to their reply (no receipt goes as well).
+	// check-in comes. To the party whose confirmation this was it answers
+	// their reply (no receipt goes as well), so it goes at once; it is
+	// not an answer the loop breaker could hold back.
 	first, hasFirst := nextCheckIn(a, tx.now)
 	for i := range a.Terms.Parties {
 		p := &a.Terms.Parties[i]
@@ -459,7 +460,7 @@ func confirmTx(ctx context.Context, tx *Tx, a *Agreement, c Confirmation) error 
 		}
 		key := fmt.Sprintf("%s:%d:%d:%d", MailConfirmed, a.ID, a.Version, p.ID)
 		if _, err := queueMail(ctx, tx, mailRequest{key: key, kind: MailConfirmed, agreement: a, party: p, purpose: PurposeCommands, data: d,
-			answer: p.ID == c.PartyID}); err != nil {
+			awake: p.ID == c.PartyID}); err != nil {
 			return err
 		}
 	}

@@ -421,3 +421,29 @@ func TestConfirmTimers_Upgrade(t *testing.T) {
 		t.Fatalf("at 7 days: %+v, %v; want agreement %d expired", st, err, a.ID)
 	}
 }
+
+// TestConfirmedCopy_LoopBreaker: the confirmed copy reaches the party who
+// confirmed last even when the loop breaker holds back their answers for
+// the day; they get it instead of a receipt, at once.
+func TestConfirmedCopy_LoopBreaker(t *testing.T) {
+	c := newInboundCase(t)
+	c.db.AnswersPerDay = 1
+	alice, bob := c.tokenOf(t, 0, agreements.MailConfirmRequest), c.tokenOf(t, 1, agreements.MailConfirmRequest)
+	c.record(t, c.reply("alice@example.test", alice, "I agree"))
+	c.record(t, c.reply("bob@example.test", bob, "yes but")) // unsure: his one answer today
+	if out := c.record(t, c.reply("bob@example.test", bob, "I agree")); out.Outcome != "confirmed" {
+		t.Fatalf("Bob's confirmation: %+v", out)
+	}
+	var toBob *agreements.OutboxMail
+	for _, m := range outbox(t, c.db, agreements.OutboxFilter{}) {
+		if m.Kind == agreements.MailConfirmed && m.To == "bob@example.test" {
+			toBob = m
+		}
+		if m.Kind == agreements.MailReceipt && m.To == "bob@example.test" {
+			t.Errorf("Bob got a receipt as well as the confirmed copy")
+		}
+	}
+	if toBob == nil || !toBob.NextAttemptAt.Equal(toBob.CreatedAt) {
+		t.Fatalf("Bob's confirmed copy: %+v, want it queued to go at once", toBob)
+	}
+}

@@ -27,6 +27,11 @@ type mailRequest struct {
 	// newRef is set when the reply token's ref was made in this
 	// transaction (a round that just opened): there is no token to find.
 	newRef bool
+	// awake is set for mail that follows at once from what its reader
+	// just did, without being an answer the loop breaker may hold back
+	// (the confirmed copy to the party who confirmed last): it goes even
+	// in their night.
+	awake bool
 }
 
 // queueMail adds a mail to the outbox in tx, unless its key is there
@@ -82,7 +87,7 @@ func queueMail(ctx context.Context, tx *Tx, r mailRequest) (bool, error) {
 // its reader in their night unasked (see DB.Night), when it waits for the
 // night's end.
 func sendAt(tx *Tx, r mailRequest) time.Time {
-	if r.answer || r.party == nil || r.kind == MailCheckIn || r.kind == MailTermsReminder {
+	if r.answer || r.awake || r.party == nil || r.kind == MailCheckIn || r.kind == MailTermsReminder {
 		return tx.now
 	}
 	loc, err := LoadLocation(r.party.TimeZone)
