@@ -15,7 +15,7 @@ import (
 
 var doctorCommand = &command{
 	name:    "doctor",
-	summary: "Check the configuration: the database, IMAP (login, IDLE, MOVE, folders), SMTP (TLS, AUTH), DKIM.",
+	summary: "Check the configuration: the database, IMAP (login, IDLE, MOVE, folders), SMTP (TLS, AUTH, MAIL FROM, RCPT TO, plus-addressing), DKIM.",
 	nargs:   0,
 	run:     runDoctor,
 }

@@ -24,10 +24,13 @@ you in person; --as names them.`)
 	resumeCommand = partyCommand(agreements.CommandResume, "Resume an agreement's check-ins for one of its parties, as their reply \"resume\" would.", `
 The check-ins come again at the agreed time, and both parties are told, as
 when the party replies "resume". It also takes back a "stop" made within the
-last 7 days. A party who unsubscribed is not brought back by anyone else.`)
+last 7 days. A break or an end is taken back only by the party who asked for
+it, and a party who unsubscribed is not brought back by anyone else.`)
 	stopCommand = partyCommand(agreements.CommandStop, "End an agreement for one of its parties, as their reply \"stop\" would.", `
 No more check-ins come, and both parties are told, as when the party replies
-"stop". It can be taken back within 7 days with "inwriting resume".`)
+"stop" twice (by reply, a first "stop" asks again; you have asked them
+already). The same party can take it back within 7 days with
+"inwriting resume".`)
 )
 
 // partyCommand returns the CLI command that gives command c for a party:
