@@ -164,11 +164,12 @@ type ScheduleStats struct {
 // RunSchedule does the timed work of the check-in routine, as of the
 // store's clock: it opens the rounds that are due (after downtime only the
 // latest missed one), mails each party's check-in at their own local time,
-// nudges once, halfway to the deadline, whoever has not answered, and
-// sends the digests of rounds that everyone answered or whose deadline
-// passed. It also sends the one reminder to confirm a version, and
-// expires a version left unconfirmed too long. Every step is recorded with its mail, so a pass can run any
-// number of times, or be cut short, and nothing is doubled.
+// nudges once, halfway through their own time to answer, whoever has not
+// answered, and sends the digests of rounds that everyone answered or
+// whose last party's time is up. It also sends the one reminder to
+// confirm a version, and expires a version left unconfirmed too long.
+// Every step is recorded with its mail, so a pass can run any number of
+// times, or be cut short, and nothing is doubled.
 func (db *DB) RunSchedule(ctx context.Context) (ScheduleStats, error) {
 	var st ScheduleStats
 	now := formatTime(db.Now().UTC())
