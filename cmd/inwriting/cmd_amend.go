@@ -61,7 +61,7 @@ Example:
 			fmt.Fprintf(m.Stdout, "  %s\n", l)
 		}
 		if a.Status == agreements.StatusPending {
-			fmt.Fprintf(m.Stdout, "Waiting for confirmation by %s.\n", partyAddresses(a.Terms.Parties))
+			m.sayWaiting(a)
 		}
 		return nil
 	},

@@ -21,6 +21,7 @@ func TestAmend(t *testing.T) {
 	if !strings.Contains(string(example), "Check in: every Sunday at 19:00") {
 		t.Fatal("the example agreement changed; this test needs its check-in line")
 	}
+	e.vars["INWRITING_SERVICE_ADDRESS"], e.vars["INWRITING_SMTP_HOST"] = "service@example.test", "smtp.example.test"
 	out := e.mustRun("amend", "1", "--from-file", v2)
 	for _, want := range []string{"Agreement 1 is now version 2", "  - Check in: every Sunday at 19:00", "  + Check in: every Sunday at 18:00", "Waiting for confirmation by alice@example.test and bob@example.test"} {
 		if !strings.Contains(out, want) {

@@ -90,8 +90,18 @@ func runNew(ctx context.Context, m *Main) error {
 		return err
 	}
 	fmt.Fprintf(m.Stdout, "Created agreement %d, %q, version %d.\nFingerprint: %s\n", a.ID, a.Terms.Title, a.Version, a.Fingerprint)
-	fmt.Fprintf(m.Stdout, "Waiting for confirmation by %s.\n", partyAddresses(a.Terms.Parties))
+	m.sayWaiting(a)
 	return nil
+}
+
+// sayWaiting says who is asked to confirm agreement a, or, when this
+// configuration cannot send mail, that nobody is asked yet.
+func (m *Main) sayWaiting(a *agreements.Agreement) {
+	if m.Config.Service.Address == "" || m.Config.SMTP.Host == "" {
+		fmt.Fprintf(m.Stdout, "The requests to confirm wait in the outbox: this configuration has no service.address or smtp.host, so nothing can be sent until \"inwriting serve\" runs with them.\n")
+		return
+	}
+	fmt.Fprintf(m.Stdout, "Waiting for confirmation by %s.\n", partyAddresses(a.Terms.Parties))
 }
 
 func (m *Main) termsFromFile(path string) (agreements.Terms, error) {

@@ -8,8 +8,14 @@ import (
 func TestNew(t *testing.T) {
 	t.Run("FromFile", func(t *testing.T) {
 		e := newEnv(t)
+		// With no way to send mail, new does not promise confirmations.
 		out := e.mustRun("new", "--from-file", exampleFile)
-		if !strings.Contains(out, "Created agreement 1") || !strings.Contains(out, "alice@example.test and bob@example.test") {
+		if !strings.Contains(out, "Created agreement 1") || !strings.Contains(out, "wait in the outbox") || strings.Contains(out, "Waiting for confirmation") {
+			t.Fatalf("new without a way to send = %q", out)
+		}
+		e.vars["INWRITING_SERVICE_ADDRESS"], e.vars["INWRITING_SMTP_HOST"] = "service@example.test", "smtp.example.test"
+		out = e.mustRun("new", "--from-file", exampleFile)
+		if !strings.Contains(out, "Created agreement 2") || !strings.Contains(out, "Waiting for confirmation by alice@example.test and bob@example.test") {
 			t.Fatalf("new = %q", out)
 		}
 		list := e.mustRun("list")
