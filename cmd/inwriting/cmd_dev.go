@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -110,7 +111,8 @@ func (m *Main) devSandbox(ctx context.Context) error {
 		return err
 	}
 	m.Config = c
-	m.Logger = newLogger(m.Stderr, c.Log)
+	// One line for each mail in and out, at the sandbox's clock.
+	m.Logger = slog.New(newFlowHandler(newLogger(m.Stderr, c.Log).Handler(), m.Stdout, func() time.Time { return m.Now() }))
 	if o.speed != 1 {
 		start, realStart := m.Now(), time.Now()
 		m.Now = func() time.Time { return start.Add(time.Duration(float64(time.Since(realStart)) * o.speed)) }

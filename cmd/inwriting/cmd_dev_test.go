@@ -6,6 +6,7 @@ import (
 	"net"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -26,33 +27,43 @@ func freeAddr(t *testing.T) string {
 }
 
 // startDev runs "inwriting dev" as a newcomer would, on free ports, until
-// the test ends; it returns the flags that reach it.
+// the test ends or stopDev; it returns the flags that reach it.
 func startDev(t *testing.T, e *env, extra ...string) []string {
-	flags := []string{"--imap", freeAddr(t), "--smtp", freeAddr(t)}
+	flags, _ := startDevStop(t, e, extra...)
+	return flags
+}
+
+// startDevStop is startDev, and also returns stop: Ctrl-C, then what dev
+// printed.
+func startDevStop(t *testing.T, e *env, extra ...string) (flags []string, stop func() result) {
+	flags = []string{"--imap", freeAddr(t), "--smtp", freeAddr(t)}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan result)
 	go func() { done <- e.runCtx(ctx, false, "", append(append([]string{"dev"}, flags...), extra...)...) }()
-	t.Cleanup(func() {
+	stop = sync.OnceValue(func() result {
 		cancel()
 		select {
 		case r := <-done:
 			if r.code != 0 {
 				t.Errorf("dev: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 			}
+			return r
 		case <-time.After(30 * time.Second):
 			t.Error("dev did not stop within 30 s of Ctrl-C")
+			return result{code: -1}
 		}
 	})
+	t.Cleanup(func() { stop() })
 	waitUntil(t, func() bool {
 		r := e.run("", append(append([]string{"dev"}, flags...), "inbox", "alice")...)
 		return r.code == 0 && strings.Contains(r.stdout, "Please confirm")
 	})
-	return flags
+	return flags, stop
 }
 
 func TestDev_Newcomer(t *testing.T) {
 	e := newEnv(t)
-	dev := startDev(t, e)
+	dev, stop := startDevStop(t, e)
 	run := func(args ...string) string { return e.mustRun(append(append([]string{"dev"}, dev...), args...)...) }
 
 	// Both parties read their copy and reply "I agree" from the terminal.
@@ -89,6 +100,18 @@ func TestDev_Newcomer(t *testing.T) {
 			t.Fatalf("no sandbox: exit %d %q", r.code, r.stderr)
 		}
 	})
+
+	// The sandbox showed each mail in and out, a line each.
+	out := stop().stdout
+	for _, want := range []string{
+		"→ alice@example.test: confirm-request", "→ bob@example.test: confirm-request",
+		"← alice@example.test: confirmed", "← bob@example.test: confirmed",
+		"→ alice@example.test: confirmed", "→ bob@example.test: confirmed",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("dev did not show %q:\n%s", want, out)
+		}
+	}
 }
 
 // TestDev_MailClient drives the sandbox with go-imap and go-mail on the
