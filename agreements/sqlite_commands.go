@@ -46,12 +46,7 @@ func (db *DB) Command(ctx context.Context, id int64, by string, in Intent) (stri
 		if err != nil {
 			return err
 		}
-		var p *Party
-		for i := range a.Terms.Parties {
-			if strings.EqualFold(a.Terms.Parties[i].Address, by) {
-				p = &a.Terms.Parties[i]
-			}
-		}
+		p := a.PartyByAddress(by)
 		if p == nil {
 			return Errorf(EINVALID, "%s is not a party to agreement %d", by, id)
 		}
@@ -256,14 +251,8 @@ func command(ctx context.Context, tx *Tx, a *Agreement, p *Party, r Reading, o o
 // lastChange returns the last event of agreement id that paused, ended or
 // resumed it, with its time; a zero event when there is none. (A pause
 // that an unsubscribe made is the unsubscribed party's, and is not here.)
-func lastChange(ctx context.Context, tx *Tx, id int64) (struct {
-	Type EventType
-	ChangeEvent
-}, time.Time, error) {
-	var last struct {
-		Type EventType
-		ChangeEvent
-	}
+func lastChange(ctx context.Context, tx *Tx, id int64) (change, time.Time, error) {
+	var last change
 	var data, at string
 	err := tx.QueryRowContext(ctx, `SELECT type, data, at FROM events WHERE agreement_id = ? AND type IN (?, ?, ?) ORDER BY seq DESC LIMIT 1`,
 		id, EventPaused, EventEnded, EventResumed).Scan(&last.Type, &data, &at)
@@ -277,6 +266,12 @@ func lastChange(ctx context.Context, tx *Tx, id int64) (struct {
 	}
 	t, err := parseTime(at)
 	return last, t, err
+}
+
+// A change is an event that changed an agreement's status, with its data.
+type change struct {
+	Type EventType
+	ChangeEvent
 }
 
 // stopAsked reports whether party by said "stop" to agreement id within

@@ -3,7 +3,6 @@ package mailout_test
 import (
 	"bytes"
 	"flag"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -54,20 +53,7 @@ func TestGolden(t *testing.T) {
 	}
 	for _, kind := range agreements.MailKinds {
 		t.Run(string(kind), func(t *testing.T) {
-			got := stable(compose(t, set, fixture(kind), ""))
-			path := filepath.Join("testdata", string(kind)+".eml")
-			if *update {
-				if err := os.WriteFile(path, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Fatalf("message differs from %s (run go test ./mailout -update and review the diff):\n%s", path, got)
-			}
+			mailtest.Golden(t, filepath.Join("testdata", string(kind)+".eml"), stable(compose(t, set, fixture(kind), "")), *update)
 		})
 	}
 }

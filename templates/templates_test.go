@@ -35,19 +35,7 @@ func TestGolden(t *testing.T) {
 				t.Fatal(err)
 			}
 			for ext, got := range map[string]string{"txt": "Subject: " + subject + "\n\n" + text, "html": html} {
-				path := filepath.Join("testdata", string(kind)+"."+ext)
-				if *update {
-					if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-						t.Fatal(err)
-					}
-				}
-				want, err := os.ReadFile(path)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if got != string(want) {
-					t.Errorf("%s differs (run go test ./templates -update and review the diff):\n%s", path, got)
-				}
+				mailtest.Golden(t, filepath.Join("testdata", string(kind)+"."+ext), []byte(got), *update)
 			}
 		})
 	}

@@ -92,11 +92,9 @@ func untilDate(a *agreements.Agreement, by, s string, now time.Time) (time.Time,
 		return time.Time{}, usagef("--until %q: want a date like 2027-01-31", s)
 	}
 	loc := time.UTC
-	for _, p := range a.Terms.Parties {
-		if strings.EqualFold(p.Address, by) {
-			if loc, err = agreements.LoadLocation(p.TimeZone); err != nil {
-				return time.Time{}, err
-			}
+	if p := a.PartyByAddress(by); p != nil {
+		if loc, err = agreements.LoadLocation(p.TimeZone); err != nil {
+			return time.Time{}, err
 		}
 	}
 	t := time.Date(d.Year, d.Month, d.Day, 0, 0, 0, 0, loc)

@@ -1,6 +1,9 @@
 package mailtest
 
 import (
+	"bytes"
+	"os"
+	"testing"
 	"time"
 
 	"github.com/inwriting/inwriting/agreements"
@@ -71,4 +74,23 @@ func MailData(kind agreements.MailKind) *agreements.MailData {
 		d.Notice, d.Author, d.Until = agreements.NoticePaused, &bob, time.Date(2026, 12, 10, 6, 0, 0, 0, time.UTC)
 	}
 	return d
+}
+
+// Golden compares got with the golden file at path, after writing got
+// there when update is set (go test -update): a difference fails tb and
+// shows got, so that the change can be reviewed and the file rewritten.
+func Golden(tb testing.TB, path string, got []byte, update bool) {
+	tb.Helper()
+	if update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		tb.Errorf("%s differs (run go test -update in its package and review the diff):\n%s", path, got)
+	}
 }

@@ -1,5 +1,6 @@
-// Package mailtest reads composed messages back, for tests that check what
-// a recipient would see.
+// Package mailtest helps tests that check what a recipient would see: it
+// reads composed messages back, holds the data of the golden mails and
+// compares with golden files, and waits for what a real mail server does.
 package mailtest
 
 import (
