@@ -36,8 +36,11 @@ type Agreement struct {
 	Version     int    // the current version's number
 	Fingerprint string // the current version's fingerprint
 	Terms       Terms
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	// Proposed is the number of an amendment that waits for every
+	// party's confirmation while Version stays in force; 0 for none.
+	Proposed  int
+	CreatedAt time.Time
+	UpdatedAt time.Time
 
 	activeSince string // the day it first became active (YYYY-MM-DD), as loaded; "" before
 	timerGen    int64  // the generation of its timers that fire

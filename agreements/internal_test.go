@@ -49,7 +49,7 @@ func (db *DB) ConfirmVersion(ctx context.Context, c Confirmation) (*Agreement, e
 	if err != nil {
 		return nil, err
 	}
-	if err := confirmTx(ctx, tx, a, c); err != nil {
+	if _, err := confirmTx(ctx, tx, a, c); err != nil {
 		return nil, err
 	}
 	if err := tx.Commit(); err != nil {

@@ -51,6 +51,11 @@ type MailData struct {
 	Deadline     time.Time      `json:"deadline,omitzero"`       // confirm-request, confirm-reminder: when it expires
 	Recorded     []string       `json:"recorded,omitempty"`      // receipt: what was recorded, one line each
 	AskAmend     bool           `json:"ask_amend,omitempty"`     // comment to the initiator: ask whether to amend
+	Amends       int            `json:"amends,omitempty"`        // confirm-request of a new version: the version it changes
+	Changes      []string       `json:"changes,omitempty"`       // confirm-request of a new version: the lines removed ("- ") and added ("+ ")
+	InForce      int            `json:"in_force,omitempty"`      // an amendment's confirm-request, declined, expired: the version in force meanwhile, or that stays
+	Problem      string         `json:"problem,omitempty"`       // notice amend-unclear: what could not be read, and where
+	StartAt      string         `json:"start_at,omitempty"`      // declined, expired, notice too-late-to-resume: where the reader may start a new agreement by mail; "" where they may not
 	RepliedTo    int            `json:"replied_to,omitempty"`    // superseded: the replaced version the reply was about
 	Round        string         `json:"round,omitempty"`         // checkin, nudge, digest: the round's day
 	Answers      []MailAnswer   `json:"answers,omitempty"`       // digest: the others' check-ins
@@ -100,6 +105,8 @@ const (
 	NoticeNotYours        Notice = "not-yours"          // Author paused (Status paused) or ended it: theirs to take back
 	NoticeResumeWished    Notice = "resume-wished"      // to who paused or ended: Author would like to go on
 	NoticeCorrected       Notice = "corrected"          // Author's fix of Round, after its digest: Answer
+	NoticeCannotAmend     Notice = "cannot-amend"       // the agreement is Status
+	NoticeAmendUnclear    Notice = "amend-unclear"      // an "amend:" that could not be read: Problem, and Quote, what was read
 )
 
 // Notices lists every notice, for the templates to check that each has
@@ -108,7 +115,7 @@ var Notices = []Notice{
 	NoticeHelp, NoticeFewerMails, NoticePaused, NoticePauseEnded, NoticePausedForNow, NoticeResumed, NoticeResubscribed,
 	NoticeEnded, NoticeHistory, NoticeMissed, NoticeCannotPause, NoticeCannotResume, NoticeTooLateToResume,
 	NoticeStillPaused, NoticeAlreadyOver, NoticeNothingToFix, NoticeNotACommand, NoticeNoThread,
-	NoticeStopAgain, NoticeNotYours, NoticeResumeWished, NoticeCorrected,
+	NoticeStopAgain, NoticeNotYours, NoticeResumeWished, NoticeCorrected, NoticeCannotAmend, NoticeAmendUnclear,
 }
 
 // MailAnswer is one party's check-in as a digest shows it.

@@ -79,8 +79,13 @@ type proposalParser struct {
 	reminder    *Schedule
 	remindLine  int
 	missedAfter int
+	missedLine  int
 	blocks      []*commitmentBlock
 	section     string // "", "wrong", "commit"
+
+	// self is, in an amendment, the index of the party who writes it:
+	// who "I" is. It is 0 in a proposal, whose writer proposes it.
+	self int
 }
 
 func (p *proposalParser) line(n int, raw string) error {
@@ -176,6 +181,7 @@ func (p *proposalParser) heading(n int, written, value string) (bool, error) {
 			return true, Errorf(EINVALID, `line %d: %q: expected a rule like "after 2 missed rounds, tell both of us"`, n, clip(value))
 		}
 		p.missedAfter, _ = strconv.Atoi(m[1])
+		p.missedLine = n
 	case "reminder", "reminders", "remind", "remind us", "remind me", "remind us of the terms":
 		p.section = ""
 		if p.remindLine != 0 {
@@ -240,15 +246,8 @@ func (p *proposalParser) terms() (Terms, error) {
 	if err := p.assignZones(&t); err != nil {
 		return Terms{}, err
 	}
-	for _, b := range p.blocks {
-		i, err := p.resolve(b, t.Parties)
-		if err != nil {
-			return Terms{}, err
-		}
-		if len(b.items) == 0 {
-			return Terms{}, Errorf(EINVALID, "line %d: %q has no list under it; write one commitment a line", b.line, b.who+" will:")
-		}
-		t.Parties[i].Commitments = append(t.Parties[i].Commitments, b.items...)
+	if _, err := p.commitments(&t); err != nil {
+		return Terms{}, err
 	}
 	for _, party := range t.Parties {
 		if len(party.Commitments) == 0 {
@@ -262,8 +261,34 @@ func (p *proposalParser) terms() (Terms, error) {
 	return t, nil
 }
 
+// commitments adds the lists of the "… will:" blocks to the parties of
+// t they are about, and reports which parties were given one.
+func (p *proposalParser) commitments(t *Terms) ([]bool, error) {
+	given := make([]bool, len(t.Parties))
+	for _, b := range p.blocks {
+		i, err := p.resolve(b, t.Parties)
+		if err != nil {
+			return nil, err
+		}
+		if len(b.items) == 0 {
+			return nil, Errorf(EINVALID, "line %d: %q has no list under it; write one commitment a line", b.line, b.who+" will:")
+		}
+		t.Parties[i].Commitments = append(t.Parties[i].Commitments, b.items...)
+		given[i] = true
+	}
+	return given, nil
+}
+
 // resolve returns the index of the party a "… will:" block is about.
 func (p *proposalParser) resolve(b *commitmentBlock, parties []Party) (int, error) {
+	if p.self != 0 && len(parties) == 2 {
+		switch strings.ToLower(strings.TrimSpace(b.who)) {
+		case "i", "me", "myself":
+			return p.self, nil
+		case "you":
+			return 1 - p.self, nil
+		}
+	}
 	i, err := PartyIndex(parties, b.who)
 	if err != nil {
 		return 0, Errorf(EINVALID, "line %d: %s", b.line, ErrorMessage(err))
@@ -392,4 +417,74 @@ func clip(s string) string {
 		return string(r[:57]) + "..."
 	}
 	return s
+}
+
+// ParseAmendment reads an amendment of current written by party writer
+// (an index into its parties): the same format as ParseProposal, but
+// only the parts that change. Each part given takes the place of that
+// part ("Bob will:" and a list replaces Bob's commitments; "Check in:"
+// the schedule); what is not given stays. "I will:" is the writer's,
+// "You will:" the other party's. An amendment keeps the parties: a
+// "From:" or "To:" line is an error. An error is EINVALID and names the
+// line, like ParseProposal's; an amendment that gives no part is one.
+func ParseAmendment(current Terms, writer int, text string) (Terms, error) {
+	if writer < 0 || writer >= len(current.Parties) {
+		return Terms{}, Errorf(EINVALID, "party %d is not on the agreement", writer+1)
+	}
+	p := proposalParser{self: writer}
+	text = strings.ReplaceAll(strings.ReplaceAll(text, "\r\n", "\n"), "\r", "\n")
+	for i, line := range strings.Split(strings.TrimPrefix(text, "\uFEFF"), "\n") {
+		if err := p.line(i+1, line); err != nil {
+			return Terms{}, err
+		}
+	}
+	if p.from != nil || len(p.others) > 0 {
+		return Terms{}, Errorf(EINVALID, "an amendment keeps the same two people; leave out the From: and To: lines (a new agreement is needed to change who is on it)")
+	}
+	t := current
+	t.Parties = make([]Party, len(current.Parties))
+	for i, party := range current.Parties {
+		party.Commitments = nil
+		t.Parties[i] = party
+	}
+	changed := false
+	if strings.TrimSpace(p.title) != "" {
+		t.Title, changed = p.title, true
+	}
+	if w := strings.Join(p.wrong, "\n"); strings.TrimSpace(w) != "" {
+		t.WhatWentWrong, changed = w, true
+	}
+	if p.checkIn != nil {
+		t.CheckIn, changed = *p.checkIn, true
+	}
+	if p.remindLine != 0 {
+		t.Reminder, changed = p.reminder, true
+	}
+	if p.missedLine != 0 {
+		t.MissedAfter, changed = p.missedAfter, true
+	}
+	if p.zones != "" {
+		if err := p.assignZones(&t); err != nil {
+			return Terms{}, err
+		}
+		changed = true
+	}
+	given, err := p.commitments(&t)
+	if err != nil {
+		return Terms{}, err
+	}
+	for i := range t.Parties {
+		changed = changed || given[i]
+		if !given[i] {
+			t.Parties[i].Commitments = current.Parties[i].Commitments
+		}
+	}
+	if !changed {
+		return Terms{}, Errorf(EINVALID, `the amendment gives no part to change: after "amend:", write the parts that change, such as "Bob will:" and a list, or "Check in: every Sunday at 18:00"`)
+	}
+	t.Normalize()
+	if err := t.Validate(); err != nil {
+		return Terms{}, err
+	}
+	return t, nil
 }

@@ -121,3 +121,79 @@ func TestParseProposal_ErrInvalid(t *testing.T) {
 		t.Fatalf("the good text fails: %v", err)
 	}
 }
+
+// TestParseAmendment: the parts given replace those parts; "I" is the
+// writer and "you" the other; the rest stays.
+func TestParseAmendment(t *testing.T) {
+	current := testTerms()
+	for _, tt := range []struct {
+		name   string
+		writer int
+		text   string
+		check  func(agreements.Terms) string
+	}{
+		{"BobsOwn", 1, "I will:\n- Ask directly.\n- Say so the same day.", func(got agreements.Terms) string {
+			if len(got.Parties[1].Commitments) != 2 || got.Parties[0].Commitments[0] != current.Parties[0].Commitments[0] {
+				return "Bob's list was not replaced, or Alice's changed"
+			}
+			return ""
+		}},
+		{"YouFromBob", 1, "You will:\n1. Call before 17:00.", func(got agreements.Terms) string {
+			if len(got.Parties[0].Commitments) != 1 || got.Parties[0].Commitments[0] != "Call before 17:00." {
+				return "\"You will\" from Bob is not Alice's list"
+			}
+			return ""
+		}},
+		{"ByName", 0, "bob will:\n1. Listen first.", func(got agreements.Terms) string {
+			if got.Parties[1].Commitments[0] != "Listen first." {
+				return "the list under Bob's name is not his"
+			}
+			return ""
+		}},
+		{"ScheduleAndTitle", 0, "Check-ins: every Saturday at 10:00\nTitle: Weekends too\nReminders: none", func(got agreements.Terms) string {
+			if got.CheckIn.String() != "every Saturday at 10:00" || got.Title != "Weekends too" || got.Reminder != nil {
+				return "schedule or title not replaced: " + got.CheckIn.String() + ", " + got.Title
+			}
+			return ""
+		}},
+		{"WhatWentWrong", 0, "What happened:\nI forgot the school play.\n\nAnd I did not call.", func(got agreements.Terms) string {
+			if got.WhatWentWrong != "I forgot the school play.\n\nAnd I did not call." {
+				return "what went wrong = " + got.WhatWentWrong
+			}
+			return ""
+		}},
+		{"TimeZone", 1, "Time zones: Bob Europe/Berlin", func(got agreements.Terms) string {
+			if got.Parties[1].TimeZone != "Europe/Berlin" || got.Parties[0].TimeZone != "Europe/Lisbon" {
+				return "time zones: " + got.Parties[0].TimeZone + ", " + got.Parties[1].TimeZone
+			}
+			return ""
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := agreements.ParseAmendment(current, tt.writer, tt.text)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if msg := tt.check(got); msg != "" {
+				t.Error(msg)
+			}
+			if current.Parties[1].Commitments[0] != "Ask directly when worried." {
+				t.Fatal("ParseAmendment changed the current terms")
+			}
+		})
+	}
+	for _, tt := range []struct{ name, text, want string }{
+		{"Empty", "", "gives no part"},
+		{"OnlyWords", "Let us talk about it on Sunday.", "line 1"},
+		{"NewParty", "From: Carol <carol@example.test>\nI will:\n- x", "same two people"},
+		{"EmptyList", "Bob will:\n", "has no list"},
+		{"Stranger", "Carol will:\n- x", "not one of the parties"},
+	} {
+		t.Run("Error/"+tt.name, func(t *testing.T) {
+			_, err := agreements.ParseAmendment(current, 0, tt.text)
+			if !errors.Is(err, agreements.ErrInvalid) || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want EINVALID naming %q", err, tt.want)
+			}
+		})
+	}
+}

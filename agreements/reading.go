@@ -24,6 +24,7 @@ const (
 	CommandHistory     = "history"
 	CommandHelp        = "help"
 	CommandFix         = "fix"
+	CommandAmend       = "amend"
 	CommandUnsubscribe = "unsubscribe"
 	// CommandStopMail is a wish for no more mail in the writer's own
 	// words ("please stop sending these"): the writer is asked whether
@@ -52,6 +53,7 @@ type Intent struct {
 	Command string
 	Until   time.Time // pause until the start of this day in the writer's zone; zero for none
 	Fix     string    // the correction after "fix:"
+	Amend   string    // the parts that change, after "amend:"
 }
 
 // ReplyContext is what the service knows when it reads a reply: which of

@@ -50,7 +50,7 @@ func (db *DB) createAgreement(ctx context.Context, t Terms, status Status) (*Agr
 	if err := appendEvent(ctx, tx, id, EventCreated, CreatedEvent{Title: t.Title, Parties: addrs, Status: status}); err != nil {
 		return nil, err
 	}
-	if err := insertVersion(ctx, tx, id, 1, t); err != nil {
+	if err := insertVersion(ctx, tx, id, 1, t, true); err != nil {
 		return nil, err
 	}
 	if status == StatusPending {
@@ -72,28 +72,22 @@ func queueConfirmRequests(ctx context.Context, tx *Tx, id int64) error {
 	if err != nil {
 		return err
 	}
-	if err := queueToAll(ctx, tx, a, MailConfirmRequest, PurposeConfirm, MailData{Deadline: tx.now.Add(tx.db.ConfirmFor)}); err != nil {
-		return err
-	}
-	if err := voidTimers(ctx, tx, a); err != nil {
-		return err
-	}
-	return setTimers(ctx, tx, []timer{{at: formatTime(tx.db.nextConfirmTimer(tx.now, tx.now)), agreement: a.ID, kind: timerConfirm, gen: a.timerGen}})
+	return askToConfirm(ctx, tx, a, nil)
 }
 
-// insertVersion stores version n of agreement id, which becomes its
-// current version, and logs it.
-func insertVersion(ctx context.Context, tx *Tx, id int64, n int, t Terms) error {
+// insertVersion stores version n of agreement id, and logs it. With
+// current set it becomes the agreement's current version, whose schedule
+// the agreement's row keeps; else it is an amendment that waits (see
+// AmendAgreement).
+func insertVersion(ctx context.Context, tx *Tx, id int64, n int, t Terms, current bool) error {
 	terms, err := json.Marshal(t)
 	if err != nil {
 		return err
 	}
-	checkIn, err := json.Marshal(t.CheckIn)
-	if err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, `UPDATE agreements SET check_in = ? WHERE id = ?`, string(checkIn), id); err != nil {
-		return fmt.Errorf("insert version: %w", err)
+	if current {
+		if err := setSchedule(ctx, tx, id, t); err != nil {
+			return err
+		}
 	}
 	text := CanonicalText(id, n, t)
 	fp := Fingerprint(text)
@@ -102,6 +96,19 @@ func insertVersion(ctx context.Context, tx *Tx, id int64, n int, t Terms) error 
 		return fmt.Errorf("insert version: %w", err)
 	}
 	return appendEvent(ctx, tx, id, EventVersionAdded, VersionEvent{Version: n, Fingerprint: fp})
+}
+
+// setSchedule keeps t's check-in schedule in agreement id's row, where the
+// timed pass reads it.
+func setSchedule(ctx context.Context, tx *Tx, id int64, t Terms) error {
+	checkIn, err := json.Marshal(t.CheckIn)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE agreements SET check_in = ? WHERE id = ?`, string(checkIn), id); err != nil {
+		return fmt.Errorf("set schedule: %w", err)
+	}
+	return nil
 }
 
 // FindAgreementByID returns the agreement with its current terms, or
@@ -161,7 +168,7 @@ func (db *DB) FindAgreements(ctx context.Context, f AgreementFilter) ([]*Agreeme
 
 func findAgreements(ctx context.Context, q querier, clause string, args ...any) ([]*Agreement, error) {
 	rows, err := q.QueryContext(ctx, `
-		SELECT a.id, a.status, a.version, a.created_at, a.updated_at, a.active_since, a.timer_gen, v.terms, v.fingerprint
+		SELECT a.id, a.status, a.version, a.proposed, a.created_at, a.updated_at, a.active_since, a.timer_gen, v.terms, v.fingerprint
 		FROM agreements a JOIN versions v ON v.agreement_id = a.id AND v.number = a.version
 		`+clause, args...)
 	if err != nil {
@@ -172,7 +179,7 @@ func findAgreements(ctx context.Context, q querier, clause string, args ...any) 
 	for rows.Next() {
 		var a Agreement
 		var created, updated, terms string
-		if err := rows.Scan(&a.ID, &a.Status, &a.Version, &created, &updated, &a.activeSince, &a.timerGen, &terms, &a.Fingerprint); err != nil {
+		if err := rows.Scan(&a.ID, &a.Status, &a.Version, &a.Proposed, &created, &updated, &a.activeSince, &a.timerGen, &terms, &a.Fingerprint); err != nil {
 			return nil, fmt.Errorf("find agreements: %w", err)
 		}
 		if a.CreatedAt, err = parseTime(created); err != nil {
@@ -270,70 +277,6 @@ func idList(ids []int64) string {
 	return string(append(b, ']'))
 }
 
-// AmendAgreement stores t as the next version of agreement id. Every party
-// confirms again: a pending, active or paused agreement becomes pending; a
-// draft stays a draft. The parties' addresses cannot change (names, time
-// zones and commitments can). Amending a declined, expired or ended
-// agreement is an ECONFLICT error, and an amendment that changes nothing is
-// EINVALID.
-func (db *DB) AmendAgreement(ctx context.Context, id int64, t Terms) (*Agreement, error) {
-	t.Normalize()
-	if err := t.Validate(); err != nil {
-		return nil, err
-	}
-	tx, err := db.begin(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer tx.Rollback()
-	a, err := findAgreementByID(ctx, tx, id)
-	if err != nil {
-		return nil, err
-	}
-	if a.Status.Final() {
-		return nil, Errorf(ECONFLICT, "agreement %d is %s; it cannot be amended (start a new one)", id, a.Status)
-	}
-	if len(t.Parties) != len(a.Terms.Parties) {
-		return nil, Errorf(EINVALID, "an amendment keeps the same parties; start a new agreement to change who is on it")
-	}
-	for i, p := range t.Parties {
-		if !strings.EqualFold(p.Address, a.Terms.Parties[i].Address) {
-			return nil, Errorf(EINVALID, "an amendment keeps the same parties in the same order; %s is not party %d", p.Address, i+1)
-		}
-		t.Parties[i].Address = a.Terms.Parties[i].Address
-	}
-	if CanonicalText(id, a.Version, t) == CanonicalText(id, a.Version, a.Terms) {
-		return nil, Errorf(EINVALID, "the amendment changes nothing in version %d", a.Version)
-	}
-	next := a.Version + 1
-	for i, p := range t.Parties {
-		if _, err := tx.ExecContext(ctx, `UPDATE parties SET name = ?, time_zone = ? WHERE agreement_id = ? AND position = ?`,
-			p.Name, p.TimeZone, id, i+1); err != nil {
-			return nil, fmt.Errorf("update party: %w", err)
-		}
-	}
-	status := StatusPending
-	if a.Status == StatusDraft {
-		status = StatusDraft
-	}
-	if _, err := tx.ExecContext(ctx, `UPDATE agreements SET version = ?, status = ?, updated_at = ? WHERE id = ?`,
-		next, status, formatTime(tx.now), id); err != nil {
-		return nil, fmt.Errorf("update agreement: %w", err)
-	}
-	if err := insertVersion(ctx, tx, id, next, t); err != nil {
-		return nil, err
-	}
-	if status == StatusPending {
-		if err := queueConfirmRequests(ctx, tx, id); err != nil {
-			return nil, err
-		}
-	}
-	if err := tx.Commit(); err != nil {
-		return nil, fmt.Errorf("commit: %w", err)
-	}
-	return db.FindAgreementByID(ctx, id)
-}
-
 // FindVersions returns every version of agreement id, oldest first.
 func (db *DB) FindVersions(ctx context.Context, id int64) ([]*Version, error) {
 	return db.findVersions(ctx, `WHERE agreement_id = ? ORDER BY number`, id)
@@ -385,66 +328,64 @@ func requireParty(a *Agreement, partyID int64) (*Party, error) {
 	return p, nil
 }
 
-// requireCurrentPending checks that a waits for confirmation of version.
-func requireCurrentPending(a *Agreement, version int) error {
-	switch {
-	case version < a.Version:
-		return Errorf(ECONFLICT, "version %d of agreement %d has been replaced by version %d; please reply to the mail about version %d", version, a.ID, a.Version, a.Version)
-	case version > a.Version:
-		return Errorf(ENOTFOUND, "agreement %d has no version %d", a.ID, version)
-	case a.Status != StatusPending:
-		return Errorf(ECONFLICT, "agreement %d is %s, not waiting for confirmation", a.ID, a.Status)
-	}
-	return nil
-}
-
-// confirmTx records c for a, the agreement as loaded in tx.
-func confirmTx(ctx context.Context, tx *Tx, a *Agreement, c Confirmation) error {
+// confirmTx records c for a, the agreement as loaded in tx, and reports
+// whether it was the last confirmation the version waited for: the
+// version is then in force, a pending agreement active, and everyone has
+// the confirmed copy.
+func confirmTx(ctx context.Context, tx *Tx, a *Agreement, c Confirmation) (bool, error) {
 	if c.MessageID == "" {
-		return Errorf(EINVALID, "a confirmation needs the Message-ID it came from")
+		return false, Errorf(EINVALID, "a confirmation needs the Message-ID it came from")
 	}
 	if c.AuthResult == "" {
 		c.AuthResult = "none"
 	}
 	p, err := requireParty(a, c.PartyID)
 	if err != nil {
-		return err
+		return false, err
 	}
-	if err := requireCurrentPending(a, c.Version); err != nil {
-		return err
+	w, err := waiting(ctx, tx, a, c.Version)
+	if err != nil {
+		return false, err
 	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO confirmations (agreement_id, version, party_id, confirmed_at, message_id, auth_result) VALUES (?, ?, ?, ?, ?, ?)`,
 		a.ID, c.Version, c.PartyID, formatTime(tx.now), c.MessageID, c.AuthResult)
 	if isUniqueViolation(err) {
-		return Errorf(ECONFLICT, "%s has already confirmed version %d of agreement %d", p.Address, c.Version, a.ID)
+		return false, Errorf(ECONFLICT, "%s has already confirmed version %d of agreement %d", p.Address, c.Version, a.ID)
 	} else if err != nil {
-		return fmt.Errorf("insert confirmation: %w", err)
+		return false, fmt.Errorf("insert confirmation: %w", err)
 	}
 	if err := appendEvent(ctx, tx, a.ID, EventConfirmed, ConfirmedEvent{
-		Version: c.Version, Fingerprint: a.Fingerprint, Party: p.Address,
+		Version: c.Version, Fingerprint: w.Fingerprint, Party: p.Address,
 		MessageID: c.MessageID, AuthResult: c.AuthResult,
 	}); err != nil {
-		return err
+		return false, err
 	}
 	var n int
 	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM confirmations WHERE agreement_id = ? AND version = ?`, a.ID, c.Version).Scan(&n); err != nil {
-		return fmt.Errorf("count confirmations: %w", err)
+		return false, fmt.Errorf("count confirmations: %w", err)
 	}
 	if n < len(a.Terms.Parties) {
-		return nil
+		return false, nil
 	}
-	if err := setStatus(ctx, tx, a.ID, StatusActive); err != nil {
-		return err
-	}
-	if err := startRounds(ctx, tx, a); err != nil {
-		return err
+	if w != a {
+		// An amendment of an agreement in force: it is in force now.
+		if a, err = adopt(ctx, tx, a, w); err != nil {
+			return false, err
+		}
+	} else {
+		if err := setStatus(ctx, tx, a.ID, StatusActive); err != nil {
+			return false, err
+		}
+		if err := startRounds(ctx, tx, a); err != nil {
+			return false, err
+		}
 	}
 	if err := appendEvent(ctx, tx, a.ID, EventActivated, VersionEvent{Version: c.Version, Fingerprint: a.Fingerprint}); err != nil {
-		return err
+		return false, err
 	}
 	audit, err := findAudit(ctx, tx, a, c.Version)
 	if err != nil {
-		return err
+		return false, err
 	}
 	cal := ICalendar(a, DateOf(tx.now.UTC()), tx.now)
 	// One mail to each: the confirmed copy, which says when their first
@@ -455,16 +396,16 @@ func confirmTx(ctx context.Context, tx *Tx, a *Agreement, c Confirmation) error 
 	for i := range a.Terms.Parties {
 		p := &a.Terms.Parties[i]
 		d := MailData{Audit: audit, Calendar: cal}
-		if loc, err := LoadLocation(p.TimeZone); err == nil && hasFirst {
+		if loc, err := LoadLocation(p.TimeZone); err == nil && hasFirst && a.Status == StatusActive {
 			d.FirstCheckIn = a.Terms.CheckIn.At(first, loc)
 		}
 		key := fmt.Sprintf("%s:%d:%d:%d", MailConfirmed, a.ID, a.Version, p.ID)
 		if _, err := queueMail(ctx, tx, mailRequest{key: key, kind: MailConfirmed, agreement: a, party: p, purpose: PurposeCommands, data: d,
 			awake: p.ID == c.PartyID}); err != nil {
-			return err
+			return false, err
 		}
 	}
-	return nil
+	return true, nil
 }
 
 // nextCheckIn returns the day of active agreement a's first check-in
@@ -477,21 +418,30 @@ func nextCheckIn(a *Agreement, now time.Time) (Date, bool) {
 	return nextDay(a, a.Terms.CheckIn, anchor, now)
 }
 
+// declineTx records that party partyID declines version of a, which waits
+// for confirmation: a pending agreement is declined for everyone; an
+// amendment of an agreement in force is dropped, and the version in force
+// stays.
 func declineTx(ctx context.Context, tx *Tx, a *Agreement, version int, partyID int64, messageID string) error {
 	p, err := requireParty(a, partyID)
 	if err != nil {
 		return err
 	}
-	if err := requireCurrentPending(a, version); err != nil {
+	w, err := waiting(ctx, tx, a, version)
+	if err != nil {
 		return err
+	}
+	author := mailParty(*p)
+	ev := ReplyEvent{Version: version, Party: p.Address, MessageID: messageID}
+	if w != a {
+		return dropAmendment(ctx, tx, a, w, EventDeclined, ev, MailDeclined, MailData{Author: &author})
 	}
 	if err := setStatus(ctx, tx, a.ID, StatusDeclined); err != nil {
 		return err
 	}
-	if err := appendEvent(ctx, tx, a.ID, EventDeclined, ReplyEvent{Version: version, Party: p.Address, MessageID: messageID}); err != nil {
+	if err := appendEvent(ctx, tx, a.ID, EventDeclined, ev); err != nil {
 		return err
 	}
-	author := mailParty(*p)
 	return queueToAll(ctx, tx, a, MailDeclined, PurposeCommands, MailData{Author: &author})
 }
 
@@ -507,12 +457,14 @@ func commentTx(ctx context.Context, tx *Tx, a *Agreement, version int, partyID i
 	if err := appendEvent(ctx, tx, a.ID, EventCommented, ReplyEvent{Version: version, Party: p.Address, MessageID: messageID, Text: text}); err != nil {
 		return err
 	}
-	// Forward it to everyone else; replying to it answers the current
-	// version while one waits for confirmation. The initiator (the first
-	// party) is asked whether to amend.
+	// Forward it to everyone else; replying to it answers the version
+	// that waits for confirmation, if one does, which the mail shows. The
+	// initiator (the first party) is asked whether to amend.
 	purpose, ref := PurposeCommands, int64(0)
-	if a.Status == StatusPending {
-		purpose, ref = PurposeConfirm, int64(a.Version)
+	asking := false
+	if w, err := waiting(ctx, tx, a, max(a.Version, a.Proposed)); err == nil {
+		a, asking = w, true
+		purpose, ref = PurposeConfirm, int64(w.Version)
 	}
 	author := mailParty(*p)
 	for i := range a.Terms.Parties {
@@ -521,7 +473,7 @@ func commentTx(ctx context.Context, tx *Tx, a *Agreement, version int, partyID i
 			continue
 		}
 		key := fmt.Sprintf("%s:%d:%s:%d", MailComment, a.ID, messageID, o.ID)
-		data := MailData{Author: &author, Quote: text, AskAmend: i == 0 && a.Status == StatusPending}
+		data := MailData{Author: &author, Quote: text, AskAmend: i == 0 && asking}
 		if _, err := queueMail(ctx, tx, mailRequest{key: key, kind: MailComment, agreement: a, party: o, purpose: purpose, ref: ref, data: data}); err != nil {
 			return err
 		}

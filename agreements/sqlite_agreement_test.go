@@ -185,7 +185,7 @@ func TestDB_ConfirmVersion(t *testing.T) {
 		}
 	})
 
-	t.Run("ConfirmationsStartOver", func(t *testing.T) {
+	t.Run("AmendmentWaitsBesideVersionInForce", func(t *testing.T) {
 		db := MustOpenDB(t)
 		a := mustCreate(t, db)
 		alice, bob := a.Terms.Parties[0].ID, a.Terms.Parties[1].ID
@@ -201,15 +201,46 @@ func TestDB_ConfirmVersion(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if a2.Status != agreements.StatusPending {
-			t.Fatalf("Status after amending active = %v, want pending", a2.Status)
+		if a2.Status != agreements.StatusActive || a2.Version != 1 || a2.Proposed != 2 || a2.Terms.Title != a.Terms.Title {
+			t.Fatalf("after amending active: %v, version %d, proposed %d, %q; want active on version 1, version 2 waiting", a2.Status, a2.Version, a2.Proposed, a2.Terms.Title)
+		}
+		if _, err := confirm(db, a2, 1, alice, "<a1b@x>"); !errors.Is(err, agreements.ErrConflict) {
+			t.Fatalf("confirm v1 again = %v, want ErrConflict", err)
 		}
 		a2, err = confirm(db, a2, 2, alice, "<a2@x>")
 		if err != nil {
 			t.Fatal(err)
 		}
-		if a2.Status != agreements.StatusPending {
-			t.Fatalf("Status after one of two on v2 = %v, want pending", a2.Status)
+		if a2.Status != agreements.StatusActive || a2.Version != 1 || a2.Proposed != 2 {
+			t.Fatalf("after one of two on v2: %v, version %d, proposed %d; want version 1 in force", a2.Status, a2.Version, a2.Proposed)
+		}
+		a2, err = confirm(db, a2, 2, bob, "<b2@x>")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a2.Status != agreements.StatusActive || a2.Version != 2 || a2.Proposed != 0 || a2.Terms.Title != terms.Title {
+			t.Fatalf("after both on v2: %v, version %d, proposed %d, %q; want version 2 in force", a2.Status, a2.Version, a2.Proposed, a2.Terms.Title)
+		}
+	})
+
+	t.Run("PendingAmendedStartsOver", func(t *testing.T) {
+		db := MustOpenDB(t)
+		a := mustCreate(t, db)
+		alice := a.Terms.Parties[0].ID
+		if _, err := confirm(db, a, 1, alice, "<a1@x>"); err != nil {
+			t.Fatal(err)
+		}
+		terms := a.Terms
+		terms.Title = "Evenings, calls and weekends"
+		a2, err := db.AmendAgreement(ctx, a.ID, terms)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a2.Status != agreements.StatusPending || a2.Version != 2 || a2.Proposed != 0 {
+			t.Fatalf("after amending pending: %v, version %d, proposed %d; want pending on version 2", a2.Status, a2.Version, a2.Proposed)
+		}
+		if a2, err = confirm(db, a2, 2, alice, "<a2@x>"); err != nil || a2.Status != agreements.StatusPending {
+			t.Fatalf("after one of two on v2: %v, %v; want pending", a2, err)
 		}
 	})
 

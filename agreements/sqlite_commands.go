@@ -6,9 +6,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // noticeAll queues notice d to every party of a; key makes it unique.
@@ -101,6 +104,8 @@ func command(ctx context.Context, tx *Tx, a *Agreement, p *Party, r Reading, o o
 		return "refused", notice(p, d)
 	}
 	switch in.Command {
+	case CommandAmend:
+		return amendByReply(ctx, tx, a, p, in.Amend, refuse)
 	case CommandHelp:
 		return "help", notice(p, MailData{Notice: NoticeHelp})
 	case CommandStopMail:
@@ -377,3 +382,38 @@ func (db *DB) Unsubscribe(ctx context.Context, token string) error {
 
 // missedRule applies the agreement's rule for missed check-ins as a round
 // closes: a party who has now missed exactly MissedAfter rounds in a row
+
+// amendByReply makes party p's "amend:" the next version of a: the parts
+// text gives replace those of the newest version (the one that waits, if
+// one does), and every party is asked to confirm it, the writer too. What
+// cannot be read or done is told to p alone, and nothing changes.
+func amendByReply(ctx context.Context, tx *Tx, a *Agreement, p *Party, text string, refuse func(MailData, string, ...any) (string, error)) (string, error) {
+	if a.Status.Final() || a.Status == StatusDraft {
+		return refuse(MailData{Notice: NoticeCannotAmend, Status: a.Status}, "agreement %d is %s; it cannot be amended", a.ID, a.Status)
+	}
+	base, err := versionView(ctx, tx, a, max(a.Version, a.Proposed))
+	if err != nil {
+		return "", err
+	}
+	writer := slices.IndexFunc(base.Terms.Parties, func(q Party) bool { return q.ID == p.ID })
+	t, err := ParseAmendment(base.Terms, writer, text)
+	if err == nil {
+		err = amendTx(ctx, tx, a, t)
+	}
+	var de *Error
+	if errors.As(err, &de) {
+		return refuse(MailData{Notice: NoticeAmendUnclear, Problem: sentence(de.Message), Quote: clipQuote(cleanText(text))}, "%s", de.Message)
+	}
+	if err != nil {
+		return "", err
+	}
+	return "amended", nil
+}
+
+// sentence returns an error message as a sentence in a mail: its first
+// letter a capital, without the full stop the template adds.
+func sentence(msg string) string {
+	msg = strings.TrimSuffix(strings.TrimSpace(msg), ".")
+	r, n := utf8.DecodeRuneInString(msg)
+	return string(unicode.ToUpper(r)) + msg[n:]
+}

@@ -197,14 +197,18 @@ func (db *DB) decide(ctx context.Context, tx *Tx, in *Inbound, rec *inboxRecord)
 		return out, "answered to its writer alone", err
 	}
 	version := int(tok.Ref)
-	if version < a.Version {
+	if latest := max(a.Version, a.Proposed); version < latest {
+		w, err := versionView(ctx, tx, a, latest)
+		if err != nil {
+			return InboundOutcome{}, "", err
+		}
 		key := fmt.Sprintf("%s:%d:%d:%d:%s", MailSuperseded, a.ID, version, p.ID, in.Key)
-		if _, err := queueMail(ctx, tx, mailRequest{key: key, kind: MailSuperseded, agreement: a, party: p, answer: true, purpose: PurposeConfirm, ref: int64(a.Version),
+		if _, err := queueMail(ctx, tx, mailRequest{key: key, kind: MailSuperseded, agreement: w, party: p, answer: true, purpose: PurposeConfirm, ref: int64(latest),
 			data: MailData{RepliedTo: version}}); err != nil {
 			return InboundOutcome{}, "", err
 		}
 		out.Outcome = "superseded"
-		return out, fmt.Sprintf("a reply to version %d; version %d is current", version, a.Version), nil
+		return out, fmt.Sprintf("a reply to version %d; version %d is current", version, latest), nil
 	}
 	switch {
 	case r.Intent.Kind == IntentAgree:
@@ -212,16 +216,16 @@ func (db *DB) decide(ctx context.Context, tx *Tx, in *Inbound, rec *inboxRecord)
 		if err := resubscribe(ctx, tx, a, p, msgID); err != nil {
 			return InboundOutcome{}, "", err
 		}
-		err = confirmTx(ctx, tx, a, Confirmation{AgreementID: a.ID, Version: version, PartyID: p.ID, MessageID: msgID, AuthResult: in.AuthResult})
-		var active bool
-		if err == nil {
+		var done bool
+		done, err = confirmTx(ctx, tx, a, Confirmation{AgreementID: a.ID, Version: version, PartyID: p.ID, MessageID: msgID, AuthResult: in.AuthResult})
+		if err == nil && !done {
 			// The last confirmation's answer is the confirmed copy itself.
-			err = tx.QueryRowContext(ctx, `SELECT status = ? FROM agreements WHERE id = ?`, StatusActive, a.ID).Scan(&active)
-		}
-		if err == nil && !active {
-			key := fmt.Sprintf("%s:confirm:%d:%d:%d", MailReceipt, a.ID, version, p.ID)
-			_, err = queueMail(ctx, tx, mailRequest{key: key, kind: MailReceipt, agreement: a, party: p, answer: true, purpose: PurposeCommands,
-				data: MailData{Confirmed: version}})
+			var w *Agreement
+			if w, err = versionView(ctx, tx, a, version); err == nil {
+				key := fmt.Sprintf("%s:confirm:%d:%d:%d", MailReceipt, a.ID, version, p.ID)
+				_, err = queueMail(ctx, tx, mailRequest{key: key, kind: MailReceipt, agreement: w, party: w.Party(p.ID), answer: true, purpose: PurposeCommands,
+					data: MailData{Confirmed: version}})
+			}
 		}
 		out.Outcome = "confirmed"
 	case r.Intent.Kind == IntentDecline:

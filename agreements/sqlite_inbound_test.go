@@ -401,8 +401,8 @@ func TestConfirmTimers_Upgrade(t *testing.T) {
 	ctx := context.Background()
 	db := MustOpenDB(t)
 	a := mustCreate(t, db)
-	// Undo migrations 10 and 11, and the timer this inwriting set.
-	if _, err := db.SQL().Exec(`DELETE FROM timers WHERE kind = 'confirm'; ALTER TABLE round_parties DROP COLUMN deadline; DELETE FROM migrations WHERE number >= 10`); err != nil {
+	// Undo migrations 10 to 12, and the timer this inwriting set.
+	if _, err := db.SQL().Exec(`DELETE FROM timers WHERE kind = 'confirm'; ALTER TABLE round_parties DROP COLUMN deadline; ALTER TABLE agreements DROP COLUMN proposed; DELETE FROM migrations WHERE number >= 10`); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.Close(); err != nil {

@@ -19,7 +19,7 @@ import (
 func (db *DB) replyContext(ctx context.Context, tx *Tx, a *Agreement, p *Party, tok *Token, sent *sentMail) (ReplyContext, int64, error) {
 	rc := ReplyContext{
 		Purpose:     tok.Purpose,
-		Pending:     a.Status == StatusPending,
+		Pending:     a.Status == StatusPending || a.Proposed != 0 && !a.Status.Final(),
 		Writer:      p.FirstName(),
 		Commitments: p.Commitments,
 		Now:         tx.now,

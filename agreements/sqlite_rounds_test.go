@@ -318,12 +318,19 @@ func TestStopAndResume(t *testing.T) {
 
 // mustActivate confirms a's version for every party, which makes it
 // active.
+// mustActivate has every party confirm the version of a that waits (an
+// amendment, or its current version) and returns a as it then stands.
 func mustActivate(t *testing.T, db *agreements.DB, a *agreements.Agreement) *agreements.Agreement {
 	t.Helper()
+	v := max(a.Version, a.Proposed)
 	for _, p := range a.Terms.Parties {
-		if _, err := confirm(db, a, a.Version, p.ID, fmt.Sprintf("<c%s%d@x>", p.FirstName(), a.Version)); err != nil {
+		if _, err := confirm(db, a, v, p.ID, fmt.Sprintf("<c%s%d@x>", p.FirstName(), v)); err != nil {
 			t.Fatal(err)
 		}
+	}
+	a, err := db.FindAgreementByID(context.Background(), a.ID)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return a
 }

@@ -187,7 +187,7 @@ func (db *DB) RunSchedule(ctx context.Context) (ScheduleStats, error) {
 			break
 		}
 		last = ts[len(ts)-1]
-		var rounds, pauses, reminders, confirms []timer
+		var rounds, pauses, reminders, confirms, amends []timer
 		for _, t := range ts {
 			switch t.kind {
 			case timerRound:
@@ -196,6 +196,8 @@ func (db *DB) RunSchedule(ctx context.Context) (ScheduleStats, error) {
 				reminders = append(reminders, t)
 			case timerConfirm:
 				confirms = append(confirms, t)
+			case timerAmend:
+				amends = append(amends, t)
 			default: // not of this inwriting: left alone, and not in everyone's way
 				db.Logger.Error("schedule: a timer of an unknown kind", "at", t.at, "seq", t.seq, "agreement", t.agreement, "kind", t.kind)
 			}
@@ -230,6 +232,11 @@ func (db *DB) RunSchedule(ctx context.Context) (ScheduleStats, error) {
 		}
 		for _, t := range confirms {
 			if err := db.awaitConfirmation(ctx, t, &st); err != nil {
+				return st, err
+			}
+		}
+		for _, t := range amends {
+			if err := db.awaitAmendment(ctx, t, &st); err != nil {
 				return st, err
 			}
 		}
@@ -310,11 +317,7 @@ func (db *DB) awaitConfirmation(ctx context.Context, t timer, st *ScheduleStats)
 		if err != nil || a == nil || a.Status != StatusPending {
 			return err
 		}
-		var at string
-		if err := tx.QueryRowContext(ctx, `SELECT created_at FROM versions WHERE agreement_id = ? AND number = ?`, a.ID, a.Version).Scan(&at); err != nil {
-			return fmt.Errorf("agreement %d: version %d: %w", a.ID, a.Version, err)
-		}
-		created, err := parseTime(at)
+		created, err := versionCreated(ctx, tx, a.ID, a.Version)
 		if err != nil {
 			return err
 		}
@@ -331,7 +334,7 @@ func (db *DB) awaitConfirmation(ctx context.Context, t timer, st *ScheduleStats)
 			return queueToAll(ctx, tx, a, MailExpired, PurposeCommands, MailData{})
 		}
 		if db.RemindAfter > 0 && !tx.now.Before(created.Add(db.RemindAfter)) {
-			n, err := remindToConfirm(ctx, tx, a, deadline)
+			n, err := remindToConfirm(ctx, tx, a, MailData{Deadline: deadline})
 			if err != nil {
 				return err
 			}
@@ -343,7 +346,7 @@ func (db *DB) awaitConfirmation(ctx context.Context, t timer, st *ScheduleStats)
 
 // remindToConfirm queues the one reminder to confirm a's current version
 // to each party who has not, and returns how many it queued.
-func remindToConfirm(ctx context.Context, tx *Tx, a *Agreement, deadline time.Time) (int, error) {
+func remindToConfirm(ctx context.Context, tx *Tx, a *Agreement, d MailData) (int, error) {
 	n := 0
 	for i := range a.Terms.Parties {
 		p := &a.Terms.Parties[i]
@@ -356,7 +359,7 @@ func remindToConfirm(ctx context.Context, tx *Tx, a *Agreement, deadline time.Ti
 		}
 		key := fmt.Sprintf("%s:%d:%d:%d", MailConfirmReminder, a.ID, a.Version, p.ID)
 		queued, err := queueMail(ctx, tx, mailRequest{key: key, kind: MailConfirmReminder, agreement: a, party: p, purpose: PurposeConfirm, ref: int64(a.Version),
-			data: MailData{Deadline: deadline}})
+			data: d})
 		if err != nil {
 			return 0, err
 		}

@@ -27,6 +27,10 @@ const (
 	timerRound    timerKind = "round"    // open the round that is due, or end a pause
 	timerReminder timerKind = "reminder" // remind the parties of the terms
 	timerConfirm  timerKind = "confirm"  // remind to confirm, or expire, a version that waits
+	// An amendment of an agreement in force waits beside its rounds: its
+	// timer's gen is the version that waits, not a generation, so that
+	// pausing and resuming, which void the rounds' timers, leave it be.
+	timerAmend timerKind = "amend"
 )
 
 // A timer is one row of the timers table.

@@ -73,6 +73,9 @@ func readCommand(text string, rc agreements.ReplyContext) (agreements.Intent, bo
 	if m := fixRE.FindStringSubmatch(t); m != nil {
 		return agreements.Intent{Kind: agreements.IntentCommand, Command: agreements.CommandFix, Fix: m[1]}, true
 	}
+	if m := amendRE.FindStringSubmatch(t); m != nil {
+		return agreements.Intent{Kind: agreements.IntentCommand, Command: agreements.CommandAmend, Amend: withoutClosing(m[1])}, true
+	}
 	first := firstLine(t)
 	if len(first) > maxCommandLen {
 		return agreements.Intent{}, false // a sentence, not a command
@@ -113,6 +116,11 @@ func readCommand(text string, rc agreements.ReplyContext) (agreements.Intent, bo
 const maxCommandLen = 120
 
 var fixRE = regexp.MustCompile(`(?is)^\s*(?:fix|correction|corriger|korrektur|corregir|corrigeer|corrigir)\s*:\s*(.*\S)\s*$`)
+
+// amendRE is "amend:" and the parts of the agreement that change, in the
+// six languages; the reply starts with it. "amend:" with nothing after it
+// is an amendment that says nothing, which the store answers.
+var amendRE = regexp.MustCompile(`(?is)^\s*(?:amend|amendment|modifier|modification|ändern|änderung|aendern|modificar|modificación|wijzigen|wijziging|alterar|alteração)\s*:\s*(.*?)\s*$`)
 
 // commandText is a command line as it is looked up: lowercase, single
 // spaces, without polite words or final punctuation.

@@ -95,6 +95,25 @@ func closingOnly(rest string) bool {
 	return true
 }
 
+// withoutClosing returns text without the closing at its end ("Thanks,
+// Alice"), which is not part of what it says: the lines after the last
+// blank line, or from a thank-you or sign-off on, when they are a closing
+// and nothing else.
+func withoutClosing(text string) string {
+	lines := strings.Split(strings.TrimRight(text, " \t\n"), "\n")
+	cut := len(lines)
+	for i := len(lines) - 1; i > 0; i-- {
+		if !closingOnly(strings.Join(lines[i:], "\n")) {
+			break
+		}
+		t := strings.TrimSpace(lines[i])
+		if strings.TrimSpace(lines[i-1]) == "" || signOffRE.MatchString(t) || closingRE.MatchString(t) {
+			cut = i
+		}
+	}
+	return strings.TrimRight(strings.Join(lines[:cut], "\n"), " \t\n")
+}
+
 var (
 	closingRE    = regexp.MustCompile(`(?i)^(thanks|thank you|merci|danke|gracias|bedankt|dank je|obrigad[oa]|xx?x?|x|love,?|❤️|♥️|🙂|😊)[,!.]*$`)
 	singleNameRE = regexp.MustCompile(`^\p{Lu}[\p{L}.'’-]*$`)

@@ -195,6 +195,37 @@ func TestReadIntent_Commands(t *testing.T) {
 	}
 }
 
+// TestReadIntent_Amend: "amend:" and what follows, without the closing
+// and the quoted mail, in the six languages; a reply that only mentions
+// amending is not one.
+func TestReadIntent_Amend(t *testing.T) {
+	for _, tt := range []struct{ text, amend string }{
+		{"amend:\nI will:\n1. Call before 17:00.", "I will:\n1. Call before 17:00."},
+		{"Amend: Check in: every Saturday at 10:00", "Check in: every Saturday at 10:00"},
+		{"amend:\nBob will:\n- Listen first.\n\nThanks,\nAlice", "Bob will:\n- Listen first."},
+		{"amend:\nBob will:\n- Listen first.\nThanks!", "Bob will:\n- Listen first."},
+		{"amend:\nBob will:\n- Listen first.\n\nAlice Example", "Bob will:\n- Listen first."},
+		{"amend:\nBob will:\n- Listen first.\n\nOn Fri, 27 Nov 2026 at 10:00, inwriting <service@example.test> wrote:\n> Please confirm", "Bob will:\n- Listen first."},
+		{"modifier:\nJe vais:\n- appeler", "Je vais:\n- appeler"},
+		{"Ändern: Check in: every Sunday at 18:00", "Check in: every Sunday at 18:00"},
+		{"amend:", ""},
+	} {
+		t.Run(tt.text, func(t *testing.T) {
+			rc := agreements.ReplyContext{Purpose: agreements.PurposeCommands, Commitments: []string{"a"}, Now: time.Date(2026, 12, 3, 2, 0, 0, 0, time.UTC), Location: chicago}
+			got := read(tt.text, rc).Intent
+			if got.Kind != agreements.IntentCommand || got.Command != agreements.CommandAmend || got.Amend != tt.amend {
+				t.Fatalf("ReadIntent(%q) = %+v, want amend %q", tt.text, got, tt.amend)
+			}
+		})
+	}
+	for _, text := range []string{"I would like to amend point 2", "Can we amend this?", "We should talk about amendments: soon"} {
+		rc := agreements.ReplyContext{Purpose: agreements.PurposeConfirm, Pending: true, Commitments: []string{"a"}}
+		if got := read(text, rc).Intent; got.Command == agreements.CommandAmend {
+			t.Errorf("ReadIntent(%q) = amend, want a comment", text)
+		}
+	}
+}
+
 func TestReadIntent_OtherMail(t *testing.T) {
 	other := agreements.ReplyContext{Purpose: agreements.PurposeCommands, Commitments: []string{"a"}}
 	if got := read("I agree", other); got.Intent.Kind != agreements.IntentUnclear {

@@ -291,6 +291,8 @@ func tidy(s string) string {
 var funcs = map[string]any{
 	"short": agreements.ShortFingerprint,
 	"inc":   func(i int) int { return i + 1 },
+	// hasPrefix tells a changed line added ("+ ") from one removed.
+	"hasPrefix": strings.HasPrefix,
 	// example is a short answer to a check-in for someone with
 	// commitments cs: "1 kept, 2 partly", or "kept" for one.
 	"example": func(cs []string) string {

@@ -41,6 +41,51 @@ func TestGolden(t *testing.T) {
 	}
 }
 
+// TestGolden_Variants renders the mails whose words change with what
+// happened, in each other variant, and compares them with
+// testdata/VARIANT-KIND.txt and .html: an amendment of version 1, which
+// stays in force meanwhile (its "please confirm" and reminder show what
+// changed; declined and expired say version 1 stays), and the end of an
+// agreement for a reader who may start a new one by mail.
+func TestGolden_Variants(t *testing.T) {
+	set, err := templates.New("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	amend := func(d *agreements.MailData) {
+		d.InForce, d.Amends = 1, 1
+		d.Changes = []string{
+			"- 1. Call or text before 18:30 when I will be home after 19:00.",
+			"+ 1. Call or text before 18:00 when I will be home after 19:00.",
+			"+ 2. Tell Bob myself when plans change,",
+			"+    before he hears it from someone else.",
+		}
+	}
+	variants := []struct {
+		name  string
+		kinds []agreements.MailKind
+		edit  func(*agreements.MailData)
+	}{
+		{"amendment", []agreements.MailKind{agreements.MailConfirmRequest, agreements.MailConfirmReminder, agreements.MailDeclined, agreements.MailExpired}, amend},
+		{"start-by-mail", []agreements.MailKind{agreements.MailDeclined, agreements.MailExpired}, func(d *agreements.MailData) { d.StartAt = "agreements@example.test" }},
+	}
+	for _, v := range variants {
+		for _, kind := range v.kinds {
+			t.Run(v.name+"/"+string(kind), func(t *testing.T) {
+				d := fixture(kind)
+				v.edit(d)
+				subject, text, html, err := set.Render(string(kind), d)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for ext, got := range map[string]string{"txt": "Subject: " + subject + "\n\n" + text, "html": html} {
+					mailtest.Golden(t, filepath.Join("testdata", v.name+"-"+string(kind)+"."+ext), []byte(got), *update)
+				}
+			})
+		}
+	}
+}
+
 func TestRender_Errors(t *testing.T) {
 	set, err := templates.New("")
 	if err != nil {

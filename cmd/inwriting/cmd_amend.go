@@ -4,7 +4,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"strings"
 
 	"github.com/inwriting/inwriting/agreements"
 )
@@ -23,8 +22,11 @@ var amendCommand = &command{
 The new version is read from a file in the same form as "new" takes
 (inwriting export ID --format md shows the current one). The parties stay
 the same, in the same order. The changed lines are shown, and each party
-is asked to confirm the new version by reply; until both have, the
-agreement waits for confirmation, and its check-ins pause.
+is asked to confirm the new version by reply. Until both have, the
+version they confirmed stays in force and check-ins go on with it; if the
+new version is declined or not confirmed in time, that version simply
+stays. An agreement not yet confirmed waits for the new version instead.
+A party can do the same by replying "amend:" and the parts that change.
 
 Example:
   inwriting amend 3 --from-file evenings-v2.txt`,
@@ -55,56 +57,28 @@ Example:
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(m.Stdout, "Agreement %d is now version %d, %q.\nFingerprint: %s\n", a.ID, a.Version, a.Terms.Title, a.Fingerprint)
+		n := max(a.Version, a.Proposed)
+		vs, err := db.FindVersions(ctx, id)
+		if err != nil {
+			return err
+		}
+		v := vs[len(vs)-1]
+		if v.Number != n {
+			return fmt.Errorf("amend: agreement %d: version %d is not its newest", id, n)
+		}
+		if a.Proposed != 0 {
+			fmt.Fprintf(m.Stdout, "Agreement %d: version %d, %q, waits for confirmation. Version %d stays in force until everyone has confirmed it.\n", a.ID, n, v.Terms.Title, a.Version)
+		} else {
+			fmt.Fprintf(m.Stdout, "Agreement %d is now version %d, %q.\n", a.ID, n, v.Terms.Title)
+		}
+		fmt.Fprintf(m.Stdout, "Fingerprint: %s\n", v.Fingerprint)
 		fmt.Fprintf(m.Stdout, "Changed from version %d:\n", before.Version)
-		for _, l := range changedLines(agreements.CanonicalText(id, before.Version, before.Terms), agreements.CanonicalText(id, a.Version, a.Terms)) {
+		for _, l := range agreements.ChangedLines(agreements.CanonicalText(id, before.Version, before.Terms), v.CanonicalText) {
 			fmt.Fprintf(m.Stdout, "  %s\n", l)
 		}
-		if a.Status == agreements.StatusPending {
+		if a.Status != agreements.StatusDraft {
 			m.sayWaiting(a)
 		}
 		return nil
 	},
-}
-
-// changedLines returns the lines of the canonical text that the new
-// version removed ("- ") and added ("+ "), in order, from a line-by-line
-// longest common subsequence; the header's version line is left out.
-func changedLines(old, new string) []string {
-	a, b := strings.Split(old, "\n"), strings.Split(new, "\n")
-	// lcs[i][j] is the length of the longest common subsequence of a[i:]
-	// and b[j:].
-	lcs := make([][]int, len(a)+1)
-	for i := range lcs {
-		lcs[i] = make([]int, len(b)+1)
-	}
-	for i := len(a) - 1; i >= 0; i-- {
-		for j := len(b) - 1; j >= 0; j-- {
-			if a[i] == b[j] {
-				lcs[i][j] = lcs[i+1][j+1] + 1
-			} else {
-				lcs[i][j] = max(lcs[i+1][j], lcs[i][j+1])
-			}
-		}
-	}
-	var out []string
-	add := func(prefix, l string) {
-		if !strings.HasPrefix(l, "Version: ") && strings.TrimSpace(l) != "" {
-			out = append(out, prefix+l)
-		}
-	}
-	i, j := 0, 0
-	for i < len(a) || j < len(b) {
-		switch {
-		case i < len(a) && j < len(b) && a[i] == b[j]:
-			i, j = i+1, j+1
-		case j < len(b) && (i == len(a) || lcs[i][j+1] >= lcs[i+1][j]):
-			add("+ ", b[j])
-			j++
-		default:
-			add("- ", a[i])
-			i++
-		}
-	}
-	return out
 }

@@ -23,7 +23,7 @@ func TestAmend(t *testing.T) {
 	}
 	e.vars["INWRITING_SERVICE_ADDRESS"], e.vars["INWRITING_SMTP_HOST"] = "service@example.test", "smtp.example.test"
 	out := e.mustRun("amend", "1", "--from-file", v2)
-	for _, want := range []string{"Agreement 1 is now version 2", "  - Check in: every Sunday at 19:00", "  + Check in: every Sunday at 18:00", "Waiting for confirmation by alice@example.test and bob@example.test"} {
+	for _, want := range []string{"Agreement 1: version 2", "Version 1 stays in force", "  - Check in: every Sunday at 19:00", "  + Check in: every Sunday at 18:00", "Waiting for confirmation by alice@example.test and bob@example.test"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("amend does not say %q:\n%s", want, out)
 		}
@@ -34,7 +34,7 @@ func TestAmend(t *testing.T) {
 	db := e.openDB()
 	defer db.Close()
 	a, err := db.FindAgreementByID(context.Background(), 1)
-	if err != nil || a.Version != 2 || a.Status != agreements.StatusPending {
+	if err != nil || a.Version != 1 || a.Proposed != 2 || a.Status != agreements.StatusActive {
 		t.Fatalf("after amend: %+v, %v", a, err)
 	}
 	ms, _ := db.FindOutbox(context.Background(), agreements.OutboxFilter{})

@@ -49,6 +49,9 @@ func writeRecord(w io.Writer, r *agreements.Record) {
 	fmt.Fprintf(w, "Agreement %d: %s\n", a.ID, t.Title)
 	fmt.Fprintf(w, "Status:    %s\n", a.Status)
 	fmt.Fprintf(w, "Version:   %d, fingerprint %s\n", a.Version, a.Fingerprint)
+	if a.Proposed != 0 {
+		fmt.Fprintf(w, "Waiting:   version %d, an amendment; version %d stays in force until everyone confirms it\n", a.Proposed, a.Version)
+	}
 	fmt.Fprintf(w, "Created:   %s\n", a.CreatedAt.Format(time.RFC3339))
 	fmt.Fprintln(w)
 	writeTerms(w, t)
