@@ -1,5 +1,7 @@
 package agreements
 
+import "net/mail"
+
 // Folder is where the poller moves a handled message.
 type Folder string
 
@@ -23,7 +25,9 @@ type Inbound struct {
 	UIDValidity uint32
 	UID         uint32
 
-	From       string   // the sender's address, without display name
+	From       string // the sender's address, without display name
+	FromName   string // the sender's display name, "" for none
+	To, Cc     []*mail.Address
 	Tokens     []string // candidate reply tokens, most trusted first
 	References []string // In-Reply-To and References Message-IDs, without brackets
 

@@ -27,13 +27,14 @@ const (
 	MailDigest          MailKind = "digest"            // the other's check-in, positives first
 	MailNotice          MailKind = "notice"            // paused, resumed, stopped, help, history
 	MailTermsReminder   MailKind = "terms-reminder"    // the party's commitments, on the reminder schedule
+	MailStartHelp       MailKind = "start-help"        // a message that would start an agreement, answered instead (Reason)
 )
 
 // MailKinds lists every kind, in the order the documentation shows them.
 var MailKinds = []MailKind{
 	MailConfirmRequest, MailConfirmReminder, MailConfirmed, MailExpired, MailDeclined,
 	MailComment, MailUnsure, MailNotUnderstood, MailReceipt, MailCouldNotProcess, MailSuperseded, MailSpoofNotice, MailBounceNotice,
-	MailCheckIn, MailNudge, MailDigest, MailNotice, MailTermsReminder,
+	MailCheckIn, MailNudge, MailDigest, MailNotice, MailTermsReminder, MailStartHelp,
 }
 
 // MailData is what a mail shows, captured when it is queued: the agreement
@@ -54,7 +55,9 @@ type MailData struct {
 	Amends       int            `json:"amends,omitempty"`        // confirm-request of a new version: the version it changes
 	Changes      []string       `json:"changes,omitempty"`       // confirm-request of a new version: the lines removed ("- ") and added ("+ ")
 	InForce      int            `json:"in_force,omitempty"`      // an amendment's confirm-request, declined, expired: the version in force meanwhile, or that stays
-	Problem      string         `json:"problem,omitempty"`       // notice amend-unclear: what could not be read, and where
+	Problem      string         `json:"problem,omitempty"`       // notice amend-unclear, start-help: what could not be read, and where
+	Understood   []string       `json:"understood,omitempty"`    // start-help: what was read, a line each; too-many: the people named
+	Template     string         `json:"template,omitempty"`      // start-help unreadable: the agreement's text to fill in and send back
 	StartAt      string         `json:"start_at,omitempty"`      // declined, expired, notice too-late-to-resume: where the reader may start a new agreement by mail; "" where they may not
 	RepliedTo    int            `json:"replied_to,omitempty"`    // superseded: the replaced version the reply was about
 	Round        string         `json:"round,omitempty"`         // checkin, nudge, digest: the round's day
@@ -222,7 +225,7 @@ func (d *MailData) validate(asStored bool) error {
 		return missing("the recipient's name")
 	}
 	if d.Agreement == nil {
-		if d.Kind != MailCouldNotProcess {
+		if d.Kind != MailCouldNotProcess && d.Kind != MailStartHelp {
 			return missing("the agreement")
 		}
 	} else {

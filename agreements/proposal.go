@@ -1,6 +1,7 @@
 package agreements
 
 import (
+	"fmt"
 	"net/mail"
 	"regexp"
 	"strconv"
@@ -487,4 +488,105 @@ func ParseAmendment(current Terms, writer int, text string) (Terms, error) {
 		return Terms{}, err
 	}
 	return t, nil
+}
+
+// ProposalDraft is what could be read of a proposal that cannot be read
+// whole, for the answer that tells its writer what is missing.
+type ProposalDraft struct {
+	Problems   []string // what is wrong or missing, as ParseProposal says it; each line's problem, then what the end lacks
+	Understood []string // what was read, a line each ("Check in: every Sunday at 19:00")
+	Template   string   // the proposal's text with what was read in place, and a place to fill in for the rest
+}
+
+// DraftProposal reads in as ParseProposal does, but goes on past a line it
+// cannot read, and returns what it read, what it could not, and the
+// proposal to send back filled in.
+func DraftProposal(in ProposalInput) ProposalDraft {
+	var d ProposalDraft
+	p := proposalParser{in: in, title: in.Title, from: in.From, others: in.Others}
+	text := strings.ReplaceAll(strings.ReplaceAll(in.Text, "\r\n", "\n"), "\r", "\n")
+	lineProblems := 0
+	for i, line := range strings.Split(strings.TrimPrefix(text, "\uFEFF"), "\n") {
+		if err := p.line(i+1, line); err != nil {
+			// The first two say what is wrong; more would bury it.
+			if lineProblems++; lineProblems <= 2 {
+				d.Problems = append(d.Problems, ErrorMessage(err))
+			}
+		}
+	}
+	if _, err := p.terms(); err != nil {
+		d.Problems = append(d.Problems, strings.TrimPrefix(ErrorMessage(err), "end of text: "))
+	}
+
+	if p.title != "" {
+		d.Understood = append(d.Understood, "Title: "+p.title)
+	}
+	if len(p.others) > 0 {
+		var with []string
+		for _, a := range p.others {
+			with = append(with, (&Party{Name: a.Name, Address: a.Address}).Display())
+		}
+		d.Understood = append(d.Understood, "With: "+strings.Join(with, ", "))
+	}
+	wrong := strings.TrimSpace(strings.Join(p.wrong, "\n"))
+	if wrong != "" {
+		d.Understood = append(d.Understood, fmt.Sprintf("What went wrong: %d lines", len(strings.Split(wrong, "\n"))))
+	}
+	for _, b := range p.blocks {
+		d.Understood = append(d.Understood, fmt.Sprintf("%s will: %d commitments", b.who, len(b.items)))
+	}
+	if p.checkIn != nil {
+		d.Understood = append(d.Understood, "Check in: "+p.checkIn.String())
+	}
+	if p.zones != "" {
+		d.Understood = append(d.Understood, "Time zone: "+p.zones)
+	}
+
+	var b strings.Builder
+	if wrong == "" {
+		wrong = "(what happened, in a few lines of your own)"
+	}
+	fmt.Fprintf(&b, "What went wrong:\n%s\n", wrong)
+	// Each list under the heading of the person it is about, as far as
+	// the lists can be told apart.
+	headings := []string{"I", "(their first name)"}
+	lists := make([][]string, 2)
+	parties := []Party{{Address: "me@invalid"}, {Address: "them@invalid"}}
+	if p.from != nil {
+		parties[0] = Party{Name: p.from.Name, Address: p.from.Address}
+	}
+	if len(p.others) > 0 {
+		parties[1] = Party{Name: p.others[0].Name, Address: p.others[0].Address}
+		headings[1] = parties[1].FirstName()
+	}
+	for _, blk := range p.blocks {
+		if i, err := p.resolve(blk, parties); err == nil {
+			lists[i] = append(lists[i], blk.items...)
+		}
+	}
+	placeholders := []string{"(one thing you will do, a line each)", "(one thing they will do, a line each)"}
+	for i, who := range headings {
+		fmt.Fprintf(&b, "\n%s will:\n", who)
+		if len(lists[i]) == 0 {
+			lists[i] = []string{placeholders[i]}
+		}
+		for n, it := range lists[i] {
+			fmt.Fprintf(&b, "%d. %s\n", n+1, strings.ReplaceAll(it, "\n", "\n   "))
+		}
+	}
+	if p.checkIn != nil {
+		fmt.Fprintf(&b, "\nCheck in: %s\n", p.checkIn)
+	} else {
+		b.WriteString("\nCheck in: (how often, such as every Sunday at 19:00)\n")
+	}
+	if p.reminder != nil {
+		fmt.Fprintf(&b, "Reminders: %s\n", p.reminder)
+	}
+	if p.zones != "" {
+		fmt.Fprintf(&b, "Time zone: %s\n", p.zones)
+	} else if in.DefaultTimeZone == "" {
+		b.WriteString("Time zone: (yours, such as Europe/Lisbon)\n")
+	}
+	d.Template = b.String()
+	return d
 }

@@ -110,4 +110,9 @@ type ReplyMessage struct {
 // which mail the reply answers.
 type Reader interface {
 	ReadReply(m ReplyMessage, rc ReplyContext) Reading
+
+	// ReadMessage returns what the writer of m, a message that starts
+	// something (an agreement), wrote: without the quoted mail (sent,
+	// when m answers one of ours, else nil), signature and closing.
+	ReadMessage(m ReplyMessage, sent []byte) string
 }

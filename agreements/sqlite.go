@@ -65,8 +65,13 @@ type DB struct {
 	ServiceAddress string
 
 	// RequireAuth makes a reply count only when the receiving server's
-	// Authentication-Results show DKIM or DMARC passing.
+	// Authentication-Results show DKIM or DMARC passing; it holds for a
+	// message that starts an agreement too.
 	RequireAuth bool
+
+	// Start says who may start an agreement by writing to the service's
+	// address, and the limits on it; the zero value lets nobody.
+	Start StartRules
 
 	// Mailer, if set, is told after a commit that queued mail.
 	Mailer Mailer

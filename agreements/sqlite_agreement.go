@@ -18,16 +18,28 @@ func (db *DB) CreateAgreement(ctx context.Context, t Terms) (*Agreement, error) 
 }
 
 func (db *DB) createAgreement(ctx context.Context, t Terms, status Status) (*Agreement, error) {
-	t.Normalize()
-	if err := t.Validate(); err != nil {
-		return nil, err
-	}
 	tx, err := db.begin(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer tx.Rollback()
+	a, err := db.createAgreementTx(ctx, tx, t, status)
+	if err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("commit: %w", err)
+	}
+	return db.FindAgreementByID(ctx, a.ID)
+}
 
+// createAgreementTx stores t as version 1 of a new agreement of status, in
+// tx; a pending one's parties are asked to confirm it.
+func (db *DB) createAgreementTx(ctx context.Context, tx *Tx, t Terms, status Status) (*Agreement, error) {
+	t.Normalize()
+	if err := t.Validate(); err != nil {
+		return nil, err
+	}
 	res, err := tx.ExecContext(ctx, `INSERT INTO agreements (status, version, created_at, updated_at) VALUES (?, 1, ?, ?)`,
 		status, formatTime(tx.now), formatTime(tx.now))
 	if err != nil {
@@ -53,15 +65,16 @@ func (db *DB) createAgreement(ctx context.Context, t Terms, status Status) (*Agr
 	if err := insertVersion(ctx, tx, id, 1, t, true); err != nil {
 		return nil, err
 	}
+	a, err := findAgreementByID(ctx, tx, id)
+	if err != nil {
+		return nil, err
+	}
 	if status == StatusPending {
-		if err := queueConfirmRequests(ctx, tx, id); err != nil {
+		if err := askToConfirm(ctx, tx, a, nil); err != nil {
 			return nil, err
 		}
 	}
-	if err := tx.Commit(); err != nil {
-		return nil, fmt.Errorf("commit: %w", err)
-	}
-	return db.FindAgreementByID(ctx, id)
+	return a, nil
 }
 
 // queueConfirmRequests queues "please confirm" for agreement id's current

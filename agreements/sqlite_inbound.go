@@ -110,6 +110,9 @@ func (db *DB) decide(ctx context.Context, tx *Tx, in *Inbound, rec *inboxRecord)
 		return InboundOutcome{}, "", err
 	}
 	if tok == nil {
+		if others, ok := db.startRequest(in); ok {
+			return db.start(ctx, tx, in, others)
+		}
 		return db.unmatched(ctx, tx, from)
 	}
 	a, err := findAgreementByID(ctx, tx, tok.AgreementID)

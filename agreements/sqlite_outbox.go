@@ -27,6 +27,9 @@ type mailRequest struct {
 	// newRef is set when the reply token's ref was made in this
 	// transaction (a round that just opened): there is no token to find.
 	newRef bool
+	// inReplyTo is, for mail about no agreement, the Message-ID (without
+	// brackets) of the reader's message it answers, to thread under.
+	inReplyTo string
 	// awake is set for mail that follows at once from what its reader
 	// just did, without being an answer the loop breaker may hold back
 	// (the confirmed copy to the party who confirmed last): it goes even
@@ -131,8 +134,13 @@ func newOutboxRow(tx *Tx, r mailRequest, replyTok, cmdTok string) (outboxRow, er
 		}
 		d.Agreement = &MailTerms{ID: a.ID, Version: a.Version}
 		d.Recipient, d.Others = MailParty{Name: p.Name, FirstName: p.FirstName(), Address: p.Address}, nil
+		if endsIt(d) && tx.db.ServiceAddress != "" && tx.db.Start.Allows(p.Address) {
+			d.StartAt = tx.db.ServiceAddress // mails promise only what is there
+		}
 		row.agreementID, row.party = a.ID, p.ID
 		row.thread = p.threadID
+	} else {
+		row.thread = r.inReplyTo
 	}
 	if err := d.validate(stored); err != nil {
 		return outboxRow{}, err
@@ -514,4 +522,17 @@ func (db *DB) FindOutbox(ctx context.Context, f OutboxFilter) ([]*OutboxMail, er
 func IsNotClaimed(err error) bool {
 	var e *Error
 	return errors.As(err, &e) && e.Code == ECONFLICT && strings.Contains(e.Message, "is not claimed by")
+}
+
+// endsIt reports whether mail d says that an agreement is over for good
+// (declined, expired, too late to take back): it tells its reader how a
+// new one is started.
+func endsIt(d MailData) bool {
+	switch {
+	case d.Kind == MailDeclined || d.Kind == MailExpired:
+		return d.InForce == 0
+	case d.Kind == MailNotice:
+		return d.Notice == NoticeTooLateToResume
+	}
+	return false
 }

@@ -34,6 +34,20 @@ func (Reader) ReadReply(m agreements.ReplyMessage, rc agreements.ReplyContext) a
 	return r
 }
 
+// ReadMessage returns what the writer of m wrote, trimmed as a reply is
+// (against sent, our mail it answers, when there is one), and without the
+// closing at its end ("Thanks,\nAlice"): the text of a message that
+// starts an agreement.
+func (Reader) ReadMessage(m agreements.ReplyMessage, sent []byte) string {
+	var reply Reply
+	if x := sentIndexOf(agreements.ReplyContext{Sent: sent}); x != nil {
+		reply, _ = x.trim(m.Body)
+	} else {
+		reply = Trim(m.Body)
+	}
+	return withoutClosing(reply.Text)
+}
+
 // readIntent reads what text means, given what the mail it answers asked.
 func readIntent(text, subject string, rc agreements.ReplyContext) (agreements.Intent, *agreements.CheckInAnswer) {
 	cc := CheckInContext{Commitments: rc.Commitments, Others: rc.Others}

@@ -89,8 +89,9 @@ func (r *Receiver) Read(d Delivery) agreements.Inbound {
 		in.Key = "sha256:" + hex.EncodeToString(sum[:])
 	}
 	if m.From != nil {
-		in.From = m.From.Address
+		in.From, in.FromName = m.From.Address, m.From.Name
 	}
+	in.To, in.Cc = m.To, m.Cc
 	in.Tokens = r.tokens(m)
 	in.References = append(append([]string{}, m.InReplyTo...), m.References...)
 	if m.Auto.Kind != Human {

@@ -29,6 +29,10 @@ func compose(t *testing.T, set *templates.Set, d *agreements.MailData, public st
 		To: "alice@example.test", ToName: "Alice Example", ReplyToken: "abcdefghijklmnopqrstuvwx", CommandsToken: "commandstokencommandstok",
 		ThreadID: "iw.root@example.test", Data: *d,
 	}
+	if d.Agreement == nil {
+		// Mail about no agreement (yet) has no tokens and no thread.
+		m.AgreementID, m.PartyID, m.ReplyToken, m.CommandsToken, m.ThreadID = 0, 0, "", "", ""
+	}
 	raw, err := c.Compose(m, Now)
 	if err != nil {
 		t.Fatal(err)
@@ -67,6 +71,20 @@ func TestParts(t *testing.T) {
 		t.Run(string(kind), func(t *testing.T) {
 			d := fixture(kind)
 			p := mailtest.Parse(t, compose(t, set, d, "https://inwriting.example.test"))
+			if d.Agreement == nil {
+				// About no agreement: to its writer alone, answered at the
+				// plain address, with nothing to unsubscribe from.
+				for h, want := range map[string]string{"From": `"inwriting" <service@example.test>`, "Reply-To": `"inwriting" <service@example.test>`,
+					"Auto-Submitted": "auto-generated", "List-Unsubscribe": ""} {
+					if got := p.Header.Get(h); got != want {
+						t.Errorf("%s = %q, want %q", h, got, want)
+					}
+				}
+				if p.Text == "" || p.HTML == "" || len(p.Attachments) != 0 {
+					t.Fatalf("text %d bytes, html %d bytes, %d attachments; want both parts and no attachment", len(p.Text), len(p.HTML), len(p.Attachments))
+				}
+				return
+			}
 			for _, h := range []string{"Message-ID", "In-Reply-To", "References", "Reply-To", "Auto-Submitted", "X-Auto-Response-Suppress",
 				"List-Id", "List-Unsubscribe", "List-Unsubscribe-Post", "Date", "From", "To", "Subject"} {
 				if p.Header.Get(h) == "" {

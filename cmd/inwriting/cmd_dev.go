@@ -149,6 +149,7 @@ func sandboxConfig(getenv func(string) string, srv *sandbox.Server, dataDir stri
 	c.SMTP.Host, c.SMTP.TLS, c.SMTP.Username, c.SMTP.Password = sh, "none", "service", sandbox.Password("service")
 	c.SMTP.Port, _ = strconv.Atoi(sp)
 	c.IMAP.PollInterval = "5s"
+	c.Start.Allow = "@" + sandbox.Domain // anyone in the sandbox may start one by mail
 	if getenv(EnvPrefix+"NIGHT") == "" {
 		c.Night = "off" // the sandbox sends at any hour, unless told otherwise
 	}

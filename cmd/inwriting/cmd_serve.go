@@ -122,6 +122,7 @@ func (m *Main) configureDB(db *agreements.DB) {
 	db.ConfirmFor = m.Config.Confirm.Expire
 	db.RemindAfter = m.Config.Confirm.Remind
 	db.Night = m.Config.night
+	db.Start = m.Config.Start.Rules(m.Config.DefaultTimeZone)
 }
 
 // schedule runs the timed work every minute: the check-in routine, the

@@ -62,6 +62,33 @@ type Config struct {
 	DKIM    DKIMConfig    `toml:"dkim"`
 	Auth    AuthConfig    `toml:"auth"`
 	Confirm ConfirmConfig `toml:"confirm"`
+	Start   StartConfig   `toml:"start"`
+}
+
+// StartConfig says who may start an agreement by writing to the service's
+// address (design F1): the subject is the title, the other person is in
+// To or Cc, and the text is written as for "inwriting new".
+type StartConfig struct {
+	// Allow lists, separated by commas or spaces, the addresses
+	// ("alice@example.org") and domains ("@example.org") whose people
+	// may start an agreement by mail. Empty (the default): nobody; the
+	// operator starts agreements with "inwriting new".
+	Allow string `toml:"allow"`
+	// PerDay is how many start messages from one person are answered in a
+	// day: agreements started and answers saying what is missing.
+	PerDay int `toml:"per_day"`
+	// DeclinedWait is how long a person who declined an agreement that
+	// someone started is not invited again by them.
+	DeclinedWait string `toml:"declined_wait"`
+
+	allow   []string
+	decline time.Duration
+}
+
+// Rules returns the rules the store applies, with defaultZone for the
+// parties a message gives no time zone.
+func (c StartConfig) Rules(defaultZone string) agreements.StartRules {
+	return agreements.StartRules{Allow: c.allow, PerDay: c.PerDay, DeclinedWait: c.decline, DefaultTimeZone: defaultZone}
 }
 
 // IMAPConfig is the mailbox the service reads replies from.
@@ -154,22 +181,24 @@ type LogConfig struct {
 
 // Config errors, for errors.Is.
 var (
-	ErrConfigLogLevel   = errors.New("log.level must be debug, info, warn or error")
-	ErrConfigLogFormat  = errors.New("log.format must be text or json")
-	ErrConfigDataDir    = errors.New("data_dir is empty and there is no home folder to default to; set data_dir")
-	ErrConfigTimeZone   = errors.New("default_time_zone is not an IANA time zone name like Europe/Lisbon")
-	ErrConfigSMTPTLS    = errors.New("smtp.tls must be starttls, tls or none")
-	ErrConfigPlainSMTP  = errors.New("smtp.tls = none sends passwords and mail in plain text; it is allowed only to a server on loopback")
-	ErrConfigPlainAuth  = errors.New("smtp.tls = none with a username sends the password in plain text, which the SMTP library allows only to localhost, 127.0.0.1 or ::1; name the server so, or use starttls")
-	ErrConfigDuration   = errors.New("durations are written like 72h, 90m or 30s")
-	ErrConfigRemind     = errors.New("confirm.remind_after must be shorter than confirm.expire_after")
-	ErrConfigIMAPTLS    = errors.New("imap.tls must be tls, starttls or none")
-	ErrConfigPlainIMAP  = errors.New("imap.tls = none sends the password and mail in plain text; it is allowed only to a server on loopback")
-	ErrConfigNoIMAP     = errors.New("imap.host is needed to read replies")
-	ErrConfigDKIM       = errors.New("dkim needs domain, selector and key_file together")
-	ErrConfigNoSMTP     = errors.New("smtp.host is needed to send mail")
-	ErrConfigMaxMessage = errors.New("max_message_bytes must be at least 1024")
-	ErrConfigNoService  = errors.New("service.address (the service's mailbox) is needed to send mail")
+	ErrConfigLogLevel    = errors.New("log.level must be debug, info, warn or error")
+	ErrConfigLogFormat   = errors.New("log.format must be text or json")
+	ErrConfigDataDir     = errors.New("data_dir is empty and there is no home folder to default to; set data_dir")
+	ErrConfigTimeZone    = errors.New("default_time_zone is not an IANA time zone name like Europe/Lisbon")
+	ErrConfigSMTPTLS     = errors.New("smtp.tls must be starttls, tls or none")
+	ErrConfigPlainSMTP   = errors.New("smtp.tls = none sends passwords and mail in plain text; it is allowed only to a server on loopback")
+	ErrConfigPlainAuth   = errors.New("smtp.tls = none with a username sends the password in plain text, which the SMTP library allows only to localhost, 127.0.0.1 or ::1; name the server so, or use starttls")
+	ErrConfigDuration    = errors.New("durations are written like 72h, 90m or 30s")
+	ErrConfigRemind      = errors.New("confirm.remind_after must be shorter than confirm.expire_after")
+	ErrConfigIMAPTLS     = errors.New("imap.tls must be tls, starttls or none")
+	ErrConfigPlainIMAP   = errors.New("imap.tls = none sends the password and mail in plain text; it is allowed only to a server on loopback")
+	ErrConfigNoIMAP      = errors.New("imap.host is needed to read replies")
+	ErrConfigDKIM        = errors.New("dkim needs domain, selector and key_file together")
+	ErrConfigNoSMTP      = errors.New("smtp.host is needed to send mail")
+	ErrConfigMaxMessage  = errors.New("max_message_bytes must be at least 1024")
+	ErrConfigNoService   = errors.New("service.address (the service's mailbox) is needed to send mail")
+	ErrConfigStartAllow  = errors.New(`start.allow lists addresses ("alice@example.org") and domains ("@example.org")`)
+	ErrConfigStartPerDay = errors.New("start.per_day must be at least 1")
 )
 
 // DefaultConfig returns the configuration that applies when nothing is set.
@@ -183,6 +212,7 @@ func DefaultConfig(getenv func(string) string) Config {
 		SMTP:            SMTPConfig{Port: 587, TLS: "starttls", RetryFor: "72h"},
 		IMAP:            IMAPConfig{Port: 993, TLS: "tls", Mailbox: "INBOX", PollInterval: "60s"},
 		Confirm:         ConfirmConfig{RemindAfter: "48h", ExpireAfter: "168h"},
+		Start:           StartConfig{PerDay: 3, DeclinedWait: "720h"},
 	}
 }
 
@@ -297,12 +327,24 @@ func (c *Config) Validate() error {
 		{"imap.poll_interval", c.IMAP.PollInterval, &c.IMAP.PollDuration},
 		{"confirm.remind_after", c.Confirm.RemindAfter, &c.Confirm.Remind},
 		{"confirm.expire_after", c.Confirm.ExpireAfter, &c.Confirm.Expire},
+		{"start.declined_wait", c.Start.DeclinedWait, &c.Start.decline},
 	} {
 		v, err := time.ParseDuration(d.value)
 		if err != nil || v <= 0 {
 			return fmt.Errorf("config: %w: %s is %q", ErrConfigDuration, d.key, d.value)
 		}
 		*d.dst = v
+	}
+	c.Start.allow = nil
+	for _, a := range strings.FieldsFunc(c.Start.Allow, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '\n' }) {
+		_, domain, ok := strings.Cut(a, "@")
+		if !ok || domain == "" || strings.Contains(domain, "@") {
+			return fmt.Errorf("config: %w, not %q", ErrConfigStartAllow, a)
+		}
+		c.Start.allow = append(c.Start.allow, a)
+	}
+	if c.Start.PerDay < 1 {
+		return fmt.Errorf("config: %w, not %d", ErrConfigStartPerDay, c.Start.PerDay)
 	}
 	if c.Confirm.Remind >= c.Confirm.Expire {
 		return fmt.Errorf("config: %w", ErrConfigRemind)

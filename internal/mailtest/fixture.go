@@ -70,6 +70,14 @@ func MailData(kind agreements.MailKind) *agreements.MailData {
 		d.Round = "2026-11-29"
 		d.Answers = []agreements.MailAnswer{{Party: bob, Answered: true, Statuses: []string{"kept"}, PositiveOther: "Alice called on Tuesday.", PositiveSelf: "I asked instead of guessing.", WentWrong: "The weekend plans."}}
 		d.History = []agreements.MailHistory{{Round: "2026-11-22", Party: "Bob", Marks: "~"}, {Round: "2026-11-29", Party: "Bob", Marks: "✓"}}
+	case agreements.MailStartHelp:
+		// Alice's start message lacked the check-in and Bob's list.
+		d.Agreement, d.Others = nil, nil
+		d.Recipient = agreements.MailParty{Name: alice.Name, FirstName: alice.FirstName, Address: alice.Address}
+		d.Reason, d.Title = agreements.StartUnreadable, "Evenings and phone calls"
+		d.Problem = `The agreement is missing how often to check in ("Check in: every Sunday at 19:00")`
+		d.Understood = []string{"Title: Evenings and phone calls", "With: Bob Example <bob@example.test>", "What went wrong: 2 lines", "I will: 2 commitments"}
+		d.Template = "What went wrong:\nI said I would call when I was late, and twice I did not.\nBob heard it from a friend.\n\nI will:\n1. Call or text before 18:00.\n2. Tell Bob myself when plans change.\n\nBob will:\n1. (one thing they will do, a line each)\n\nCheck in: (how often, such as every Sunday at 19:00)\n"
 	case agreements.MailNotice:
 		d.Notice, d.Author, d.Until = agreements.NoticePaused, &bob, time.Date(2026, 12, 10, 6, 0, 0, 0, time.UTC)
 	}
