@@ -56,7 +56,7 @@ func ParseProposal(in ProposalInput) (Terms, error) {
 
 var (
 	headingRE    = regexp.MustCompile(`^\s*([\p{L}][\p{L}\p{M}\p{N}@+_'’ .\-]*?)\s*:\s*(.*)$`)
-	willRE       = regexp.MustCompile(`^(?i)(.+?)\s+(?:will|wil|shall|will do|agrees? to)$`)
+	willRE       = regexp.MustCompile(`^(?i)(.+?)(?:\s+(?:will|wil|shall|will do|agrees? to|promises? to|commits? to|will try to)|['’]ll)$`)
 	missedRE     = regexp.MustCompile(`(?i)\b(?:after\s+)?(\d{1,2})\s+(?:missed|in a row|check-?ins?|rounds?)`)
 	listMarkerRE = regexp.MustCompile(`^\s*(?:\(?\d{1,2}[.)]|[-*•–·])\s+`)
 )
@@ -159,7 +159,7 @@ func (p *proposalParser) heading(n int, written, value string) (bool, error) {
 	case "time zone", "time zones", "timezone", "timezones", "tz":
 		p.zones, p.zonesLine = value, n
 		p.section = ""
-	case "what went wrong", "what happened":
+	case "what went wrong", "what happened", "what went wrong between us", "the problem", "the issue":
 		p.section = "wrong"
 		if value != "" {
 			p.wrong = append(p.wrong, value)

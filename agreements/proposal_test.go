@@ -2,6 +2,7 @@ package agreements_test
 
 import (
 	"errors"
+	"fmt"
 	"net/mail"
 	"os"
 	"strings"
@@ -193,6 +194,49 @@ func TestParseAmendment(t *testing.T) {
 			_, err := agreements.ParseAmendment(current, 0, tt.text)
 			if !errors.Is(err, agreements.ErrInvalid) || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("err = %v, want EINVALID naming %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// TestParseProposal_Forms: the headings people write, in any order, read
+// as the same agreement; what is missing is named.
+func TestParseProposal_Forms(t *testing.T) {
+	in := func(text string) agreements.ProposalInput {
+		return agreements.ProposalInput{Text: text, Title: "Evenings", DefaultTimeZone: "Europe/Lisbon",
+			From: &mail.Address{Name: "Alice Example", Address: "alice@example.test"}, Others: []*mail.Address{{Name: "Bob Example", Address: "bob@example.test"}}}
+	}
+	want := "wrong=We argued.|alice=Call before 18:00.;Text when late.|bob=Ask first.|check=every Sunday at 19:00"
+	for _, tt := range []struct{ name, text string }{
+		{"Plain", "What went wrong:\nWe argued.\n\nI will:\n1. Call before 18:00.\n2. Text when late.\n\nBob will:\n1. Ask first.\n\nCheck in: every Sunday at 19:00"},
+		{"AnyOrder", "Check-ins: every Sunday at 19:00\nBob will:\n- Ask first.\nWhat happened: We argued.\nI will:\n- Call before 18:00.\n- Text when late."},
+		{"Contractions", "The problem:\nWe argued.\nI'll:\n* Call before 18:00.\n* Text when late.\nYou'll:\n* Ask first.\ncheck in: every sunday at 19:00"},
+		{"Promises", "What went wrong: We argued.\nI promise to:\n(1) Call before 18:00.\n(2) Text when late.\nbob@example.test commits to:\n• Ask first.\nCheckin: every Sunday at 7pm"},
+		{"ByFullNameAndLocalPart", "WHAT WENT WRONG:\nWe argued.\nAlice Example will: Call before 18:00.\nalice will:\n- Text when late.\nbob will:\n- Ask first.\nCheck In: every Sunday at 19:00"},
+		{"CRLFAndBOM", "\uFEFFWhat went wrong:\r\nWe argued.\r\nI will:\r\n1) Call before 18:00.\r\n2) Text when late.\r\nYou will:\r\n1) Ask first.\r\nCheck in: every Sunday at 19:00\r\n"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			terms, err := agreements.ParseProposal(in(tt.text))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := fmt.Sprintf("wrong=%s|alice=%s|bob=%s|check=%s", terms.WhatWentWrong, strings.Join(terms.Parties[0].Commitments, ";"),
+				strings.Join(terms.Parties[1].Commitments, ";"), terms.CheckIn)
+			if got != want {
+				t.Fatalf("read as\n%s\nwant\n%s", got, want)
+			}
+		})
+	}
+	for _, tt := range []struct{ name, text, want string }{
+		{"NoWrong", "I will:\n- a\nBob will:\n- b\nCheck in: every Sunday at 19:00", "what went wrong"},
+		{"NoLists", "What went wrong: x\nCheck in: every Sunday at 19:00", "what each person will do"},
+		{"NoBobList", "What went wrong: x\nI will:\n- a\nCheck in: every Sunday at 19:00", `expected "Bob will:"`},
+		{"NoSchedule", "What went wrong: x\nI will:\n- a\nBob will:\n- b", "how often to check in"},
+		{"Everything", "", "what went wrong"},
+	} {
+		t.Run("Missing/"+tt.name, func(t *testing.T) {
+			if _, err := agreements.ParseProposal(in(tt.text)); err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want it to name %q", err, tt.want)
 			}
 		})
 	}

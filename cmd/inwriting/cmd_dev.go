@@ -7,8 +7,11 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/mail"
 	"os"
 	"path/filepath"
+	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -33,11 +36,12 @@ type devOptions struct {
 var devCommand = &command{
 	name:     "dev",
 	summary:  "Try the whole service on this machine: a sandbox mail server, the service, and two demo parties.",
-	usage:    "[inbox USER | read USER N | reply USER N TEXT]",
+	usage:    "[new FILE | inbox USER | read USER N | reply USER N TEXT]",
 	nargs:    -1,
 	noConfig: true,
 	help: `
   inwriting dev                      start the sandbox, the service and a demo agreement
+  inwriting dev new FILE             start your own agreement in the running sandbox
   inwriting dev inbox alice          alice's mail, one line each
   inwriting dev read alice 1         mail 1 of alice's, as text
   inwriting dev reply alice 1 "I agree"
@@ -45,8 +49,12 @@ var devCommand = &command{
 
 The sandbox's IMAP and SMTP servers listen on 127.0.0.1 only, with mailboxes
 service@, alice@ and bob@example.test (passwords printed at start), so a
-real mail client can connect too. The inbox, read and reply commands talk
-to a running sandbox over IMAP and SMTP, like any client. --speed 1000 runs
+real mail client can connect too. The new, inbox, read and reply commands
+talk to a running sandbox over IMAP and SMTP, like any client: "new" mails
+FILE (written as for "inwriting new"; deploy/example-agreement.txt is one)
+to the service from its From: party, with the other in Cc, which is how
+anyone starts an agreement by mail; the parties are alice@ and
+bob@example.test. --speed 1000 runs
 the sandbox's clock 1000 times faster, to see a week of the routine in
 minutes. Ctrl-C stops everything.`,
 	flags: func(fs *flag.FlagSet, m *Main) {
@@ -64,6 +72,8 @@ func runDev(ctx context.Context, m *Main) error {
 	switch {
 	case len(m.args) == 0:
 		return m.devSandbox(ctx)
+	case m.args[0] == "new" && len(m.args) == 2:
+		return m.devNew(ctx, m.args[1])
 	case m.args[0] == "inbox" && len(m.args) == 2:
 		return m.devInbox(ctx, m.args[1])
 	case m.args[0] == "read" && len(m.args) == 3:
@@ -79,7 +89,7 @@ func runDev(ctx context.Context, m *Main) error {
 		}
 		return m.devReply(ctx, m.args[1], n, m.args[3])
 	}
-	return usagef("dev takes no arguments, or inbox USER, read USER N, or reply USER N TEXT")
+	return usagef("dev takes no arguments, or new FILE, inbox USER, read USER N, or reply USER N TEXT")
 }
 
 // devSandbox runs the sandbox mail server and the service wired to it.
@@ -123,16 +133,18 @@ func (m *Main) devSandbox(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if !o.noDemo {
-		if as, err := db.FindAgreements(ctx, agreements.AgreementFilter{Limit: 1}); err != nil {
-			return err
-		} else if len(as) == 0 {
-			if _, err := db.CreateAgreement(ctx, demoTerms()); err != nil {
-				return err
-			}
-		}
+	as, err := db.FindAgreements(ctx, agreements.AgreementFilter{})
+	if err != nil {
+		return err
 	}
-	return m.serve(ctx, func() { m.printSandbox(srv, o) })
+	demo := false
+	if !o.noDemo && len(as) == 0 {
+		if _, err := db.CreateAgreement(ctx, demoTerms()); err != nil {
+			return err
+		}
+		demo = true
+	}
+	return m.serve(ctx, func() { m.printSandbox(srv, o, demo, len(as)) })
 }
 
 // sandboxConfig is the service's configuration on sandbox srv: its
@@ -170,20 +182,72 @@ func demoTerms() agreements.Terms {
 	}
 }
 
-func (m *Main) printSandbox(srv *sandbox.Server, o devOptions) {
+// printSandbox says what runs and what to try, in commands that work as
+// printed: the program as the user ran it. demo says whether the demo
+// agreement was just made; before is how many agreements the sandbox's
+// folder held already.
+func (m *Main) printSandbox(srv *sandbox.Server, o devOptions, demo bool, before int) {
 	w := m.Stdout
 	fmt.Fprintf(w, "inwriting sandbox: ready. Ctrl-C stops it.\n\n")
 	fmt.Fprintf(w, "Mail server (plain text, loopback only):\n  IMAP %s    SMTP %s (AUTH PLAIN)\n", srv.IMAPAddr, srv.SMTPAddr)
 	for _, u := range sandbox.Users {
 		fmt.Fprintf(w, "  %-24s password %s\n", u+"@"+sandbox.Domain, sandbox.Password(u))
 	}
-	flags := ""
-	if o.imapAddr != "127.0.0.1:2143" || o.smtpAddr != "127.0.0.1:2525" {
-		flags = fmt.Sprintf(" --imap %s --smtp %s", srv.IMAPAddr, srv.SMTPAddr)
+	dev := m.devCommand()
+	switch {
+	case demo:
+		fmt.Fprintf(w, "\nAlice and Bob have each been asked to confirm the demo agreement. In another terminal:\n")
+		fmt.Fprintf(w, "  %s inbox alice\n  %s read alice 1\n  %s reply alice 1 \"I agree\"\n", dev, dev, dev)
+		fmt.Fprintf(w, "and the same for bob; then both receive the confirmed copy.\n")
+	case before > 0:
+		n := fmt.Sprintf("%d agreements", before)
+		if before == 1 {
+			n = "1 agreement"
+		}
+		fmt.Fprintf(w, "\nThe sandbox goes on with what %s holds: %s, and their mail. In another terminal:\n", o.dir, n)
+		fmt.Fprintf(w, "  %s inbox alice\n  %s read alice 1\n", dev, dev)
+	default:
+		fmt.Fprintf(w, "\nNo agreement yet. In another terminal:\n")
 	}
-	fmt.Fprintf(w, "\nAlice and Bob have each been asked to confirm the demo agreement. In another terminal:\n")
-	fmt.Fprintf(w, "  inwriting dev%s inbox alice\n  inwriting dev%s read alice 1\n  inwriting dev%s reply alice 1 \"I agree\"\n", flags, flags, flags)
-	fmt.Fprintf(w, "and the same for bob; then both receive the confirmed copy.\n")
+	fmt.Fprintf(w, "To start your own, write it as in deploy/example-agreement.txt (alice@ and bob@%s are its parties) and run:\n  %s new FILE\n", sandbox.Domain, dev)
+}
+
+// devCommand returns the command that reaches this sandbox: "inwriting
+// dev", with the addresses when they are not the default ones.
+func (m *Main) devCommand() string {
+	dev := m.program() + " dev"
+	if o := m.devOpts; o.imapAddr != "127.0.0.1:2143" || o.smtpAddr != "127.0.0.1:2525" {
+		dev += fmt.Sprintf(" --imap %s --smtp %s", o.imapAddr, o.smtpAddr)
+	}
+	return dev
+}
+
+// program returns how the user runs inwriting, for commands printed to
+// be run as they are: "go run ./cmd/inwriting" under go run (from the
+// module's folder, else by its import path), else the name it was run by.
+func (m *Main) program() string {
+	if m.Program != "" {
+		return m.Program
+	}
+	_, err := os.Stat(filepath.Join("cmd", "inwriting", "main.go"))
+	path := ""
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		path = bi.Path
+	}
+	return programName(os.Args[0], err == nil, path)
+}
+
+// programName is how to run the program that runs as exe: built by go run
+// (into a go-build folder), "go run ./cmd/inwriting" from the module's
+// folder (inModule) or "go run" and its import path; else exe itself.
+func programName(exe string, inModule bool, importPath string) string {
+	if !strings.Contains(filepath.ToSlash(exe), "/go-build") {
+		return exe
+	}
+	if inModule || importPath == "" {
+		return "go run ./cmd/inwriting"
+	}
+	return "go run " + importPath
 }
 
 // devClient logs in to the sandbox's IMAP server as user and selects the
@@ -354,6 +418,89 @@ func (m *Main) devReply(ctx context.Context, user string, n int, text string) er
 		out.SetGenHeaderPreformatted(gomail.HeaderReferences, strings.Join(all, " "))
 	}
 	out.SetBodyString(gomail.TypeTextPlain, text+"\n\n"+quote.String())
+	if err := m.devSend(ctx, user, out); err != nil {
+		return err
+	}
+	fmt.Fprintf(m.Stdout, "Sent as %s to %s: %q\n", user, to[0].Address, text)
+	return nil
+}
+
+// devNew starts the agreement in file in the running sandbox the way
+// anyone does by mail: it is read as "inwriting new" reads it, then sent
+// to the service from its From: party (alice@ when it names none) with
+// the other party (bob@) in Cc, the title as the subject.
+func (m *Main) devNew(ctx context.Context, file string) error {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return err
+	}
+	text := string(data)
+	alice, bob := &mail.Address{Name: "Alice Example", Address: "alice@" + sandbox.Domain}, &mail.Address{Name: "Bob Example", Address: "bob@" + sandbox.Domain}
+	in := agreements.ProposalInput{Text: text}
+	if !fileNames(text, "from", "initiator") {
+		in.From = alice
+	}
+	if !fileNames(text, "to", "cc", "with", "other party", "other parties", "parties") {
+		in.Others = []*mail.Address{bob}
+	}
+	terms, err := agreements.ParseProposal(in)
+	if err != nil {
+		return fmt.Errorf("%s: %w", file, err)
+	}
+	from, other := terms.Parties[0], terms.Parties[1]
+	user, _, _ := strings.Cut(from.Address, "@")
+	for _, p := range terms.Parties {
+		if u, domain, _ := strings.Cut(p.Address, "@"); domain != sandbox.Domain || (u != "alice" && u != "bob") {
+			return usagef("dev new: %s is not a sandbox mailbox: the parties of a sandbox agreement are alice@%s and bob@%s", p.Address, sandbox.Domain, sandbox.Domain)
+		}
+	}
+	msg := gomail.NewMsg()
+	if err := msg.FromFormat(from.Name, from.Address); err != nil {
+		return err
+	}
+	if err := msg.To("service@" + sandbox.Domain); err != nil {
+		return err
+	}
+	if err := msg.AddCcFormat(other.Name, other.Address); err != nil {
+		return err
+	}
+	msg.Subject(terms.Title)
+	// The headers say who and what it is called; the text says the rest.
+	msg.SetBodyString(gomail.TypeTextPlain, strings.TrimLeft(withoutLines(text, "title", "subject", "from", "initiator", "to", "cc", "with", "other party", "other parties", "parties"), "\n"))
+	if err := m.devSend(ctx, user, msg); err != nil {
+		return err
+	}
+	fmt.Fprintf(m.Stdout, "Sent %q to service@%s as %s, with %s in Cc.\nIn a moment both are asked to confirm it: %s inbox %s\n",
+		terms.Title, sandbox.Domain, from.Address, other.Address, m.devCommand(), user)
+	return nil
+}
+
+// withoutLines returns text without the lines that start with one of the
+// headings keys ("From:").
+func withoutLines(text string, keys ...string) string {
+	var out []string
+	for _, l := range strings.Split(text, "\n") {
+		if k, _, ok := strings.Cut(l, ":"); !ok || !slices.Contains(keys, strings.ToLower(strings.TrimSpace(k))) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+// fileNames reports whether an agreement's text has a line that starts
+// with one of the headings keys ("From:").
+func fileNames(text string, keys ...string) bool {
+	for _, l := range strings.Split(text, "\n") {
+		k, _, ok := strings.Cut(l, ":")
+		if ok && slices.Contains(keys, strings.ToLower(strings.TrimSpace(k))) {
+			return true
+		}
+	}
+	return false
+}
+
+// devSend sends msg to the sandbox's SMTP server as user.
+func (m *Main) devSend(ctx context.Context, user string, msg *gomail.Msg) error {
 	host, port, err := net.SplitHostPort(m.devOpts.smtpAddr)
 	if err != nil {
 		return usagef("dev: --smtp %q: %v", m.devOpts.smtpAddr, err)
@@ -364,9 +511,8 @@ func (m *Main) devReply(ctx context.Context, user string, n int, text string) er
 	if err != nil {
 		return err
 	}
-	if err := cl.DialAndSendWithContext(ctx, out); err != nil {
-		return fmt.Errorf("send the reply (is the sandbox running at %s?): %w", m.devOpts.smtpAddr, err)
+	if err := cl.DialAndSendWithContext(ctx, msg); err != nil {
+		return fmt.Errorf("send (is the sandbox running at %s?): %w", m.devOpts.smtpAddr, err)
 	}
-	fmt.Fprintf(m.Stdout, "Sent as %s to %s: %q\n", user, to[0].Address, text)
 	return nil
 }

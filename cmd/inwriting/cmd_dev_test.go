@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	"github.com/emersion/go-imap/v2/imapclient"
 	gomail "github.com/wneessen/go-mail"
 
+	main "github.com/inwriting/inwriting/cmd/inwriting"
 	"github.com/inwriting/inwriting/internal/sandbox"
 )
 
@@ -54,11 +56,101 @@ func startDevStop(t *testing.T, e *env, extra ...string) (flags []string, stop f
 		}
 	})
 	t.Cleanup(func() { stop() })
+	demo := !slices.Contains(extra, "--no-demo")
 	waitUntil(t, func() bool {
 		r := e.run("", append(append([]string{"dev"}, flags...), "inbox", "alice")...)
-		return r.code == 0 && strings.Contains(r.stdout, "Please confirm")
+		return r.code == 0 && (!demo || strings.Contains(r.stdout, "Please confirm"))
 	})
 	return flags, stop
+}
+
+// TestDev_OwnAgreement: a newcomer writes their own agreement and starts
+// it in the running sandbox with "dev new"; both parties confirm from the
+// terminal.
+func TestDev_OwnAgreement(t *testing.T) {
+	e := newEnv(t)
+	dev, stop := startDevStop(t, e, "--no-demo")
+	run := func(args ...string) string { return e.mustRun(append(append([]string{"dev"}, dev...), args...)...) }
+	own := e.write("ours.txt", "Title: Saturday mornings\nFrom: Bob Example <bob@example.test>\nTo: Alice Example <alice@example.test>\nTime zone: Europe/Lisbon\n\n"+
+		"What went wrong:\nI slept in and missed the market twice.\n\nI will:\n1. Set an alarm on Friday night.\n\nAlice will:\n1. Knock once at 8.\n\nCheck in: every Saturday at 12:00\n")
+	if out := run("new", own); !strings.Contains(out, "as bob@example.test, with alice@example.test in Cc") {
+		t.Fatalf("dev new: %q", out)
+	}
+	for _, user := range []string{"alice", "bob"} {
+		// Alice has Bob's own message too, in Cc.
+		n := ""
+		waitUntil(t, func() bool {
+			m := regexp.MustCompile(`(?m)^\s*(\d+) .*Please confirm: Saturday mornings`).FindStringSubmatch(run("inbox", user))
+			if m != nil {
+				n = m[1]
+			}
+			return m != nil
+		})
+		if out := run("reply", user, n, "I agree"); !strings.Contains(out, "Sent as "+user) {
+			t.Fatalf("reply: %q", out)
+		}
+	}
+	for _, user := range []string{"alice", "bob"} {
+		waitUntil(t, func() bool { return strings.Contains(run("inbox", user), "Confirmed: Saturday mornings") })
+	}
+	for _, tt := range []struct {
+		text, want string
+	}{
+		{"Title: T\nFrom: Carol <carol@example.test>\nTo: Alice <alice@example.test>\nTime zone: UTC\nWhat went wrong: x\nI will:\n- a\nAlice will:\n- b\nCheck in: daily at 8:00\n", "not a sandbox mailbox"},
+		{"Title: T\nWhat went wrong: x\n", "is missing"},
+	} {
+		r := e.run("", append(append([]string{"dev"}, dev...), "new", e.write("bad.txt", tt.text))...)
+		if r.code == 0 || !strings.Contains(r.stderr, tt.want) {
+			t.Errorf("dev new with a bad file: exit %d %q, want an error naming %q", r.code, r.stderr, tt.want)
+		}
+	}
+	out := stop().stdout
+	for _, want := range []string{"No agreement yet", "dev --imap " + dev[1] + " --smtp " + dev[3] + " new FILE", "← bob@example.test: started", "→ alice@example.test: confirm-request"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("dev did not show %q:\n%s", want, out)
+		}
+	}
+}
+
+// TestDev_Restart: the sandbox started again on its folder goes on with
+// what it holds, and does not claim to have just asked anyone.
+func TestDev_Restart(t *testing.T) {
+	e := newEnv(t)
+	dir := t.TempDir()
+	_, stop := startDevStop(t, e, "--dir", dir)
+	if out := stop().stdout; !strings.Contains(out, "have each been asked to confirm the demo agreement") {
+		t.Fatalf("first start:\n%s", out)
+	}
+	dev, stop := startDevStop(t, e, "--dir", dir)
+	// The service runs on: Alice's "I agree" gets its receipt.
+	e.mustRun(append(append([]string{"dev"}, dev...), "reply", "alice", "1", "I agree")...)
+	waitUntil(t, func() bool {
+		return strings.Contains(e.mustRun(append(append([]string{"dev"}, dev...), "inbox", "alice")...), "Recorded: Evenings and phone calls")
+	})
+	out := stop().stdout
+	if strings.Contains(out, "have each been asked") || !strings.Contains(out, "goes on with what "+dir+" holds: 1 agreement,") {
+		t.Fatalf("second start:\n%s", out)
+	}
+}
+
+// TestProgramName: the commands the sandbox prints work as printed.
+func TestProgramName(t *testing.T) {
+	for _, tt := range []struct {
+		exe      string
+		inModule bool
+		path     string
+		want     string
+	}{
+		{"inwriting", false, "github.com/inwriting/inwriting/cmd/inwriting", "inwriting"},
+		{"/usr/local/bin/inwriting", false, "", "/usr/local/bin/inwriting"},
+		{"./inwriting", true, "", "./inwriting"},
+		{"/tmp/go-build123/b001/exe/inwriting", true, "github.com/inwriting/inwriting/cmd/inwriting", "go run ./cmd/inwriting"},
+		{"/tmp/go-build123/b001/exe/inwriting", false, "github.com/inwriting/inwriting/cmd/inwriting", "go run github.com/inwriting/inwriting/cmd/inwriting"},
+	} {
+		if got := main.ProgramName(tt.exe, tt.inModule, tt.path); got != tt.want {
+			t.Errorf("programName(%q, %v, %q) = %q, want %q", tt.exe, tt.inModule, tt.path, got, tt.want)
+		}
+	}
 }
 
 func TestDev_Newcomer(t *testing.T) {

@@ -43,6 +43,10 @@ type Main struct {
 	// asks its questions only then.
 	IsTerminal func() bool
 
+	// Program is how the user runs inwriting, for commands printed to be
+	// run as they are; "" works it out (see program).
+	Program string
+
 	Config Config
 	DB     *agreements.DB
 	Logger *slog.Logger

@@ -53,3 +53,6 @@ func SandboxServiceForTest(ctx context.Context, srv *sandbox.Server, dir string,
 	}
 	return m.DB, sender, poller, nil
 }
+
+// ProgramName is programName, for TestProgramName.
+var ProgramName = programName
