@@ -4,9 +4,12 @@ import "strings"
 
 // ChangedLines returns the lines of canonical text old that new removes
 // ("- " and the line) and the lines it adds ("+ " and the line), in the
-// order they come, from a line-by-line longest common subsequence. The
-// "Version:" line and blank lines are left out: they say nothing about
-// what changed.
+// order they come (what a change removes before what it adds), from a
+// line-by-line longest common subsequence. Before the changes under a
+// heading ("Bob Example <bob@example.test> will:") comes the heading, as
+// context ("  " and the line), so that a numbered line says whose it is.
+// The "Version:" line and blank lines are left out: they say nothing
+// about what changed.
 func ChangedLines(old, new string) []string {
 	a, b := strings.Split(old, "\n"), strings.Split(new, "\n")
 	// lcs[i][j] is the length of the longest common subsequence of a[i:]
@@ -25,22 +28,35 @@ func ChangedLines(old, new string) []string {
 		}
 	}
 	var out []string
+	heading := "" // the heading the lines now come under, until shown
 	add := func(prefix, l string) {
-		if !strings.HasPrefix(l, "Version: ") && strings.TrimSpace(l) != "" {
-			out = append(out, prefix+l)
+		if strings.HasPrefix(l, "Version: ") || strings.TrimSpace(l) == "" {
+			return
 		}
+		if heading != "" {
+			out = append(out, "  "+heading)
+			heading = ""
+		}
+		out = append(out, prefix+l)
 	}
+	isHeading := func(l string) bool { return strings.HasSuffix(l, ":") && !strings.HasPrefix(l, " ") }
 	i, j := 0, 0
 	for i < len(a) || j < len(b) {
 		switch {
 		case i < len(a) && j < len(b) && a[i] == b[j]:
+			switch {
+			case isHeading(a[i]):
+				heading = a[i]
+			case a[i] == "": // the end of a section
+				heading = ""
+			}
 			i, j = i+1, j+1
-		case j < len(b) && (i == len(a) || lcs[i][j+1] >= lcs[i+1][j]):
-			add("+ ", b[j])
-			j++
-		default:
+		case i < len(a) && (j == len(b) || lcs[i+1][j] >= lcs[i][j+1]):
 			add("- ", a[i])
 			i++
+		default:
+			add("+ ", b[j])
+			j++
 		}
 	}
 	return out

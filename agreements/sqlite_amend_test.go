@@ -101,7 +101,7 @@ func TestAmend_ByReply(t *testing.T) {
 		if d.Agreement.Version != 2 || d.InForce != 1 || d.Amends != 1 || m.Data.Deadline.IsZero() {
 			t.Errorf("confirm-request to %s: version %d, in force %d, amends %d", m.To, d.Agreement.Version, d.InForce, d.Amends)
 		}
-		if want := []string{"+ 2. Say so the same day when upset."}; !slices.Equal(d.Changes, want) {
+		if want := []string{"  Bob Example <bob@example.test> will:", "+ 2. Say so the same day when upset."}; !slices.Equal(d.Changes, want) {
 			t.Errorf("changes shown to %s = %q, want %q", m.To, d.Changes, want)
 		}
 	}

@@ -55,6 +55,7 @@ func TestGolden_Variants(t *testing.T) {
 	amend := func(d *agreements.MailData) {
 		d.InForce, d.Amends = 1, 1
 		d.Changes = []string{
+			"  Alice Example <alice@example.test> will:",
 			"- 1. Call or text before 18:30 when I will be home after 19:00.",
 			"+ 1. Call or text before 18:00 when I will be home after 19:00.",
 			"+ 2. Tell Bob myself when plans change,",

@@ -48,6 +48,8 @@ func startDevStop(t *testing.T, e *env, extra ...string) (flags []string, stop f
 		case r := <-done:
 			if r.code != 0 {
 				t.Errorf("dev: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+			} else if t.Failed() {
+				t.Logf("dev printed:\n%s%s", r.stdout, r.stderr)
 			}
 			return r
 		case <-time.After(30 * time.Second):
