@@ -146,6 +146,10 @@ func TestLoadConfig_SMTP(t *testing.T) {
 		{"[imap]\ntls = \"ssl\"\n", main.ErrConfigIMAPTLS},
 		{"[confirm]\nremind_after = \"200h\"\n", main.ErrConfigRemind},
 		{"[dkim]\ndomain = \"example.org\"\n", main.ErrConfigDKIM},
+		{"[start]\nallow = \"alice, bob@example.org\"\n", main.ErrConfigStartAllow},
+		{"[start]\nallow = \"@\"\n", main.ErrConfigStartAllow},
+		{"[start]\nper_day = 0\n", main.ErrConfigStartPerDay},
+		{"[start]\ndeclined_wait = \"a month\"\n", main.ErrConfigDuration},
 	} {
 		if _, err := main.LoadConfig(write(tt.file), getenv(env)); !errors.Is(err, tt.is) {
 			t.Fatalf("%q: %v, want %v", tt.file, err, tt.is)
@@ -162,5 +166,31 @@ func TestLoadConfig_SMTP(t *testing.T) {
 	}
 	if _, err := main.LoadConfig(write("[smtp]\npassword_file = \"/nonexistent\"\n"), getenv(env)); err == nil {
 		t.Fatal("a missing password file is not an error")
+	}
+}
+
+// TestLoadConfig_Start: who may start by mail, from the file or the
+// environment, as the store reads it.
+func TestLoadConfig_Start(t *testing.T) {
+	c, err := main.LoadConfig("", getenv(map[string]string{"HOME": t.TempDir()}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := c.Start.Rules(""); len(r.Allow) != 0 || r.Allows("alice@example.org") || r.PerDay != 3 || r.DeclinedWait.Hours() != 720 {
+		t.Fatalf("default start rules = %+v, want nobody, 3 a day, 30 days", r)
+	}
+	c, err = main.LoadConfig("", getenv(map[string]string{"HOME": t.TempDir(), "INWRITING_START_ALLOW": "alice@example.org, @family.example\tbob@x.example", "INWRITING_START_PER_DAY": "5"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := c.Start.Rules("Europe/Lisbon")
+	for addr, want := range map[string]bool{"alice@example.org": true, "ALICE@example.org": true, "carol@example.org": false, "kim@family.example": true,
+		"kim@sub.family.example": false, "bob@x.example": true, "family.example": false} {
+		if r.Allows(addr) != want {
+			t.Errorf("Allows(%q) = %v, want %v", addr, !want, want)
+		}
+	}
+	if r.PerDay != 5 || r.DefaultTimeZone != "Europe/Lisbon" {
+		t.Fatalf("rules = %+v", r)
 	}
 }
