@@ -87,7 +87,7 @@ func (s *Server) Start() error {
 	}
 	s.imap = imapserver.New(&imapserver.Options{
 		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
-			return s.mem.NewSession(), nil, nil
+			return imapSession{s.mem.NewSession().(imapserver.SessionIMAP4rev2)}, nil, nil
 		},
 		// IMAP4rev2 brings MOVE, UIDPLUS and IDLE, so the real poller runs
 		// unchanged; rev1 too, for older clients.
@@ -266,4 +266,44 @@ func (ss *session) Logout() error { return nil }
 func (s *Server) Wait(ctx context.Context) error {
 	<-ctx.Done()
 	return s.Close()
+}
+
+// imapSession is imapmemserver's session, whose IDLE also announces the
+// mail that arrived since the client's last command. imapmemserver's own
+// announces only what arrives during the IDLE, so mail delivered between
+// a client's NOOP and its IDLE would wait for the next mail; RFC 2177
+// lets a server announce it at once, and Dovecot does.
+type imapSession struct{ imapserver.SessionIMAP4rev2 }
+
+// idleRecheck is how often an IDLE looks again for what its start missed.
+const idleRecheck = time.Second
+
+func (s imapSession) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error {
+	for {
+		if err := s.Poll(w, true); err != nil {
+			return err
+		}
+		pause := make(chan struct{})
+		var once sync.Once
+		end := func() { once.Do(func() { close(pause) }) }
+		t := time.AfterFunc(idleRecheck, end)
+		go func() {
+			select {
+			case <-stop:
+				end()
+			case <-pause:
+			}
+		}()
+		err := s.SessionIMAP4rev2.Idle(w, pause)
+		t.Stop()
+		end()
+		if err != nil {
+			return err
+		}
+		select {
+		case <-stop:
+			return nil
+		default:
+		}
+	}
 }

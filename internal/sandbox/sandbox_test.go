@@ -8,6 +8,7 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 
+	"github.com/inwriting/inwriting/internal/mailtest"
 	"github.com/inwriting/inwriting/internal/sandbox"
 )
 
@@ -82,5 +83,53 @@ func TestSandbox_LoopbackOnly(t *testing.T) {
 	if err := s.Start(); err == nil {
 		s.Close()
 		t.Fatal("the sandbox listened beyond loopback")
+	}
+}
+
+// TestSandbox_IdleAnnouncesEarlierMail: mail that arrives between a
+// client's last command and its IDLE is announced when the IDLE starts,
+// not when the next mail comes.
+func TestSandbox_IdleAnnouncesEarlierMail(t *testing.T) {
+	s := start(t, "")
+	exists := make(chan uint32, 4)
+	c, err := imapclient.DialInsecure(s.IMAPAddr, &imapclient.Options{UnilateralDataHandler: &imapclient.UnilateralDataHandler{
+		Mailbox: func(d *imapclient.UnilateralDataMailbox) {
+			if d.NumMessages != nil {
+				exists <- *d.NumMessages
+			}
+		},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Login("service", sandbox.Password("service")).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Select("INBOX", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Noop().Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Deliver("service@example.test", []byte("Subject: between\r\n\r\nx\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	idle, err := c.Idle()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idle.Close()
+	var n uint32
+	mailtest.Eventually(t, "the IDLE's announcement", func() bool {
+		select {
+		case n = <-exists:
+			return true
+		default:
+			return false
+		}
+	})
+	if n != 1 {
+		t.Fatalf("EXISTS %d, want 1", n)
 	}
 }
