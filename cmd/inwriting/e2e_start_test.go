@@ -62,7 +62,7 @@ func (s *stackEnv) sendAs(t *testing.T, user, subject, body string, cc ...string
 	var p int
 	fmt.Sscan(port, &p)
 	c, err := gomail.NewClient(host, gomail.WithPort(p), gomail.WithTLSPolicy(gomail.TLSMandatory), gomail.WithTLSConfig(s.st.TLS),
-		gomail.WithSMTPAuth(gomail.SMTPAuthPlain), gomail.WithUsername(user), gomail.WithPassword(s.st.Password(user)))
+		gomail.WithSMTPAuth(gomail.SMTPAuthPlain), gomail.WithUsername(s.st.Username(user)), gomail.WithPassword(s.st.Password(user)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -34,8 +34,28 @@ type stackEnv struct {
 	stop func() result
 }
 
+// serveOnStack is serveOn the mail stack (Postfix and Dovecot).
 func serveOnStack(t *testing.T, opts ...func(*env)) *stackEnv {
-	st := mailstack.Require(t)
+	return serveOn(t, mailstack.Require(t), opts...)
+}
+
+// eachServer runs fn as a subtest on each server of the matrix: the mail
+// stack, and mox and maddy where scripts/mailmatrix started them.
+func eachServer(t *testing.T, fn func(t *testing.T, st *mailstack.Stack)) {
+	for _, st := range mailstack.Matrix(t) {
+		t.Run(st.Name, func(t *testing.T) { fn(t, st) })
+	}
+}
+
+// onServer returns text, an agreement written for example.test, with
+// the addresses of st's domain.
+func onServer(st *mailstack.Stack, text string) string {
+	return strings.ReplaceAll(text, "@example.test", "@"+st.Domain)
+}
+
+// serveOn points the CLI at st, with inwriting@ as the service's mailbox,
+// checks it with doctor, and starts "serve" until the test ends.
+func serveOn(t *testing.T, st *mailstack.Stack, opts ...func(*env)) *stackEnv {
 	if err := st.Empty("inwriting"); err != nil {
 		t.Fatal(err)
 	}
@@ -48,23 +68,39 @@ func serveOnStack(t *testing.T, opts ...func(*env)) *stackEnv {
 	for k, v := range map[string]string{
 		"INWRITING_SERVICE_ADDRESS": st.Address("inwriting"),
 		"INWRITING_IMAP_HOST":       imapHost, "INWRITING_IMAP_PORT": imapPort, "INWRITING_IMAP_TLS": "starttls",
-		"INWRITING_IMAP_USERNAME": "inwriting", "INWRITING_IMAP_PASSWORD": st.Password("inwriting"),
-		"INWRITING_IMAP_CA_FILE": filepath.Join(st.Dir, "tls", "cert.pem"),
+		"INWRITING_IMAP_USERNAME": st.Username("inwriting"), "INWRITING_IMAP_PASSWORD": st.Password("inwriting"),
+		"INWRITING_IMAP_CA_FILE": st.CAFile,
 		"INWRITING_SMTP_HOST":    smtpHost, "INWRITING_SMTP_PORT": smtpPort, "INWRITING_SMTP_TLS": "starttls",
-		"INWRITING_SMTP_USERNAME": "inwriting", "INWRITING_SMTP_PASSWORD": st.Password("inwriting"),
-		"INWRITING_SMTP_CA_FILE": filepath.Join(st.Dir, "tls", "cert.pem"),
+		"INWRITING_SMTP_USERNAME": st.Username("inwriting"), "INWRITING_SMTP_PASSWORD": st.Password("inwriting"),
+		"INWRITING_SMTP_CA_FILE": st.CAFile,
 		"INWRITING_LOG_LEVEL":    "debug",
 		"INWRITING_NIGHT":        "off", // the wall clock's hour must not decide what is sent
 	} {
 		e.vars[k] = v
 	}
+	if st.NoPlus {
+		e.vars["INWRITING_SERVICE_PLUS_ADDRESSING"] = "false"
+	}
 	if r := e.run("", "doctor"); r.code != 0 {
 		t.Fatalf("doctor: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
+	s := &stackEnv{env: e, st: st}
+	s.start(t)
+	db := agreements.NewDB(filepath.Join(e.vars["INWRITING_DATA_DIR"], "inwriting.db"))
+	db.Reader = mailin.Reader{}
+	db.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	waitUntil(t, func() bool { return db.Open(context.Background()) == nil })
+	t.Cleanup(func() { db.Close() })
+	s.db = db
+	return s
+}
+
+// start runs "serve" until stop, or the end of the test.
+func (s *stackEnv) start(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan result, 1)
-	go func() { done <- e.runCtx(ctx, false, "", "serve") }()
-	stop := sync.OnceValue(func() result {
+	go func() { done <- s.runCtx(ctx, false, "", "serve") }()
+	s.stop = sync.OnceValue(func() result {
 		cancel()
 		select {
 		case r := <-done:
@@ -77,13 +113,17 @@ func serveOnStack(t *testing.T, opts ...func(*env)) *stackEnv {
 			return result{code: -1}
 		}
 	})
-	t.Cleanup(func() { stop() })
-	db := agreements.NewDB(filepath.Join(e.vars["INWRITING_DATA_DIR"], "inwriting.db"))
-	db.Reader = mailin.Reader{}
-	db.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	waitUntil(t, func() bool { return db.Open(context.Background()) == nil })
-	t.Cleanup(func() { db.Close() })
-	return &stackEnv{env: e, st: st, db: db, stop: stop}
+	t.Cleanup(func() { s.stop() })
+}
+
+// restart stops serve and starts it again, on the same database and
+// mailbox, whose folders are there now.
+func (s *stackEnv) restart(t *testing.T) {
+	t.Helper()
+	if r := s.stop(); r.code != 0 {
+		t.Fatalf("serve: exit %d\n%s", r.code, r.stderr)
+	}
+	s.start(t)
 }
 
 func waitUntil(t *testing.T, cond func() bool) {
@@ -113,35 +153,44 @@ func (s *stackEnv) sentMail(t *testing.T, id int64, kind agreements.MailKind, to
 }
 
 // fetch waits for the message with Message-ID id in user's INBOX and
-// returns it whole.
+// returns it whole. Each look is a session of its own, as a mail client
+// that polls makes: a server may end a session (mox does when mail
+// arrives during a search), and that is no reason to stop looking.
 func (s *stackEnv) fetch(t *testing.T, user, id string) []byte {
 	t.Helper()
-	c, err := imapclient.DialStartTLS(s.st.IMAP, &imapclient.Options{TLSConfig: s.st.TLS})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if err := c.Login(user, s.st.Password(user)).Wait(); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.Select("INBOX", nil).Wait(); err != nil {
-		t.Fatal(err)
-	}
-	var uid imap.UID
-	waitUntil(t, func() bool {
-		data, err := c.UIDSearch(&imap.SearchCriteria{Header: []imap.SearchCriteriaHeaderField{{Key: "Message-ID", Value: id}}}, nil).Wait()
-		if err == nil && len(data.AllUIDs()) > 0 {
-			uid = data.AllUIDs()[0]
-			return true
+	var raw []byte
+	look := func() error {
+		c, err := imapclient.DialStartTLS(s.st.IMAP, &imapclient.Options{TLSConfig: s.st.TLS})
+		if err != nil {
+			return err
 		}
-		c.Noop().Wait()
-		return false
-	})
-	bufs, err := c.Fetch(imap.UIDSetNum(uid), &imap.FetchOptions{BodySection: []*imap.FetchItemBodySection{{Peek: true}}}).Collect()
-	if err != nil || len(bufs) != 1 {
-		t.Fatalf("fetch: %v", err)
+		defer c.Close()
+		if err := c.Login(s.st.Username(user), s.st.Password(user)).Wait(); err != nil {
+			return err
+		}
+		if _, err := c.Select("INBOX", nil).Wait(); err != nil {
+			return err
+		}
+		data, err := c.UIDSearch(&imap.SearchCriteria{Header: []imap.SearchCriteriaHeaderField{{Key: "Message-ID", Value: id}}}, nil).Wait()
+		if err != nil || len(data.AllUIDs()) == 0 {
+			return err
+		}
+		bufs, err := c.Fetch(imap.UIDSetNum(data.AllUIDs()[0]), &imap.FetchOptions{BodySection: []*imap.FetchItemBodySection{{Peek: true}}}).Collect()
+		if err != nil || len(bufs) != 1 {
+			return fmt.Errorf("fetch: %v", err)
+		}
+		raw = bufs[0].FindBodySection(&imap.FetchItemBodySection{})
+		return nil
 	}
-	return bufs[0].FindBodySection(&imap.FetchItemBodySection{})
+	var last error
+	waitUntil(t, func() bool {
+		last = look()
+		return raw != nil
+	})
+	if raw == nil {
+		t.Fatalf("fetch %s of %s: %v", id, user, last)
+	}
+	return raw
 }
 
 // replyAs answers the mail raw as user would in a mail client: to its
@@ -154,7 +203,7 @@ func (s *stackEnv) replyAs(t *testing.T, user string, raw []byte, text string, e
 	var p int
 	fmt.Sscan(port, &p)
 	c, err := gomail.NewClient(host, gomail.WithPort(p), gomail.WithTLSPolicy(gomail.TLSMandatory), gomail.WithTLSConfig(s.st.TLS),
-		gomail.WithSMTPAuth(gomail.SMTPAuthPlain), gomail.WithUsername(user), gomail.WithPassword(s.st.Password(user)))
+		gomail.WithSMTPAuth(gomail.SMTPAuthPlain), gomail.WithUsername(s.st.Username(user)), gomail.WithPassword(s.st.Password(user)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -260,36 +309,47 @@ Bob will:
 Check in: every Sunday at 19:00
 `
 
+// TestServe_ConfirmByEmail: on every server of the matrix, both parties
+// confirm by reply from their own mailbox, with serve restarted between
+// the two (its folders are there by then), and both get the confirmed
+// copy.
 func TestServe_ConfirmByEmail(t *testing.T) {
-	s := serveOnStack(t)
-	id := s.newAgreement(t, fmt.Sprintf(agreementText, "Evenings and phone calls", "Bob Example <bob@example.test>"))
+	eachServer(t, func(t *testing.T, st *mailstack.Stack) {
+		s := serveOn(t, st)
+		id := s.newAgreement(t, onServer(st, fmt.Sprintf(agreementText, "Evenings and phone calls", "Bob Example <bob@example.test>")))
 
-	// Each receives their own copy, and replies from their own mailbox.
-	var replies []string
-	for _, user := range []string{"alice", "bob"} {
-		m := s.sentMail(t, id, agreements.MailConfirmRequest, s.st.Address(user))
-		raw := s.fetch(t, user, m.MessageID)
-		replies = append(replies, s.replyAs(t, user, raw, "I agree"))
-	}
-	for _, key := range replies {
-		if outcome, folder := s.handled(t, key); outcome != "confirmed" || folder != "Processed" {
-			t.Fatalf("reply %s: %s in %s", key, outcome, folder)
+		// Each receives their own copy, and replies from their own mailbox.
+		var replies []string
+		for i, user := range []string{"alice", "bob"} {
+			if i == 1 {
+				s.restart(t)
+			}
+			m := s.sentMail(t, id, agreements.MailConfirmRequest, s.st.Address(user))
+			raw := s.fetch(t, user, m.MessageID)
+			if h := mailtest.Parse(t, raw).Header; st.NoPlus && strings.Contains(h.Get("Reply-To"), "+") {
+				t.Fatalf("Reply-To with plus-addressing off: %s", h.Get("Reply-To"))
+			}
+			key := s.replyAs(t, user, raw, "I agree")
+			if outcome, folder := s.handled(t, key); outcome != "confirmed" || folder != "Processed" {
+				t.Fatalf("reply %s: %s in %s", key, outcome, folder)
+			}
+			replies = append(replies, key)
 		}
-	}
-	// Both receive the confirmed copy.
-	for _, user := range []string{"alice", "bob"} {
-		m := s.sentMail(t, id, agreements.MailConfirmed, s.st.Address(user))
-		raw := s.fetch(t, user, m.MessageID)
-		if !strings.Contains(string(raw), "Everyone has confirmed") {
-			t.Fatalf("%s's confirmed copy:\n%s", user, raw)
+		// Both receive the confirmed copy.
+		for _, user := range []string{"alice", "bob"} {
+			m := s.sentMail(t, id, agreements.MailConfirmed, s.st.Address(user))
+			raw := s.fetch(t, user, m.MessageID)
+			if !strings.Contains(string(raw), "Everyone has confirmed") {
+				t.Fatalf("%s's confirmed copy:\n%s", user, raw)
+			}
 		}
-	}
-	show := s.mustRun("show", fmt.Sprint(id))
-	for _, want := range append([]string{"Status:    active", "current, confirmed by all"}, replies...) {
-		if !strings.Contains(show, want) {
-			t.Fatalf("show lacks %q:\n%s", want, show)
+		show := s.mustRun("show", fmt.Sprint(id))
+		for _, want := range append([]string{"Status:    active", "current, confirmed by all"}, replies...) {
+			if !strings.Contains(show, want) {
+				t.Fatalf("show lacks %q:\n%s", want, show)
+			}
 		}
-	}
+	})
 }
 
 func TestServe_NeverConfirms(t *testing.T) {
@@ -340,74 +400,83 @@ func TestServe_NeverConfirms(t *testing.T) {
 	}
 }
 
+// TestServe_Bounce: on every server, mail to an address that cannot take
+// it marks the address, and the other party is told, once: from the
+// server's delivery status notification, or its refusal of the recipient.
 func TestServe_Bounce(t *testing.T) {
-	s := serveOnStack(t)
-	// Carol's domain bounces: Postfix returns a delivery status
-	// notification to the service, which tells Alice, once.
-	id := s.newAgreement(t, strings.Replace(strings.Replace(fmt.Sprintf(agreementText, "Bounces", "Carol <carol@gone.test>"), "Bob will:", "Carol will:", 1), "Bob America/Chicago", "Carol America/Chicago", 1))
-	m := s.sentMail(t, id, agreements.MailBounceNotice, s.st.Address("alice"))
-	raw := s.fetch(t, "alice", m.MessageID)
-	if !strings.Contains(string(raw), "carol@gone.test") {
-		t.Fatalf("the bounce notice does not name Carol's address:\n%s", raw)
-	}
-	var outcome string
-	if err := s.db.SQL().QueryRow(`SELECT outcome FROM inbox WHERE outcome = 'bounce'`).Scan(&outcome); err != nil {
-		t.Fatalf("no bounce handled: %v", err)
-	}
+	eachServer(t, func(t *testing.T, st *mailstack.Stack) {
+		s := serveOn(t, st)
+		text := strings.Replace(strings.Replace(fmt.Sprintf(agreementText, "Bounces", "Carol <"+st.BounceTo+">"), "Bob will:", "Carol will:", 1), "Bob America/Chicago", "Carol America/Chicago", 1)
+		id := s.newAgreement(t, strings.ReplaceAll(text, "alice@example.test", s.st.Address("alice")))
+		m := s.sentMail(t, id, agreements.MailBounceNotice, s.st.Address("alice"))
+		raw := s.fetch(t, "alice", m.MessageID)
+		if !strings.Contains(string(raw), st.BounceTo) {
+			t.Fatalf("the bounce notice does not name Carol's address:\n%s", raw)
+		}
+		if !st.BounceDSN {
+			return
+		}
+		var outcome string
+		if err := s.db.SQL().QueryRow(`SELECT outcome FROM inbox WHERE outcome = 'bounce'`).Scan(&outcome); err != nil {
+			t.Fatalf("no bounce handled: %v", err)
+		}
+	})
 }
 
-// TestServe_CheckInRound lives through one check-in round on the real
-// stack: the clock jumps to Sunday evening, both parties get their
+// TestServe_CheckInRound lives through one check-in round on every
+// server of the matrix: the clock jumps to Sunday evening, both parties get their
 // check-in at 19:00 their time, answer by mail, and each gets the other's
 // answer in a digest.
 func TestServe_CheckInRound(t *testing.T) {
-	var mu sync.Mutex
-	offset := time.Duration(0)
-	clock := func() time.Time {
+	eachServer(t, func(t *testing.T, st *mailstack.Stack) {
+		var mu sync.Mutex
+		offset := time.Duration(0)
+		clock := func() time.Time {
+			mu.Lock()
+			defer mu.Unlock()
+			return time.Now().Add(offset)
+		}
+		s := serveOn(t, st, func(e *env) { e.now, e.tick = clock, 200*time.Millisecond })
+		text := onServer(st, strings.Replace(fmt.Sprintf(agreementText, "One round", "Bob Example <bob@example.test>"), "Time zones: Alice Europe/Lisbon, Bob America/Chicago", "Time zone: UTC", 1))
+		id := s.newAgreement(t, text)
+		for _, user := range []string{"alice", "bob"} {
+			raw := s.fetch(t, user, s.sentMail(t, id, agreements.MailConfirmRequest, s.st.Address(user)).MessageID)
+			s.handled(t, s.replyAs(t, user, raw, "I agree"))
+		}
+		a, err := s.db.FindAgreementByID(context.Background(), id)
+		if err != nil || a.Status != agreements.StatusActive {
+			t.Fatalf("agreement: %v %v", a, err)
+		}
+		// Jump to the next Sunday, 19:01 UTC.
+		now := clock()
+		days := (7 - int(now.Weekday())) % 7
+		target := time.Date(now.Year(), now.Month(), now.Day(), 19, 1, 0, 0, time.UTC).AddDate(0, 0, days)
+		if !target.After(now) {
+			target = target.AddDate(0, 0, 7)
+		}
 		mu.Lock()
-		defer mu.Unlock()
-		return time.Now().Add(offset)
-	}
-	s := serveOnStack(t, func(e *env) { e.now, e.tick = clock, 200*time.Millisecond })
-	text := strings.Replace(fmt.Sprintf(agreementText, "One round", "Bob Example <bob@example.test>"), "Time zones: Alice Europe/Lisbon, Bob America/Chicago", "Time zone: UTC", 1)
-	id := s.newAgreement(t, text)
-	for _, user := range []string{"alice", "bob"} {
-		raw := s.fetch(t, user, s.sentMail(t, id, agreements.MailConfirmRequest, s.st.Address(user)).MessageID)
-		s.handled(t, s.replyAs(t, user, raw, "I agree"))
-	}
-	a, err := s.db.FindAgreementByID(context.Background(), id)
-	if err != nil || a.Status != agreements.StatusActive {
-		t.Fatalf("agreement: %v %v", a, err)
-	}
-	// Jump to the next Sunday, 19:01 UTC.
-	now := clock()
-	days := (7 - int(now.Weekday())) % 7
-	target := time.Date(now.Year(), now.Month(), now.Day(), 19, 1, 0, 0, time.UTC).AddDate(0, 0, days)
-	if !target.After(now) {
-		target = target.AddDate(0, 0, 7)
-	}
-	mu.Lock()
-	offset = target.Sub(time.Now())
-	mu.Unlock()
+		offset = target.Sub(time.Now())
+		mu.Unlock()
 
-	answers := map[string]string{"alice": "1 kept, 2 partly\nSomething good about Bob: he asked me first.", "bob": "1 kept\nSomething good about Alice: she called at six."}
-	for _, user := range []string{"alice", "bob"} {
-		m := s.sentMail(t, id, agreements.MailCheckIn, s.st.Address(user))
-		raw := s.fetch(t, user, m.MessageID)
-		if !strings.Contains(string(raw), "Time for your check-in") {
-			t.Fatalf("%s's check-in:\n%s", user, raw)
+		answers := map[string]string{"alice": "1 kept, 2 partly\nSomething good about Bob: he asked me first.", "bob": "1 kept\nSomething good about Alice: she called at six."}
+		for _, user := range []string{"alice", "bob"} {
+			m := s.sentMail(t, id, agreements.MailCheckIn, s.st.Address(user))
+			raw := s.fetch(t, user, m.MessageID)
+			if !strings.Contains(string(raw), "Time for your check-in") {
+				t.Fatalf("%s's check-in:\n%s", user, raw)
+			}
+			if outcome, _ := s.handled(t, s.replyAs(t, user, raw, answers[user])); outcome != "checkin" {
+				t.Fatalf("%s's answer: %s", user, outcome)
+			}
 		}
-		if outcome, _ := s.handled(t, s.replyAs(t, user, raw, answers[user])); outcome != "checkin" {
-			t.Fatalf("%s's answer: %s", user, outcome)
+		// Each receives the other's answer.
+		for user, other := range map[string]string{"alice": "she called at six", "bob": "he asked me first"} {
+			m := s.sentMail(t, id, agreements.MailDigest, s.st.Address(user))
+			raw := s.fetch(t, user, m.MessageID)
+			body := strings.ReplaceAll(string(raw), "=\r\n", "")
+			if !strings.Contains(body, other) || !strings.Contains(body, "said about you") {
+				t.Fatalf("%s's digest lacks %q:\n%s", user, other, raw)
+			}
 		}
-	}
-	// Each receives the other's answer.
-	for user, other := range map[string]string{"alice": "she called at six", "bob": "he asked me first"} {
-		m := s.sentMail(t, id, agreements.MailDigest, s.st.Address(user))
-		raw := s.fetch(t, user, m.MessageID)
-		body := strings.ReplaceAll(string(raw), "=\r\n", "")
-		if !strings.Contains(body, other) || !strings.Contains(body, "said about you") {
-			t.Fatalf("%s's digest lacks %q:\n%s", user, other, raw)
-		}
-	}
+	})
 }
