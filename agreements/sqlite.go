@@ -332,6 +332,17 @@ func (db *DB) begin(ctx context.Context) (*Tx, error) {
 	return &Tx{Tx: tx, db: db, now: db.Now().UTC().Truncate(time.Second)}, nil
 }
 
+// CheckWritable takes the database's write lock and lets it go again,
+// writing nothing: it fails when the database cannot be written (a
+// read-only file, another writer holding it past the busy timeout).
+func (db *DB) CheckWritable(ctx context.Context) error {
+	tx, err := db.begin(ctx)
+	if err != nil {
+		return err
+	}
+	return tx.Rollback()
+}
+
 // formatTime renders t as stored: UTC RFC 3339.
 func formatTime(t time.Time) string {
 	return t.UTC().Format(time.RFC3339)

@@ -536,3 +536,18 @@ func endsIt(d MailData) bool {
 	}
 	return false
 }
+
+// OldestDue returns since when the longest-waiting mail that is due has
+// been due: how far behind the sender is. It is the zero time when
+// nothing is due.
+func (db *DB) OldestDue(ctx context.Context) (time.Time, error) {
+	var at sql.NullString
+	if err := db.db.QueryRowContext(ctx, `SELECT MIN(next_attempt_at) FROM outbox WHERE status = ? AND next_attempt_at <= ?`,
+		MailPending, formatTime(db.Now().UTC())).Scan(&at); err != nil {
+		return time.Time{}, fmt.Errorf("find the oldest due mail: %w", err)
+	}
+	if !at.Valid || at.String == "" {
+		return time.Time{}, nil
+	}
+	return parseTime(at.String)
+}

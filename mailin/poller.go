@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
@@ -64,6 +65,35 @@ type Poller struct {
 	// Passed, if set, is called after each complete pass over the mailbox
 	// (tests and benchmarks wait on it).
 	Passed func()
+
+	mu     sync.Mutex
+	status Status
+}
+
+// Status is how a running poller stands, for a readiness check.
+type Status struct {
+	Started   bool      // Run has tried to connect
+	Connected bool      // a session is open: logged in, folders made, mailbox selected
+	Since     time.Time // when it connected, or when it last failed to
+	Err       error     // why it is not connected
+}
+
+// Status returns how the poller stands.
+func (p *Poller) Status() Status {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.status
+}
+
+// setStatus records a connection, or the start of an outage (err): an
+// outage lasts from its first failure until the next connection.
+func (p *Poller) setStatus(connected bool, err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if connected || p.status.Connected || !p.status.Started {
+		p.status.Since = time.Now()
+	}
+	p.status.Started, p.status.Connected, p.status.Err = true, connected, err
 }
 
 // NewPoller returns a poller with the defaults: implicit TLS, INBOX,
@@ -87,6 +117,7 @@ func (p *Poller) Run(ctx context.Context) error {
 	down := false
 	for ctx.Err() == nil {
 		err := p.session(ctx, func() {
+			p.setStatus(true, nil)
 			if down {
 				p.Logger.Info("IMAP connection restored", "addr", p.Addr)
 				down = false
@@ -96,6 +127,7 @@ func (p *Poller) Run(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return nil
 		}
+		p.setStatus(false, err)
 		if !down {
 			p.Logger.Warn("IMAP connection lost; reconnecting with backoff", "addr", p.Addr, "err", err)
 			down = true

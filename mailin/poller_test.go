@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -22,6 +23,7 @@ import (
 
 	"github.com/inwriting/inwriting/agreements"
 	"github.com/inwriting/inwriting/internal/mailstack"
+	"github.com/inwriting/inwriting/internal/mailtest"
 	"github.com/inwriting/inwriting/internal/sandbox"
 	"github.com/inwriting/inwriting/mailin"
 )
@@ -558,4 +560,48 @@ func newCuttingProxy(t *testing.T, target string, limit int64, cuts int) string 
 		}
 	}()
 	return ln.Addr().String()
+}
+
+// noCreate is a session that cannot create a folder, not even one that
+// exists: a poller on it cannot start.
+type noCreate struct{ imapserver.Session }
+
+func (s noCreate) Create(name string, opts *imap.CreateOptions) error {
+	return &imap.Error{Type: imap.StatusResponseTypeNo, Text: "Permission denied"}
+}
+
+// TestPoller_Status: a running poller says whether it is connected, and
+// since when it is not and why, for serve's readiness check; one that
+// cannot make its folders never counts as connected.
+func TestPoller_Status(t *testing.T) {
+	for _, tt := range []struct {
+		name      string
+		wrap      []func(imapserver.Session) imapserver.Session
+		connected bool
+	}{
+		{"Connects", nil, true},
+		{"CannotMakeFolders", []func(imapserver.Session) imapserver.Session{func(ss imapserver.Session) imapserver.Session { return noCreate{ss} }}, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s := memServer(t, nil, tt.wrap...)
+			p := mailin.NewPoller(s.addr, nil)
+			s.poller(p)
+			p.Logger = quietLogger()
+			if st := p.Status(); st.Started || st.Connected {
+				t.Fatalf("before Run: %+v", st)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() { done <- p.Run(ctx) }()
+			defer func() { cancel(); <-done }()
+			mailtest.Eventually(t, "the poller's first try", func() bool { return p.Status().Started })
+			st := p.Status()
+			if st.Connected != tt.connected || st.Since.IsZero() || (st.Err == nil) == !tt.connected {
+				t.Fatalf("status = %+v, want connected %v", st, tt.connected)
+			}
+			if !tt.connected && !strings.Contains(st.Err.Error(), "create folder") {
+				t.Fatalf("err = %v, want it to name the folder it could not make", st.Err)
+			}
+		})
+	}
 }

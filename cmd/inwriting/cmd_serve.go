@@ -82,6 +82,7 @@ func (m *Main) serve(ctx context.Context, ready func()) error {
 	sendCtx, stopSending := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopReading()
 	defer stopSending()
+	m.readiness = &readiness{db: db, poller: poller}
 	run("poller", readCtx, poller.Run)
 	if addr := m.Config.Service.Listen; addr != "" {
 		run("web listener", readCtx, func(ctx context.Context) error { return m.serveHTTP(ctx, addr, db) })

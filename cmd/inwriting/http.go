@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/inwriting/inwriting/agreements"
+	"github.com/inwriting/inwriting/mailin"
 )
 
 // handler serves the service's few web pages: RFC 8058 one-click
@@ -29,6 +31,21 @@ func (m *Main) handler(db *agreements.DB) http.Handler {
 			return
 		}
 		fmt.Fprintln(w, "ok")
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		rd := m.readiness
+		if rd == nil {
+			rd = &readiness{db: db}
+		}
+		ok, lines := rd.check(r.Context())
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		if !ok {
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+		for _, l := range lines {
+			fmt.Fprintln(w, l)
+		}
 	})
 	// A GET never unsubscribes (link scanners follow links): it shows a
 	// button that POSTs, as RFC 8058 §3.2 asks of the mail client.
@@ -69,4 +86,69 @@ func (m *Main) serveHTTP(ctx context.Context, addr string, db *agreements.DB) er
 		return err
 	}
 	return nil
+}
+
+// readiness answers /readyz: whether serve does its work. It is ready
+// when the database can be written, the IMAP poller is connected (or
+// reconnecting for less than imapGrace), and no mail has been due for
+// longer than outboxLag.
+type readiness struct {
+	db        *agreements.DB
+	poller    interface{ Status() mailin.Status } // nil: none runs
+	imapGrace time.Duration
+	outboxLag time.Duration
+}
+
+// The bounds of readiness: an IMAP outage shorter than the poller's
+// longest backoff twice over is a reconnect; mail due for a quarter of an
+// hour means the sender is stuck (a retry is scheduled ahead, not due).
+const (
+	readyIMAPGrace = 5 * time.Minute
+	readyOutboxLag = 15 * time.Minute
+)
+
+// check returns whether serve is ready, and a line for each check.
+func (r *readiness) check(ctx context.Context) (bool, []string) {
+	ok := true
+	var lines []string
+	fail := func(format string, args ...any) {
+		ok = false
+		lines = append(lines, fmt.Sprintf(format, args...))
+	}
+	if err := r.db.CheckWritable(ctx); err != nil {
+		fail("database: not writable: %v", err)
+	} else {
+		lines = append(lines, "database: writable")
+	}
+	grace, lag := cmp.Or(r.imapGrace, readyIMAPGrace), cmp.Or(r.outboxLag, readyOutboxLag)
+	switch st := status(r.poller); {
+	case r.poller == nil:
+		fail("imap: no poller runs")
+	case !st.Started:
+		fail("imap: starting")
+	case st.Connected:
+		lines = append(lines, fmt.Sprintf("imap: connected since %s", st.Since.UTC().Format(time.RFC3339)))
+	case time.Since(st.Since) < grace:
+		lines = append(lines, fmt.Sprintf("imap: reconnecting since %s: %v", st.Since.UTC().Format(time.RFC3339), st.Err))
+	default:
+		fail("imap: not connected since %s: %v", st.Since.UTC().Format(time.RFC3339), st.Err)
+	}
+	switch due, err := r.db.OldestDue(ctx); {
+	case err != nil:
+		fail("outbox: %v", err)
+	case due.IsZero():
+		lines = append(lines, "outbox: nothing due")
+	case r.db.Now().Sub(due) > lag:
+		fail("outbox: mail due since %s is not sent", due.UTC().Format(time.RFC3339))
+	default:
+		lines = append(lines, fmt.Sprintf("outbox: mail due since %s is being sent", due.UTC().Format(time.RFC3339)))
+	}
+	return ok, lines
+}
+
+func status(p interface{ Status() mailin.Status }) mailin.Status {
+	if p == nil {
+		return mailin.Status{}
+	}
+	return p.Status()
 }

@@ -2,6 +2,7 @@ package main_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -93,4 +94,78 @@ func mustRead(t *testing.T, path string) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// TestReadyz: serve is ready when the database can be written, the poller
+// is connected or reconnecting for a short while, and no mail has waited
+// long past its time; each check says its part.
+func TestReadyz(t *testing.T) {
+	ctx := context.Background()
+	db := agreements.NewDB(filepath.Join(t.TempDir(), "inwriting.db"))
+	now := Now
+	db.Now = func() time.Time { return now }
+	db.Reader = mailin.Reader{}
+	if err := db.Open(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	connected := mailin.Status{Started: true, Connected: true, Since: time.Now().Add(-time.Hour)}
+	for _, tt := range []struct {
+		name   string
+		status *mailin.Status // nil: no poller
+		mail   bool           // a mail queued at Now
+		after  time.Duration  // how long after Now the check runs
+		code   int
+		says   string
+	}{
+		{"Ready", &connected, false, 0, 200, "imap: connected since"},
+		{"NoPoller", nil, false, 0, 503, "imap: no poller runs"},
+		{"Starting", &mailin.Status{}, false, 0, 503, "imap: starting"},
+		{"Reconnecting", &mailin.Status{Started: true, Since: time.Now().Add(-time.Minute), Err: errors.New("connection reset")}, false, 0, 200, "imap: reconnecting since"},
+		{"CannotStart", &mailin.Status{Started: true, Since: time.Now().Add(-10 * time.Minute), Err: errors.New("create folder Processed: NO")}, false, 0, 503, "create folder Processed"},
+		{"MailBeingSent", &connected, true, time.Minute, 200, "is being sent"},
+		{"OutboxStuck", &connected, true, time.Hour, 503, "is not sent"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			now = Now.Add(tt.after)
+			if tt.mail {
+				if _, err := db.SQL().Exec(`DELETE FROM outbox`); err != nil {
+					t.Fatal(err)
+				}
+				now = Now
+				if _, err := db.CreateAgreement(ctx, exampleTerms(t)); err != nil {
+					t.Fatal(err)
+				}
+				now = Now.Add(tt.after)
+			}
+			m := main.NewMain()
+			var status func() mailin.Status
+			if tt.status != nil {
+				st := *tt.status
+				status = func() mailin.Status { return st }
+			}
+			m.ReadyForTest(db, status)
+			srv := httptest.NewServer(m.HandlerForTest(db))
+			defer srv.Close()
+			res, err := http.Get(srv.URL + "/readyz")
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			if res.StatusCode != tt.code || !strings.Contains(string(body), tt.says) || !strings.Contains(string(body), "database: writable") {
+				t.Fatalf("readyz: %d\n%s\nwant %d and %q", res.StatusCode, body, tt.code, tt.says)
+			}
+		})
+	}
+}
+
+// exampleTerms returns deploy/example-agreement.txt, read.
+func exampleTerms(t *testing.T) agreements.Terms {
+	t.Helper()
+	terms, err := agreements.ParseProposal(agreements.ProposalInput{Text: mustRead(t, exampleFile)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return terms
 }

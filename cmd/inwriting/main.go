@@ -63,6 +63,9 @@ type Main struct {
 	pauseOpts     pauseOptions
 	amendOpts     amendOptions
 
+	// readiness is what serve's /readyz checks; nil until serve runs.
+	readiness *readiness
+
 	// tick is how often the scheduler runs (a minute; less when the dev
 	// sandbox speeds its clock up).
 	tick time.Duration

@@ -56,3 +56,16 @@ func SandboxServiceForTest(ctx context.Context, srv *sandbox.Server, dir string,
 
 // ProgramName is programName, for TestProgramName.
 var ProgramName = programName
+
+// ReadyForTest makes /readyz check a poller whose status is status
+// (nil: no poller runs).
+func (m *Main) ReadyForTest(db *agreements.DB, status func() mailin.Status) {
+	m.readiness = &readiness{db: db}
+	if status != nil {
+		m.readiness.poller = statusFunc(status)
+	}
+}
+
+type statusFunc func() mailin.Status
+
+func (f statusFunc) Status() mailin.Status { return f() }
