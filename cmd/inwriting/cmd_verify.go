@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -17,8 +18,8 @@ import (
 var verifyCommand = &command{
 	name:    "verify",
 	summary: "Check a copy of an agreement (its canonical text, or a JSON export) against the record.",
-	usage:   "FILE",
-	nargs:   1,
+	usage:   "FILE | --all",
+	nargs:   -1,
 	help: `
 Given the canonical text (the agreement-ID-vN.txt attached to every copy),
 it says which agreement and version it is, whether every party confirmed
@@ -31,8 +32,21 @@ and that each confirmation is in the log. When this server has the same
 agreement, it also checks that the export agrees with the record here.
 
 FILE may be - for standard input. The exit code is 0 only when the copy
-matches, every party confirmed it, and the log verifies.`,
+matches, every party confirmed it, and the log verifies.
+
+With --all, it checks this server's whole database instead: SQLite finds
+no fault in it, and every agreement's event log verifies ("backup
+--check FILE" does the same for a copy).`,
+	flags: func(fs *flag.FlagSet, m *Main) {
+		fs.BoolVar(&m.verifyAll, "all", false, "check every agreement's event log, and the database itself")
+	},
 	run: func(ctx context.Context, m *Main) error {
+		switch {
+		case m.verifyAll && len(m.args) == 0:
+			return m.checkDatabase(ctx, m.Config.Database)
+		case m.verifyAll || len(m.args) != 1:
+			return usagef("verify takes FILE, or --all alone")
+		}
 		path := m.args[0]
 		var data []byte
 		var err error

@@ -25,7 +25,7 @@ type command struct {
 var commands []*command
 
 func init() {
-	commands = []*command{devCommand, serveCommand, newCommand, amendCommand, listCommand, showCommand, pauseCommand, resumeCommand, stopCommand, exportCommand, verifyCommand, outboxCommand, readReplyCommand, doctorCommand, versionCommand}
+	commands = []*command{devCommand, serveCommand, newCommand, amendCommand, listCommand, showCommand, pauseCommand, resumeCommand, stopCommand, exportCommand, verifyCommand, backupCommand, outboxCommand, readReplyCommand, doctorCommand, versionCommand}
 }
 
 func findCommand(name string) *command {

@@ -62,6 +62,8 @@ type Main struct {
 	devOpts       devOptions
 	pauseOpts     pauseOptions
 	amendOpts     amendOptions
+	backupOpts    backupOptions
+	verifyAll     bool
 
 	// readiness is what serve's /readyz checks; nil until serve runs.
 	readiness *readiness
