@@ -413,6 +413,32 @@ func walkConfig(v reflect.Value, prefix string, fn func(name string, v reflect.V
 	return nil
 }
 
+// Keys returns every key of the configuration, as the file writes it
+// ("smtp.host"), with its default (DefaultConfig's value, "" for none),
+// in the order of the Config struct.
+func Keys(getenv func(string) string) (keys []string, defaults map[string]string) {
+	defaults = map[string]string{}
+	var walk func(v reflect.Value, prefix string)
+	walk = func(v reflect.Value, prefix string) {
+		t := v.Type()
+		for i := range t.NumField() {
+			key := t.Field(i).Tag.Get("toml")
+			if key == "" || key == "-" {
+				continue
+			}
+			if f := v.Field(i); f.Kind() == reflect.Struct {
+				walk(f, prefix+key+".")
+			} else {
+				keys = append(keys, prefix+key)
+				defaults[prefix+key] = fmt.Sprint(f.Interface())
+			}
+		}
+	}
+	c := DefaultConfig(getenv)
+	walk(reflect.ValueOf(c), "")
+	return keys, defaults
+}
+
 // EnvNames returns every environment variable the config reads, sorted;
 // the help text lists them.
 func EnvNames() []string {

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -192,5 +194,94 @@ func TestLoadConfig_Start(t *testing.T) {
 	}
 	if r.PerDay != 5 || r.DefaultTimeZone != "Europe/Lisbon" {
 		t.Fatalf("rules = %+v", r)
+	}
+}
+
+// TestConfig_Documented: every key of the configuration is in
+// deploy/inwriting.toml (set, or commented out) with a comment, and in the
+// README's table with its environment variable and the code's default;
+// neither names a key the code does not read.
+func TestConfig_Documented(t *testing.T) {
+	keys, defaults := main.Keys(func(string) string { return "" })
+	env := main.EnvNames()
+
+	// deploy/inwriting.toml: "key = value" or "# key = value" lines under
+	// "[section]" or "# [section]".
+	example := mustRead(t, "../../deploy/inwriting.toml")
+	inExample := map[string]bool{}
+	section := ""
+	lineRE := regexp.MustCompile(`^#? ?([a-z_]+) = `)
+	sectionRE := regexp.MustCompile(`^#? ?\[([a-z_]+)\]`)
+	commented := map[string]bool{} // a comment line comes before or after the key on its line
+	prevComment := false
+	for _, l := range strings.Split(example, "\n") {
+		if m := sectionRE.FindStringSubmatch(l); m != nil {
+			section = m[1] + "."
+			prevComment = strings.HasPrefix(l, "#") || prevComment
+			continue
+		}
+		if m := lineRE.FindStringSubmatch(l); m != nil {
+			k := section + m[1]
+			if section == "" || !slices.Contains(keys, k) && slices.Contains(keys, m[1]) {
+				k = m[1]
+			}
+			inExample[k] = true
+			commented[k] = prevComment || strings.Contains(l, "  #")
+			if !slices.Contains(keys, k) {
+				t.Errorf("deploy/inwriting.toml sets %s, which the configuration does not read", k)
+			}
+			continue
+		}
+		prevComment = strings.HasPrefix(strings.TrimSpace(l), "#")
+		if strings.TrimSpace(l) == "" {
+			prevComment = false
+		}
+	}
+
+	// The README: a table row is | `key`, `key` | `ENV`, … | default |.
+	readme := mustRead(t, "../../README.md")
+	rowRE := regexp.MustCompile("(?m)^\\| (`[a-z_.]+`(?:, `[a-z_.]+`)*) \\| ([^|]*) \\| (.*) \\|$")
+	inReadme := map[string]string{} // key: its default cell
+	for _, m := range rowRE.FindAllStringSubmatch(readme, -1) {
+		for _, k := range regexp.MustCompile("`([a-z_.]+)`").FindAllStringSubmatch(m[1], -1) {
+			inReadme[k[1]] = m[3]
+			if !slices.Contains(keys, k[1]) {
+				t.Errorf("the README's table has %s, which the configuration does not read", k[1])
+			}
+		}
+		for _, e := range regexp.MustCompile(`INWRITING_[A-Z_]*[A-Z](?:_…)?`).FindAllString(m[2], -1) {
+			if prefix, ok := strings.CutSuffix(e, "…"); ok {
+				if !slices.ContainsFunc(env, func(n string) bool { return strings.HasPrefix(n, prefix) }) {
+					t.Errorf("the README's table names %s, but the configuration reads no such variable", e)
+				}
+				continue
+			}
+			if !slices.Contains(env, e) && !strings.HasSuffix(e, "_PASSWORD") {
+				t.Errorf("the README's table names %s, which the configuration does not read", e)
+			}
+		}
+	}
+
+	for _, k := range keys {
+		if !inExample[k] {
+			t.Errorf("deploy/inwriting.toml lacks %s", k)
+		} else if !commented[k] {
+			t.Errorf("deploy/inwriting.toml has %s without a comment", k)
+		}
+		cell, ok := inReadme[k]
+		if !ok {
+			t.Errorf("the README's configuration table lacks %s", k)
+			continue
+		}
+		switch d := defaults[k]; {
+		case k == "data_dir" || k == "database":
+			// derived from the environment; the cell says how
+		case d == "":
+			if !strings.Contains(cell, "none") {
+				t.Errorf("README: %s has no default, but its row says %q", k, cell)
+			}
+		case !strings.Contains(cell, "`"+d+"`"):
+			t.Errorf("README: the default of %s is %q, but its row says %q", k, d, cell)
+		}
 	}
 }
