@@ -65,6 +65,10 @@ type InboundOutcome struct {
 	Duplicate   bool   // the message was handled before; nothing changed
 	AgreementID int64
 	PartyID     int64
+	// LoopBroken is set when the message was recorded without the answer
+	// it would have had: the same words again, or too many answers to
+	// its writer today (a mail loop, or the start of one).
+	LoopBroken bool
 }
 
 // HandledMessage is a message the store has handled, by its place in a

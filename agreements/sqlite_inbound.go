@@ -72,6 +72,7 @@ func (db *DB) RecordInbound(ctx context.Context, in Inbound) (InboundOutcome, er
 	if rec.uncount {
 		answered = 0
 	}
+	out.LoopBroken = tx.quiet || out.Outcome == "repeat"
 	if _, err := tx.ExecContext(ctx, `INSERT INTO inbox (message_key, mailbox, uidvalidity, uid, from_addr, agreement_id, party_id, outcome, folder, auth_result, detail, received_at, text_hash, answered)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		in.Key, in.Mailbox, in.UIDValidity, in.UID, strings.ToLower(in.From), agreementID, partyID, out.Outcome, out.Folder, in.AuthResult, detail, formatTime(tx.now),

@@ -551,3 +551,28 @@ func (db *DB) OldestDue(ctx context.Context) (time.Time, error) {
 	}
 	return parseTime(at.String)
 }
+
+// OutboxCount is how many mails of a kind are in a status.
+type OutboxCount struct {
+	Status MailStatus
+	Kind   MailKind
+	Count  int64
+}
+
+// CountOutbox counts the outbox's mails by status and kind.
+func (db *DB) CountOutbox(ctx context.Context) ([]OutboxCount, error) {
+	rows, err := db.db.QueryContext(ctx, `SELECT status, kind, COUNT(*) FROM outbox GROUP BY status, kind ORDER BY status, kind`)
+	if err != nil {
+		return nil, fmt.Errorf("count outbox: %w", err)
+	}
+	defer rows.Close()
+	var cs []OutboxCount
+	for rows.Next() {
+		var c OutboxCount
+		if err := rows.Scan(&c.Status, &c.Kind, &c.Count); err != nil {
+			return nil, fmt.Errorf("count outbox: %w", err)
+		}
+		cs = append(cs, c)
+	}
+	return cs, rows.Err()
+}

@@ -66,6 +66,10 @@ type Poller struct {
 	// (tests and benchmarks wait on it).
 	Passed func()
 
+	// Changed, if set, is called when the poller connects (err nil) and
+	// each time a session or a try to open one fails (err): for metrics.
+	Changed func(err error)
+
 	mu     sync.Mutex
 	status Status
 }
@@ -88,6 +92,9 @@ func (p *Poller) Status() Status {
 // setStatus records a connection, or the start of an outage (err): an
 // outage lasts from its first failure until the next connection.
 func (p *Poller) setStatus(connected bool, err error) {
+	if p.Changed != nil {
+		p.Changed(err)
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if connected || p.status.Connected || !p.status.Started {

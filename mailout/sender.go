@@ -65,6 +65,11 @@ type Sender struct {
 	Now    func() time.Time
 	Logger *slog.Logger
 
+	// Observe, if set, is told of each attempt to send a mail: how it
+	// went (one of the Send… classes) and how long the SMTP exchange
+	// took; for metrics.
+	Observe func(m *agreements.OutboxMail, class string, took time.Duration)
+
 	// Owner names this sender in claims; unique per process.
 	Owner string
 
@@ -72,6 +77,14 @@ type Sender struct {
 }
 
 var _ agreements.Mailer = (*Sender)(nil)
+
+// How an attempt to send went, for Sender.Observe.
+const (
+	SendSent        = "sent"
+	SendTemporary   = "temporary"   // refused for now; retried later
+	SendPermanent   = "permanent"   // refused for good; the mail failed
+	SendUnreachable = "unreachable" // no connection: the server did not answer, or TLS or login failed
+)
 
 // NewSender returns a sender with the defaults: STARTTLS required, 30 s
 // timeout, batches of 50, a look for due mail every 5 s (mail queued by
@@ -202,16 +215,18 @@ func (s *Sender) SendDue(ctx context.Context) (int, error) {
 		case ctx.Err() != nil:
 			continue // released, unsent
 		case dialErr != nil:
-			o.err = &SendError{Err: dialErr}
+			o.err, o.unreachable = &SendError{Err: dialErr}, true
 		default:
 			if sc == nil {
 				if sc, dialErr = s.dial(ctx); dialErr != nil {
 					// The server is unreachable: the whole batch waits.
-					o.err = &SendError{Err: dialErr}
+					o.err, o.unreachable = &SendError{Err: dialErr}, true
 					break
 				}
 			}
+			start := time.Now()
 			o.err = s.deliver(sc, o.m, o.raw)
+			o.took = time.Since(start)
 			var se *SendError
 			if errors.As(o.err, &se) && se.ConnLost {
 				sc.Close()
@@ -231,9 +246,11 @@ func (s *Sender) SendDue(ctx context.Context) (int, error) {
 
 // outcome is one claimed mail on its way through SendDue.
 type outcome struct {
-	m   *agreements.OutboxMail
-	raw []byte
-	err error
+	m           *agreements.OutboxMail
+	raw         []byte
+	err         error
+	took        time.Duration // the SMTP exchange
+	unreachable bool          // no connection was made
 }
 
 // record stores the outcomes of sending a batch of mails.
@@ -263,6 +280,18 @@ func (s *Sender) record(ctx context.Context, batch []outcome) {
 			}
 		}
 		outs[i] = out
+		if s.Observe != nil {
+			class := SendSent
+			switch {
+			case o.unreachable:
+				class = SendUnreachable
+			case out.Status == agreements.MailFailed:
+				class = SendPermanent
+			case out.Status == agreements.MailPending:
+				class = SendTemporary
+			}
+			s.Observe(m, class, o.took)
+		}
 	}
 	if err := s.Outbox.RecordOutcomes(context.WithoutCancel(ctx), s.Owner, outs); err != nil {
 		s.Logger.Error("record outcomes", "err", err)

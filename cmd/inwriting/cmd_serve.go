@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/inwriting/inwriting/agreements"
+	"github.com/inwriting/inwriting/mailin"
 )
 
 // ShutdownDrain is how long serve keeps sending queued mail after it was
@@ -65,6 +66,15 @@ func (m *Main) serve(ctx context.Context, ready func()) error {
 	poller, err := m.poller(db)
 	if err != nil {
 		return err
+	}
+	mt := newMetrics(db)
+	m.metrics = mt
+	sender.Observe = func(mail *agreements.OutboxMail, result string, took time.Duration) {
+		mt.sent(mail, result, took, m.Now())
+	}
+	poller.Changed = mt.imapChanged
+	if r, ok := poller.Handler.(*mailin.Receiver); ok {
+		r.Store = meteredInbound{InboundStore: r.Store, m: mt}
 	}
 	m.Logger.Info("serving", "database", m.Config.Database, "imap", poller.Addr, "smtp", sender.Addr, "address", m.Config.Service.Address)
 
@@ -136,7 +146,12 @@ func (m *Main) schedule(ctx context.Context, db *agreements.DB) error {
 	t := time.NewTicker(tick)
 	defer t.Stop()
 	for {
-		if st, err := db.RunSchedule(ctx); err != nil {
+		start := time.Now()
+		st, err := db.RunSchedule(ctx)
+		if m.metrics != nil && err == nil {
+			m.metrics.schedulePass(st, time.Since(start))
+		}
+		if err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}

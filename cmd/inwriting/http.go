@@ -6,12 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"html"
+	"log/slog"
 	"net"
 	"net/http"
 	"time"
 
 	"github.com/inwriting/inwriting/agreements"
 	"github.com/inwriting/inwriting/mailin"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // handler serves the service's few web pages: RFC 8058 one-click
@@ -31,6 +33,13 @@ func (m *Main) handler(db *agreements.DB) http.Handler {
 			return
 		}
 		fmt.Fprintln(w, "ok")
+	})
+	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
+		mt := m.metrics
+		if mt == nil {
+			mt = newMetrics(db)
+		}
+		promhttp.HandlerFor(mt.reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(m.Logger.Handler(), slog.LevelError)}).ServeHTTP(w, r)
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		rd := m.readiness

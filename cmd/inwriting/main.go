@@ -65,8 +65,10 @@ type Main struct {
 	backupOpts    backupOptions
 	verifyAll     bool
 
-	// readiness is what serve's /readyz checks; nil until serve runs.
+	// readiness is what serve's /readyz checks, and metrics what its
+	// /metrics shows; nil until serve runs.
 	readiness *readiness
+	metrics   *metrics
 
 	// tick is how often the scheduler runs (a minute; less when the dev
 	// sandbox speeds its clock up).
