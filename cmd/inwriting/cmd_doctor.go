@@ -15,7 +15,7 @@ import (
 
 var doctorCommand = &command{
 	name:    "doctor",
-	summary: "Check the configuration: the database, IMAP (login, IDLE, MOVE, folders), SMTP (TLS, AUTH, MAIL FROM, RCPT TO, plus-addressing), DKIM.",
+	summary: "Check the configuration: the database, IMAP (login, IDLE, MOVE, folders), SMTP (TLS, AUTH, MAIL FROM, RCPT TO, plus-addressing), DKIM, SPF and DMARC in DNS, serve's web listener.",
 	nargs:   0,
 	run:     runDoctor,
 }
@@ -90,6 +90,9 @@ func runDoctor(ctx context.Context, m *Main) error {
 	} else {
 		report("dkim", nil, "not configured: mail is not signed here (your provider may sign it)")
 	}
+	note := func(what, text string) { fmt.Fprintf(m.Stdout, "note  %-10s %s\n", what, text) }
+	m.checkDNS(ctx, report, note)
+	m.checkHTTP(ctx, report, note)
 	switch {
 	case m.Config.Auth.AuthServID == "" && m.Config.Auth.Require:
 		failed++

@@ -1,8 +1,17 @@
 package main_test
 
 import (
+	"context"
+	"crypto/ed25519"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/pem"
 	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -139,4 +148,89 @@ func TestDoctor(t *testing.T) {
 			}
 		})
 	}
+}
+
+// fakeDNS answers TXT lookups from a map; a name it lacks is not found.
+type fakeDNS map[string][]string
+
+func (f fakeDNS) LookupTXT(_ context.Context, name string) ([]string, error) {
+	if txts, ok := f[name]; ok {
+		return txts, nil
+	}
+	return nil, &net.DNSError{Err: "no such host", Name: name, IsNotFound: true}
+}
+
+// TestDoctor_DNSAndHTTP: doctor reads the domain's SPF, DMARC and DKIM
+// records where DNS answers, fails when the DKIM record holds another key
+// than the one the service signs with, and checks serve's web listener:
+// free to listen on, or, when serve runs, ready.
+func TestDoctor_DNSAndHTTP(t *testing.T) {
+	all := imap.CapSet{imap.CapIMAP4rev1: {}, imap.CapIdle: {}, imap.CapMove: {}, imap.CapUIDPlus: {}}
+	dir := t.TempDir()
+	key := filepath.Join(dir, "dkim.pem")
+	pub := make([]byte, 32)
+	priv := ed25519.NewKeyFromSeed(make([]byte, 32))
+	copy(pub, priv.Public().(ed25519.PublicKey))
+	der, _ := x509.MarshalPKCS8PrivateKey(priv)
+	os.WriteFile(key, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600)
+	good := "v=DKIM1; k=ed25519; p=" + base64.StdEncoding.EncodeToString(pub)
+	dkim := map[string]string{"INWRITING_DKIM_DOMAIN": "example.test", "INWRITING_DKIM_SELECTOR": "iw", "INWRITING_DKIM_KEY_FILE": key}
+	for _, tt := range []struct {
+		name string
+		dns  fakeDNS
+		vars map[string]string
+		code int
+		want []string
+	}{
+		{"AllPublished", fakeDNS{"example.test": {"v=spf1 mx -all"}, "_dmarc.example.test": {"v=DMARC1; p=quarantine"}, "iw._domainkey.example.test": {good}}, dkim, 0, []string{
+			"ok    spf        v=spf1 mx -all", "ok    dmarc      v=DMARC1; p=quarantine", "ok    dkim dns   iw._domainkey.example.test holds the key",
+		}},
+		{"NothingPublished", fakeDNS{}, nil, 0, []string{
+			"note  spf        example.test has no SPF record", "note  dmarc      _dmarc.example.test has no DMARC record",
+		}},
+		{"OtherKey", fakeDNS{"example.test": {"v=spf1 mx -all"}, "iw._domainkey.example.test": {"v=DKIM1; k=ed25519; p=AAAA"}}, dkim, 1, []string{
+			"FAIL  dkim dns   the DKIM record holds another key",
+		}},
+		{"NoDKIMRecord", fakeDNS{"example.test": {"v=spf1 mx -all"}}, dkim, 1, []string{
+			"FAIL  dkim dns   iw._domainkey.example.test has no DKIM record",
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e := doctorEnv(t, all, &doctorSMTP{})
+			e.resolver = tt.dns
+			for k, v := range tt.vars {
+				e.vars[k] = v
+			}
+			r := e.run("", "doctor")
+			if r.code != tt.code {
+				t.Fatalf("exit %d, want %d\n%s%s", r.code, tt.code, r.stdout, r.stderr)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(r.stdout, w) {
+					t.Errorf("doctor does not say %q:\n%s", w, r.stdout)
+				}
+			}
+		})
+	}
+
+	t.Run("HTTP", func(t *testing.T) {
+		e := doctorEnv(t, all, &doctorSMTP{})
+		e.resolver = fakeDNS{}
+		if r := e.run("", "doctor"); !strings.Contains(r.stdout, "note  http       service.listen is not set") {
+			t.Errorf("without service.listen:\n%s", r.stdout)
+		}
+		e.vars["INWRITING_SERVICE_LISTEN"] = freeAddr(t)
+		if r := e.run("", "doctor"); r.code != 0 || !strings.Contains(r.stdout, "is free for serve's listener") {
+			t.Errorf("a free address: exit %d\n%s", r.code, r.stdout)
+		}
+		// Something that is not a ready serve answers there.
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			http.Error(w, "imap: starting", http.StatusServiceUnavailable)
+		}))
+		defer srv.Close()
+		e.vars["INWRITING_SERVICE_LISTEN"] = strings.TrimPrefix(srv.URL, "http://")
+		if r := e.run("", "doctor"); r.code != 1 || !strings.Contains(r.stdout, "is not ready: imap: starting") {
+			t.Errorf("a serve that is not ready: exit %d\n%s", r.code, r.stdout)
+		}
+	})
 }

@@ -43,6 +43,9 @@ type Main struct {
 	// asks its questions only then.
 	IsTerminal func() bool
 
+	// Resolver looks up DNS records for doctor; nil is the system's.
+	Resolver Resolver
+
 	// Program is how the user runs inwriting, for commands printed to be
 	// run as they are; "" works it out (see program).
 	Program string

@@ -31,6 +31,8 @@ type env struct {
 	// programs run.
 	now  func() time.Time
 	tick time.Duration
+	// resolver, when set, answers the programs' DNS lookups.
+	resolver main.Resolver
 }
 
 func newEnv(t *testing.T) *env {
@@ -76,6 +78,7 @@ func (e *env) runCtx(ctx context.Context, terminal bool, stdin string, args ...s
 		m.SetTickForTest(e.tick)
 	}
 	m.IsTerminal = func() bool { return terminal }
+	m.Resolver = e.resolver
 	code := m.Main(ctx, args)
 	return result{code, out.String(), errb.String()}
 }
