@@ -159,7 +159,7 @@ func (p *Poller) RunOnce(ctx context.Context) error {
 		return err
 	}
 	defer c.Close()
-	if err := p.pass(ctx, c, uidValidity, caps); err != nil {
+	if _, err := p.pass(ctx, c, uidValidity, caps); err != nil {
 		return err
 	}
 	return p.timed(c, p.CommandTimeout, func() error { return c.Logout().Wait() })
@@ -289,9 +289,25 @@ func (p *Poller) session(ctx context.Context, connected func()) error {
 	stop := context.AfterFunc(ctx, func() { c.Close() })
 	defer stop()
 	connected()
+	announced := false
 	for {
-		if err := p.pass(ctx, c, uidValidity, caps); err != nil {
+		found, err := p.pass(ctx, c, uidValidity, caps)
+		if err != nil {
 			return err
+		}
+		if announced && found == 0 {
+			// New mail was announced, and the search does not see it yet:
+			// a server may announce a message before it commits it (maddy
+			// did, under load). One more look, a moment later, instead
+			// of waiting for the next mail or the end of the IDLE.
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(announceRecheck):
+			}
+			if _, err := p.pass(ctx, c, uidValidity, caps); err != nil {
+				return err
+			}
 		}
 		if p.Passed != nil {
 			p.Passed()
@@ -299,39 +315,43 @@ func (p *Poller) session(ctx context.Context, connected func()) error {
 		if ctx.Err() != nil {
 			return nil
 		}
-		if err := p.wait(ctx, c, caps, newMail); err != nil {
+		if announced, err = p.wait(ctx, c, caps, newMail); err != nil {
 			return err
 		}
 	}
 }
 
+// announceRecheck is how long after an announcement of new mail that a
+// search did not find the poller looks again.
+const announceRecheck = time.Second
+
 // wait returns when there may be new mail: IDLE (RFC 2177) reports it as
-// an untagged EXISTS, or the poll interval passed. After each IDLE a NOOP
-// checks that the connection lives.
-func (p *Poller) wait(ctx context.Context, c *imapclient.Client, caps imap.CapSet, newMail chan struct{}) error {
+// an untagged EXISTS (announced is then set), or the poll interval passed.
+// After each IDLE a NOOP checks that the connection lives.
+func (p *Poller) wait(ctx context.Context, c *imapclient.Client, caps imap.CapSet, newMail chan struct{}) (announced bool, err error) {
 	if !caps.Has(imap.CapIdle) {
 		select {
 		case <-ctx.Done():
 		case <-c.Closed():
-			return errors.New("connection closed")
+			return false, errors.New("connection closed")
 		case <-time.After(p.PollInterval):
 		}
-		return nil
+		return false, nil
 	}
 	// Changes made since the last command may not be announced when IDLE
 	// starts (some servers only announce what happens during it): a NOOP
 	// just before brings them in, and new mail then skips the IDLE.
 	if err := p.timed(c, p.CommandTimeout, func() error { return c.Noop().Wait() }); err != nil {
-		return fmt.Errorf("noop: %w", err)
+		return false, fmt.Errorf("noop: %w", err)
 	}
 	select {
 	case <-newMail:
-		return nil
+		return true, nil
 	default:
 	}
 	idle, err := c.Idle()
 	if err != nil {
-		return fmt.Errorf("idle: %w", err)
+		return false, fmt.Errorf("idle: %w", err)
 	}
 	timer := time.NewTimer(p.IdleTimeout)
 	defer timer.Stop()
@@ -340,6 +360,7 @@ func (p *Poller) wait(ctx context.Context, c *imapclient.Client, caps imap.CapSe
 	case <-ctx.Done():
 	case <-newMail:
 		p.Logger.Debug("idle: new mail")
+		announced = true
 	case <-timer.C:
 	case <-c.Closed():
 	}
@@ -349,9 +370,9 @@ func (p *Poller) wait(ctx context.Context, c *imapclient.Client, caps imap.CapSe
 		}
 		return idle.Wait()
 	}); err != nil {
-		return fmt.Errorf("end idle: %w", err)
+		return false, fmt.Errorf("end idle: %w", err)
 	}
-	return p.timed(c, p.CommandTimeout, func() error { return c.Noop().Wait() })
+	return announced, p.timed(c, p.CommandTimeout, func() error { return c.Noop().Wait() })
 }
 
 // timed runs fn, closing the client if it takes longer than d: go-imap has
@@ -364,7 +385,8 @@ func (p *Poller) timed(c *imapclient.Client, d time.Duration, fn func() error) e
 }
 
 // pass handles every message in the mailbox, oldest first.
-func (p *Poller) pass(ctx context.Context, c *imapclient.Client, uidValidity uint32, caps imap.CapSet) error {
+// It returns how many messages it found.
+func (p *Poller) pass(ctx context.Context, c *imapclient.Client, uidValidity uint32, caps imap.CapSet) (int, error) {
 	var data *imap.SearchData
 	err := p.timed(c, p.CommandTimeout, func() (err error) {
 		// Never depend on \Seen: other clients change it. \Deleted marks
@@ -373,18 +395,19 @@ func (p *Poller) pass(ctx context.Context, c *imapclient.Client, uidValidity uin
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("search: %w", err)
+		return 0, fmt.Errorf("search: %w", err)
 	}
 	uids := data.AllUIDs()
+	found := len(uids)
 	slices.Sort(uids)
 	for len(uids) > 0 {
 		n := min(len(uids), max(p.Batch, 1))
 		if err := p.batch(ctx, c, uidValidity, caps, uids[:n]); err != nil {
-			return err
+			return found, err
 		}
 		uids = uids[n:]
 	}
-	return nil
+	return found, nil
 }
 
 func (p *Poller) batch(ctx context.Context, c *imapclient.Client, uidValidity uint32, caps imap.CapSet, uids []imap.UID) error {

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -603,5 +604,84 @@ func TestPoller_Status(t *testing.T) {
 				t.Fatalf("err = %v, want it to name the folder it could not make", st.Err)
 			}
 		})
+	}
+}
+
+// lagging is a session whose first search after hide is set finds
+// nothing: a server that announces a message before its searches see it.
+// Its IDLE announces what arrived before it began, as the sandbox's does
+// (go-imap's in-memory server alone would miss mail that arrives while an
+// IDLE starts).
+type lagging struct {
+	imapserver.Session
+	hide  *atomic.Bool
+	idled atomic.Bool // this session has idled: it is the poller's
+}
+
+func (s *lagging) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error {
+	s.idled.Store(true)
+	for {
+		if err := s.Poll(w, true); err != nil {
+			return err
+		}
+		pause := make(chan struct{})
+		var once sync.Once
+		end := func() { once.Do(func() { close(pause) }) }
+		t := time.AfterFunc(50*time.Millisecond, end)
+		go func() {
+			select {
+			case <-stop:
+				end()
+			case <-pause:
+			}
+		}()
+		err := s.Session.Idle(w, pause)
+		t.Stop()
+		end()
+		select {
+		case <-stop:
+			return err
+		default:
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+func (s *lagging) Search(kind imapserver.NumKind, criteria *imap.SearchCriteria, options *imap.SearchOptions) (*imap.SearchData, error) {
+	if s.idled.Load() && s.hide.CompareAndSwap(true, false) {
+		// A search that matches nothing: no message has UID 2^32-1.
+		criteria = &imap.SearchCriteria{UID: []imap.UIDSet{imap.UIDSetNum(^imap.UID(0))}}
+	}
+	return s.Session.Search(kind, criteria, options)
+}
+
+// TestPoller_AnnouncedBeforeVisible: when new mail is announced but the
+// search after it does not find it yet, the poller looks again a moment
+// later, instead of waiting for the next mail or the IDLE's end.
+func TestPoller_AnnouncedBeforeVisible(t *testing.T) {
+	var hide atomic.Bool
+	s := memServer(t, imap.CapSet{imap.CapIMAP4rev1: {}, imap.CapIdle: {}}, func(ss imapserver.Session) imapserver.Session { return &lagging{Session: ss, hide: &hide} })
+	w := newWorld(t, s)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	passes := make(chan struct{}, 100)
+	p := w.poller(nil)
+	p.PollInterval, p.IdleTimeout = time.Hour, time.Hour // only the announcement and the look again can bring it in
+	p.Passed = func() { passes <- struct{}{} }
+	done := make(chan error)
+	go func() { done <- p.Run(ctx) }()
+	<-passes
+	hide.Store(true)
+	a, aid := w.reply("alice@"+s.domain, 0, "I agree")
+	w.append(a)
+	afterPasses(t, passes, func() bool { return w.count("Processed", aid) == 1 })
+	if hide.Load() {
+		t.Fatal("no search of the poller's was hidden: the test tested nothing")
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }
