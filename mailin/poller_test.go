@@ -620,33 +620,7 @@ type lagging struct {
 
 func (s *lagging) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error {
 	s.idled.Store(true)
-	for {
-		if err := s.Poll(w, true); err != nil {
-			return err
-		}
-		pause := make(chan struct{})
-		var once sync.Once
-		end := func() { once.Do(func() { close(pause) }) }
-		t := time.AfterFunc(50*time.Millisecond, end)
-		go func() {
-			select {
-			case <-stop:
-				end()
-			case <-pause:
-			}
-		}()
-		err := s.Session.Idle(w, pause)
-		t.Stop()
-		end()
-		select {
-		case <-stop:
-			return err
-		default:
-		}
-		if err != nil {
-			return err
-		}
-	}
+	return sandbox.Idle(s.Session, w, stop)
 }
 
 func (s *lagging) Search(kind imapserver.NumKind, criteria *imap.SearchCriteria, options *imap.SearchOptions) (*imap.SearchData, error) {

@@ -58,17 +58,7 @@ func (s *stackEnv) sendAs(t *testing.T, user, subject, body string, cc ...string
 	id := fmt.Sprintf("start.%d.%s@%s", time.Now().UnixNano(), user, s.st.Domain)
 	m.SetMessageIDWithValue(id)
 	m.SetBodyString(gomail.TypeTextPlain, body)
-	host, port, _ := strings.Cut(s.st.Submission, ":")
-	var p int
-	fmt.Sscan(port, &p)
-	c, err := gomail.NewClient(host, gomail.WithPort(p), gomail.WithTLSPolicy(gomail.TLSMandatory), gomail.WithTLSConfig(s.st.TLS),
-		gomail.WithSMTPAuth(gomail.SMTPAuthPlain), gomail.WithUsername(s.st.Username(user)), gomail.WithPassword(s.st.Password(user)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.DialAndSend(m); err != nil {
-		t.Fatal(err)
-	}
+	s.submit(t, user, m)
 	return "<" + id + ">"
 }
 

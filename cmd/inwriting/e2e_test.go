@@ -199,6 +199,14 @@ func (s *stackEnv) fetch(t *testing.T, user, id string) []byte {
 func (s *stackEnv) replyAs(t *testing.T, user string, raw []byte, text string, extra ...string) string {
 	t.Helper()
 	m, id := replyMsg(t, s.st.Address(user), raw, text, extra...)
+	s.submit(t, user, m)
+	return id
+}
+
+// submit sends m as user through the server's submission port, as a
+// mail client does.
+func (s *stackEnv) submit(t *testing.T, user string, m *gomail.Msg) {
+	t.Helper()
 	host, port, _ := strings.Cut(s.st.Submission, ":")
 	var p int
 	fmt.Sscan(port, &p)
@@ -210,7 +218,6 @@ func (s *stackEnv) replyAs(t *testing.T, user string, raw []byte, text string, e
 	if err := c.DialAndSend(m); err != nil {
 		t.Fatal(err)
 	}
-	return id
 }
 
 // replyMsg is the reply from address from to the mail raw that a mail

@@ -269,16 +269,23 @@ func (s *Server) Wait(ctx context.Context) error {
 }
 
 // imapSession is imapmemserver's session, whose IDLE also announces the
-// mail that arrived since the client's last command. imapmemserver's own
-// announces only what arrives during the IDLE, so mail delivered between
-// a client's NOOP and its IDLE would wait for the next mail; RFC 2177
-// lets a server announce it at once, and Dovecot does.
+// mail that arrived since the client's last command (see Idle).
 type imapSession struct{ imapserver.SessionIMAP4rev2 }
+
+func (s imapSession) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error {
+	return Idle(s.SessionIMAP4rev2, w, stop)
+}
 
 // idleRecheck is how often an IDLE looks again for what its start missed.
 const idleRecheck = time.Second
 
-func (s imapSession) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error {
+// Idle runs session s's IDLE so that it also announces the mail that
+// arrived since the client's last command. imapmemserver's own IDLE
+// announces only what arrives during it, so mail delivered between a
+// client's NOOP and its IDLE would wait for the next mail; RFC 2177 lets
+// a server announce it at once, and Dovecot does. It looks again every
+// idleRecheck until stop.
+func Idle(s imapserver.Session, w *imapserver.UpdateWriter, stop <-chan struct{}) error {
 	for {
 		if err := s.Poll(w, true); err != nil {
 			return err
@@ -294,7 +301,7 @@ func (s imapSession) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) erro
 			case <-pause:
 			}
 		}()
-		err := s.SessionIMAP4rev2.Idle(w, pause)
+		err := s.Idle(w, pause)
 		t.Stop()
 		end()
 		if err != nil {
