@@ -275,3 +275,22 @@ func TestAmend_CommentOnAmendment(t *testing.T) {
 		t.Fatalf("Bob's I agree to the comment: %+v, want it to confirm version 2", out)
 	}
 }
+
+// TestAmend_UnsureAboutAmendment: "yes?" to an amendment's request is
+// asked about, and the question shows the amendment, not the version in
+// force.
+func TestAmend_UnsureAboutAmendment(t *testing.T) {
+	c := newAmendCase(t)
+	c.amend(t)
+	before := lastOutboxID(t, c.db)
+	if out := c.record(t, c.reply("alice@example.test", c.tokenOf(t, 0, agreements.MailConfirmRequest), "yes?")); out.Outcome != "unsure" {
+		t.Fatalf("yes?: %+v", out)
+	}
+	ms := c.since(t, before)
+	if len(ms) != 1 || ms[0].Kind != agreements.MailUnsure || ms[0].Data.Agreement.Version != 2 {
+		t.Fatalf("queued %v; want one unsure about version 2", kinds(ms))
+	}
+	if got := ms[0].Data.Others[0].Commitments; len(got) != 2 {
+		t.Fatalf("the question shows Bob's commitments %q, not version 2's", got)
+	}
+}

@@ -239,8 +239,11 @@ func (db *DB) decide(ctx context.Context, tx *Tx, in *Inbound, rec *inboxRecord)
 		// Close to agreement: ask. When it says more than a word or three
 		// ("I agree except point 2"), it is also a comment, shared.
 		key := fmt.Sprintf("%s:%s", MailUnsure, in.Key)
-		_, err = queueMail(ctx, tx, mailRequest{key: key, kind: MailUnsure, agreement: a, party: p, answer: true, purpose: PurposeConfirm, ref: int64(version),
-			data: MailData{Quote: clip(cleanText(r.Text))}})
+		var w *Agreement // the version asked about, which the mail shows
+		if w, err = versionView(ctx, tx, a, version); err == nil {
+			_, err = queueMail(ctx, tx, mailRequest{key: key, kind: MailUnsure, agreement: w, party: w.Party(p.ID), answer: true, purpose: PurposeConfirm, ref: int64(version),
+				data: MailData{Quote: clip(cleanText(r.Text))}})
+		}
 		out.Outcome = "unsure"
 		if err == nil && len(strings.Fields(r.Text)) > 3 {
 			err = commentTx(ctx, tx, a, version, p.ID, r.Text, msgID)
