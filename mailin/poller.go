@@ -52,10 +52,15 @@ type Poller struct {
 
 	Handler Handler
 
-	MaxSize        int64         // larger messages are fetched header only
-	Batch          int           // UIDs handled per FETCH
-	PollInterval   time.Duration // without IDLE
-	IdleTimeout    time.Duration // how long one IDLE lasts before a liveness check
+	MaxSize      int64         // larger messages are fetched header only
+	Batch        int           // UIDs handled per FETCH
+	PollInterval time.Duration // without IDLE
+	// IdleTimeout is how long one IDLE lasts before a liveness check and
+	// a pass over the mailbox. It bounds how long mail that the server
+	// did not announce waits: maddy, like go-imap's in-memory server,
+	// does not announce mail that arrived between the NOOP before an IDLE
+	// and the IDLE's start.
+	IdleTimeout    time.Duration
 	CommandTimeout time.Duration // a command that takes longer means a dead connection
 	MinBackoff     time.Duration
 	MaxBackoff     time.Duration
@@ -104,11 +109,11 @@ func (p *Poller) setStatus(connected bool, err error) {
 }
 
 // NewPoller returns a poller with the defaults: implicit TLS, INBOX,
-// IDLE for 5 minutes at a time, polling every minute without IDLE.
+// IDLE for a minute at a time, polling every minute without IDLE.
 func NewPoller(addr string, h Handler) *Poller {
 	return &Poller{
 		Addr: addr, TLS: TLSImplicit, Mailbox: "INBOX", Handler: h,
-		MaxSize: DefaultMaxSize, Batch: 50, PollInterval: time.Minute, IdleTimeout: 5 * time.Minute,
+		MaxSize: DefaultMaxSize, Batch: 50, PollInterval: time.Minute, IdleTimeout: time.Minute,
 		CommandTimeout: 30 * time.Second, MinBackoff: time.Second, MaxBackoff: 2 * time.Minute,
 		Logger: slog.Default(),
 	}
