@@ -110,10 +110,15 @@ func (db *DB) start(ctx context.Context, tx *Tx, in *Inbound, others []*mail.Add
 		return out, "authentication did not pass: " + in.AuthResult, nil
 	}
 	initiator := &mail.Address{Name: in.FromName, Address: in.From}
-	answer := func(outcome string, d MailData) (InboundOutcome, string, error) {
-		d.Recipient = MailParty{Name: initiator.Name, FirstName: (&Party{Name: initiator.Name, Address: initiator.Address}).FirstName(), Address: initiator.Address}
-		if _, err := queueMail(ctx, tx, mailRequest{key: fmt.Sprintf("%s:%s", MailStartHelp, in.Key), kind: MailStartHelp, answer: true, data: d,
-			inReplyTo: strings.Trim(in.MessageID, "<>")}); err != nil {
+	// answer queues d to the sender alone, under key, threaded under
+	// their message, and reports whether it was queued.
+	answer := func(key string, d MailData) (bool, error) {
+		d.Kind, d.Recipient = MailStartHelp, addressParty(initiator)
+		return queueMail(ctx, tx, mailRequest{key: key, kind: MailStartHelp, answer: true, data: d, inReplyTo: strings.Trim(in.MessageID, "<>")})
+	}
+	// refuse answers the message once, as outcome.
+	refuse := func(outcome string, d MailData) (InboundOutcome, string, error) {
+		if _, err := answer(fmt.Sprintf("%s:%s", MailStartHelp, in.Key), d); err != nil {
 			return out, "", err
 		}
 		out.Outcome = outcome
@@ -129,9 +134,7 @@ func (db *DB) start(ctx context.Context, tx *Tx, in *Inbound, others []*mail.Add
 		return out, "", fmt.Errorf("count starts: %w", err)
 	}
 	if n >= db.Start.perDay() {
-		d := MailData{Kind: MailStartHelp, Reason: StartLimit, Count: db.Start.perDay()}
-		d.Recipient = MailParty{Name: initiator.Name, FirstName: (&Party{Name: initiator.Name, Address: initiator.Address}).FirstName(), Address: initiator.Address}
-		queued, err := queueMail(ctx, tx, mailRequest{key: fmt.Sprintf("%s:limit:%s:%s", MailStartHelp, from, tx.now.Format(time.DateOnly)), kind: MailStartHelp, answer: true, data: d})
+		queued, err := answer(fmt.Sprintf("%s:limit:%s:%s", MailStartHelp, from, tx.now.Format(time.DateOnly)), MailData{Reason: StartLimit, Count: db.Start.perDay()})
 		if err != nil {
 			return out, "", err
 		}
@@ -148,7 +151,7 @@ func (db *DB) start(ctx context.Context, tx *Tx, in *Inbound, others []*mail.Add
 		for _, o := range others {
 			named = append(named, (&Party{Name: o.Name, Address: o.Address}).Display())
 		}
-		return answer("start-too-many", MailData{Kind: MailStartHelp, Reason: StartTooMany, Understood: named, Title: subject})
+		return refuse("start-too-many", MailData{Reason: StartTooMany, Understood: named, Title: subject})
 	}
 
 	// A person who declined one of the sender's agreements lately is not
@@ -156,9 +159,8 @@ func (db *DB) start(ctx context.Context, tx *Tx, in *Inbound, others []*mail.Add
 	if until, err := declinedUntil(ctx, tx, from, others[0].Address, db.Start.DeclinedWait); err != nil {
 		return out, "", err
 	} else if until.After(tx.now) {
-		o := others[0]
-		author := MailParty{Name: o.Name, FirstName: (&Party{Name: o.Name, Address: o.Address}).FirstName(), Address: o.Address}
-		return answer("start-declined", MailData{Kind: MailStartHelp, Reason: StartDeclined, Author: &author, Until: until, Title: subject})
+		author := addressParty(others[0])
+		return refuse("start-declined", MailData{Reason: StartDeclined, Author: &author, Until: until, Title: subject})
 	}
 
 	text := db.Reader.ReadMessage(ReplyMessage{Subject: in.Subject, Body: in.Body}, db.answered(ctx, tx, in))
@@ -166,15 +168,16 @@ func (db *DB) start(ctx context.Context, tx *Tx, in *Inbound, others []*mail.Add
 	terms, err := ParseProposal(pin)
 	if err != nil {
 		draft := DraftProposal(pin)
-		return answer("start-unclear", MailData{Kind: MailStartHelp, Reason: StartUnreadable, Problem: sentence(strings.Join(draft.Problems, "; ")),
+		return refuse("start-unclear", MailData{Reason: StartUnreadable, Problem: sentence(strings.Join(draft.Problems, "; ")),
 			Understood: draft.Understood, Template: draft.Template, Title: subject})
 	}
 	a, err := db.createAgreementTx(ctx, tx, terms, StatusPending)
 	if err != nil {
 		var de *Error
-		if errors.As(err, &de) {
-			return answer("start-unclear", MailData{Kind: MailStartHelp, Reason: StartUnreadable, Problem: sentence(de.Message),
-				Understood: DraftProposal(pin).Understood, Template: DraftProposal(pin).Template, Title: subject})
+		if errors.As(err, &de) { // read whole, but not valid (a title too long)
+			draft := DraftProposal(pin)
+			return refuse("start-unclear", MailData{Reason: StartUnreadable, Problem: sentence(de.Message),
+				Understood: draft.Understood, Template: draft.Template, Title: subject})
 		}
 		return out, "", err
 	}
@@ -234,4 +237,9 @@ func declinedUntil(ctx context.Context, tx *Tx, initiator, other string, wait ti
 		}
 	}
 	return until, rows.Err()
+}
+
+// addressParty is a person named by address, as a mail shows them.
+func addressParty(a *mail.Address) MailParty {
+	return MailParty{Name: a.Name, FirstName: (&Party{Name: a.Name, Address: a.Address}).FirstName(), Address: a.Address}
 }
