@@ -88,7 +88,7 @@ func (c outboxCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
-// inbound records what RecordInbound did with a message.
+// inboundDone records what RecordInbound did with a message.
 func (m *metrics) inboundDone(in agreements.Inbound, out agreements.InboundOutcome, took time.Duration) {
 	kind := in.Auto
 	if kind == "" {
