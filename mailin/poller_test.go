@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -607,24 +608,23 @@ func TestPoller_Status(t *testing.T) {
 	}
 }
 
-// lagging is a session whose first search after hide is set finds
-// nothing: a server that announces a message before its searches see it.
+// lagging is a session whose first pass search after hide is set finds
+// nothing (the poller's search: every message not \Deleted, by no
+// header): a server that announces a message before its searches see it.
 // Its IDLE announces what arrived before it began, as the sandbox's does
 // (go-imap's in-memory server alone would miss mail that arrives while an
 // IDLE starts).
 type lagging struct {
 	imapserver.Session
-	hide  *atomic.Bool
-	idled atomic.Bool // this session has idled: it is the poller's
+	hide *atomic.Bool
 }
 
 func (s *lagging) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error {
-	s.idled.Store(true)
 	return sandbox.Idle(s.Session, w, stop)
 }
 
 func (s *lagging) Search(kind imapserver.NumKind, criteria *imap.SearchCriteria, options *imap.SearchOptions) (*imap.SearchData, error) {
-	if s.idled.Load() && s.hide.CompareAndSwap(true, false) {
+	if len(criteria.Header) == 0 && slices.Contains(criteria.NotFlag, imap.FlagDeleted) && s.hide.CompareAndSwap(true, false) {
 		// A search that matches nothing: no message has UID 2^32-1.
 		criteria = &imap.SearchCriteria{UID: []imap.UIDSet{imap.UIDSetNum(^imap.UID(0))}}
 	}
