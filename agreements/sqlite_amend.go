@@ -29,20 +29,14 @@ func (db *DB) AmendAgreement(ctx context.Context, id int64, t Terms) (*Agreement
 	if err := t.Validate(); err != nil {
 		return nil, err
 	}
-	tx, err := db.begin(ctx)
-	if err != nil {
+	if err := db.inTx(ctx, func(tx *Tx) error {
+		a, err := findAgreementByID(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		return amendTx(ctx, tx, a, t)
+	}); err != nil {
 		return nil, err
-	}
-	defer tx.Rollback()
-	a, err := findAgreementByID(ctx, tx, id)
-	if err != nil {
-		return nil, err
-	}
-	if err := amendTx(ctx, tx, a, t); err != nil {
-		return nil, err
-	}
-	if err := tx.Commit(); err != nil {
-		return nil, fmt.Errorf("commit: %w", err)
 	}
 	return db.FindAgreementByID(ctx, id)
 }

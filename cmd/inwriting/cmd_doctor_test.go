@@ -137,15 +137,7 @@ func TestDoctor(t *testing.T) {
 			for k, v := range tt.vars {
 				e.vars[k] = v
 			}
-			r := e.run("", "doctor")
-			if r.code != tt.code {
-				t.Fatalf("exit %d, want %d\n%s%s", r.code, tt.code, r.stdout, r.stderr)
-			}
-			for _, w := range tt.want {
-				if !strings.Contains(r.stdout, w) {
-					t.Errorf("doctor does not say %q:\n%s", w, r.stdout)
-				}
-			}
+			mustDoctor(t, e, tt.code, tt.want...)
 		})
 	}
 }
@@ -201,15 +193,7 @@ func TestDoctor_DNSAndHTTP(t *testing.T) {
 			for k, v := range tt.vars {
 				e.vars[k] = v
 			}
-			r := e.run("", "doctor")
-			if r.code != tt.code {
-				t.Fatalf("exit %d, want %d\n%s%s", r.code, tt.code, r.stdout, r.stderr)
-			}
-			for _, w := range tt.want {
-				if !strings.Contains(r.stdout, w) {
-					t.Errorf("doctor does not say %q:\n%s", w, r.stdout)
-				}
-			}
+			mustDoctor(t, e, tt.code, tt.want...)
 		})
 	}
 
@@ -233,4 +217,19 @@ func TestDoctor_DNSAndHTTP(t *testing.T) {
 			t.Errorf("a serve that is not ready: exit %d\n%s", r.code, r.stdout)
 		}
 	})
+}
+
+// mustDoctor runs doctor in e and wants exit code and each of want in
+// what it says.
+func mustDoctor(t *testing.T, e *env, code int, want ...string) {
+	t.Helper()
+	r := e.run("", "doctor")
+	if r.code != code {
+		t.Fatalf("exit %d, want %d\n%s%s", r.code, code, r.stdout, r.stderr)
+	}
+	for _, w := range want {
+		if !strings.Contains(r.stdout, w) {
+			t.Errorf("doctor does not say %q:\n%s", w, r.stdout)
+		}
+	}
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -99,13 +98,11 @@ func (m *Main) serveHTTP(ctx context.Context, addr string, db *agreements.DB) er
 
 // readiness answers /readyz: whether serve does its work. It is ready
 // when the database can be written, the IMAP poller is connected (or
-// reconnecting for less than imapGrace), and no mail has been due for
-// longer than outboxLag.
+// reconnecting for less than readyIMAPGrace), and no mail has been due
+// for longer than readyOutboxLag.
 type readiness struct {
-	db        *agreements.DB
-	poller    interface{ Status() mailin.Status } // nil: none runs
-	imapGrace time.Duration
-	outboxLag time.Duration
+	db     *agreements.DB
+	poller interface{ Status() mailin.Status } // nil: none runs
 }
 
 // The bounds of readiness: an IMAP outage shorter than the poller's
@@ -129,7 +126,6 @@ func (r *readiness) check(ctx context.Context) (bool, []string) {
 	} else {
 		lines = append(lines, "database: writable")
 	}
-	grace, lag := cmp.Or(r.imapGrace, readyIMAPGrace), cmp.Or(r.outboxLag, readyOutboxLag)
 	switch st := status(r.poller); {
 	case r.poller == nil:
 		fail("imap: no poller runs")
@@ -137,7 +133,7 @@ func (r *readiness) check(ctx context.Context) (bool, []string) {
 		fail("imap: starting")
 	case st.Connected:
 		lines = append(lines, fmt.Sprintf("imap: connected since %s", st.Since.UTC().Format(time.RFC3339)))
-	case time.Since(st.Since) < grace:
+	case time.Since(st.Since) < readyIMAPGrace:
 		lines = append(lines, fmt.Sprintf("imap: reconnecting since %s: %v", st.Since.UTC().Format(time.RFC3339), st.Err))
 	default:
 		fail("imap: not connected since %s: %v", st.Since.UTC().Format(time.RFC3339), st.Err)
@@ -147,7 +143,7 @@ func (r *readiness) check(ctx context.Context) (bool, []string) {
 		fail("outbox: %v", err)
 	case due.IsZero():
 		lines = append(lines, "outbox: nothing due")
-	case r.db.Now().Sub(due) > lag:
+	case r.db.Now().Sub(due) > readyOutboxLag:
 		fail("outbox: mail due since %s is not sent", due.UTC().Format(time.RFC3339))
 	default:
 		lines = append(lines, fmt.Sprintf("outbox: mail due since %s is being sent", due.UTC().Format(time.RFC3339)))
